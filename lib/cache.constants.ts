@@ -1,0 +1,8 @@
+/** Injection token of the validated options (`ResolvedCacheOptions`). Internal. */
+export const RESOLVED_CACHE_OPTIONS = Symbol('distributed-cache:resolved-options');
+/** Injection token of the `L2Store` in use. */
+export const L2_STORE = Symbol('distributed-cache:l2-store');
+/** Injection token of the `TieredCache` behind `CacheService`. Internal. */
+export const TIERED_CACHE = Symbol('distributed-cache:tiered-cache');
+/** Logger context of every line this library logs. */
+export const LOGGER_CONTEXT = 'DistributedCache';

@@ -1,0 +1,69 @@
+import {
+  type BeforeApplicationShutdown,
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+  type OnModuleInit,
+} from '@nestjs/common';
+import { L2_STORE, LOGGER_CONTEXT, RESOLVED_CACHE_OPTIONS, TIERED_CACHE } from './cache.constants.js';
+import type { L2Store } from './l2/l2-store.interface.js';
+import type { ResolvedCacheOptions } from './options/resolved-options.js';
+import type { TieredCache } from './tiering/tiered-cache.js';
+
+/**
+ * Opens L2 at start-up and, at `app.close()`, drains the write-behind queue before closing
+ * connections. Nest runs every module's `beforeApplicationShutdown` before any
+ * `onApplicationShutdown`, so writes made by other modules while they shut down still drain.
+ */
+@Injectable()
+export class CacheLifecycle
+  implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown
+{
+  private readonly logger = new Logger(LOGGER_CONTEXT);
+  private drained = false;
+
+  constructor(
+    @Inject(RESOLVED_CACHE_OPTIONS) private readonly options: ResolvedCacheOptions,
+    @Inject(L2_STORE) private readonly store: L2Store,
+    @Inject(TIERED_CACHE) private readonly cache: TieredCache,
+  ) {}
+
+  async onModuleInit(): Promise<void> {
+    await this.store.connect?.();
+  }
+
+  onApplicationBootstrap(): void {
+    const { namespace, l1, writeBehind: wb } = this.options;
+    this.logger.log(
+      `Started: L2 ${this.store.description}, namespace '${namespace}', ` +
+        (l1 ? `L1 ${l1.max} entries / ${l1.maxBytes} bytes / ${l1.ttlMs} ms, ` : 'L1 off, ') +
+        (wb.enabled
+          ? `write-behind every ${wb.flushIntervalMs} ms, batches of ${wb.maxBatchSize}, max ${wb.maxPending} pending (${wb.overflow})`
+          : 'write-through'),
+    );
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.drain();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    // A module closed without beforeApplicationShutdown (e.g. TestingModule.close()) still drains.
+    await this.drain();
+    await this.store.close();
+  }
+
+  private async drain(): Promise<void> {
+    if (this.drained) return;
+    this.drained = true;
+    const unwritten = await this.cache.close();
+    if (unwritten > 0) {
+      this.logger.error(
+        `${unwritten} write(s) could not be written to L2 within ${this.options.writeBehind.shutdownTimeoutMs} ms ` +
+          `(writeBehind.shutdownTimeoutMs) and were lost`,
+      );
+    }
+  }
+}

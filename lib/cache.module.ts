@@ -1,0 +1,30 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { CacheLifecycle } from './cache.lifecycle.js';
+import {
+  ASYNC_OPTIONS_TYPE,
+  ConfigurableModuleClass,
+  OPTIONS_TYPE,
+} from './cache.module-definition.js';
+import { cacheProviders } from './cache.providers.js';
+import { CacheService } from './cache.service.js';
+
+/**
+ * Registers the two-tier cache. `forRoot(options)` or `forRootAsync({ useFactory, inject,
+ * imports } | { useClass } | { useExisting })`; `isGlobal: true` makes `CacheService` injectable
+ * everywhere.
+ */
+@Module({
+  providers: [...cacheProviders, CacheService, CacheLifecycle],
+  exports: [CacheService],
+})
+export class DistributedCacheModule extends ConfigurableModuleClass {
+  // NOTE: re-applied here rather than trusting the builder's extras alone: its async path
+  // dropped `global` in several Nest releases.
+  static override forRoot(options: typeof OPTIONS_TYPE = {}): DynamicModule {
+    return { ...super.forRoot(options), global: options.isGlobal ?? false };
+  }
+
+  static override forRootAsync(options: typeof ASYNC_OPTIONS_TYPE): DynamicModule {
+    return { ...super.forRootAsync(options), global: options.isGlobal ?? false };
+  }
+}

@@ -1,0 +1,83 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Observable } from 'rxjs';
+import { TIERED_CACHE } from './cache.constants.js';
+import type { CacheEvent } from './events/cache-event.js';
+import type { CacheStatsSnapshot } from './events/cache-stats.js';
+import type { MsetEntry, SetOptions, TieredCache } from './tiering/tiered-cache.js';
+
+/**
+ * The cache: an in-process LRU (L1) in front of a shared L2 (Redis or memory), with write-behind
+ * to L2. Inject it anywhere the module is imported (or everywhere with `isGlobal: true`).
+ *
+ * Keys are caller keys; in Redis they live under `${namespace}:${key}`. `undefined` is a miss;
+ * `null` is a value.
+ */
+@Injectable()
+export class CacheService {
+  constructor(@Inject(TIERED_CACHE) private readonly cache: TieredCache) {}
+
+  /**
+   * The value of `key` from L1, else L2 (filling L1 with the entry's remaining TTL), else
+   * `undefined`. An L2 failure or a call slower than `l2TimeoutMs` is a miss, never an error.
+   * The object returned is the one L1 holds: do not mutate it.
+   */
+  get<T>(key: string): Promise<T | undefined> {
+    return this.cache.get<T>(key);
+  }
+
+  /**
+   * Stores `value` under `key` for `ttl` (default: the module's `ttl`). Writes L1 at once and
+   * resolves once the L2 write is queued (write-behind) or stored (write-through).
+   * @throws CacheSerializationError the value cannot be encoded; nothing was stored
+   * @throws CacheOverflowError the write-behind queue is full and `overflow` is `'reject'`
+   */
+  set<T>(key: string, value: T, options?: SetOptions): Promise<void> {
+    return this.cache.set(key, value, options);
+  }
+
+  /**
+   * Removes keys from L1 and L2 and cancels their queued writes. Resolves once L2 applied the
+   * delete (or, if L2 is failing, once the delete is queued for retry).
+   */
+  del(keys: string | readonly string[]): Promise<void> {
+    return this.cache.del(keys);
+  }
+
+  /** Values of `keys` in key order, `undefined` for misses; one L2 call for all L1 misses. */
+  mget<T>(keys: readonly string[]): Promise<Array<T | undefined>> {
+    return this.cache.mget<T>(keys);
+  }
+
+  /** Stores many entries; encodes all first, so one value that cannot be encoded stores none. */
+  mset<T>(entries: ReadonlyArray<MsetEntry<T>>): Promise<void> {
+    return this.cache.mset(entries);
+  }
+
+  /**
+   * Returns the cached value, or runs `factory`, caches its result and returns it. Concurrent
+   * misses of one key in this instance run `factory` once; if it throws, every waiter gets the
+   * error and nothing is cached.
+   */
+  getOrSet<T>(key: string, factory: () => T | Promise<T>, options?: SetOptions): Promise<T> {
+    return this.cache.getOrSet(key, factory, options);
+  }
+
+  /**
+   * Resolves when every write queued before the call is in L2.
+   * @param timeoutMs give up after this many milliseconds (default `writeBehind.shutdownTimeoutMs`)
+   * @throws CacheFlushTimeoutError when writes are still pending after `timeoutMs`
+   */
+  flush(timeoutMs?: number): Promise<void> {
+    return this.cache.flush(timeoutMs);
+  }
+
+  /** A synchronous snapshot of the counters. */
+  stats(): CacheStatsSnapshot {
+    return this.cache.stats();
+  }
+
+  /** Hits, misses, flushes, drops, errors and invalidations, as they happen. */
+  get events$(): Observable<CacheEvent> {
+    return this.cache.events$;
+  }
+}

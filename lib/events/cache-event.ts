@@ -1,0 +1,26 @@
+/** Which tier answered a read. */
+export type CacheTier = 'l1' | 'l2';
+
+/**
+ * What `CacheService.events$` emits. Keys are the caller's keys (without the namespace).
+ * Events are only built while someone subscribes, so an unobserved stream costs nothing.
+ */
+export type CacheEvent =
+  | { readonly type: 'hit'; readonly tier: CacheTier; readonly key: string }
+  | { readonly type: 'miss'; readonly key: string }
+  /** A write-behind batch landed in L2. `durationMs` is the pipeline's round trip. */
+  | { readonly type: 'flush'; readonly count: number; readonly durationMs: number }
+  /** A batch failed and will be retried after `retryInMs`. */
+  | {
+      readonly type: 'flush-error';
+      readonly count: number;
+      readonly attempt: number;
+      readonly retryInMs: number;
+      readonly error: unknown;
+    }
+  /** A queued write was dropped (`overflow: 'drop-oldest'`, or unwritten at shutdown). */
+  | { readonly type: 'drop'; readonly key: string; readonly reason: 'overflow' | 'shutdown' }
+  /** An L2 call failed, or a payload could not be decoded. The caller saw a miss, not an error. */
+  | { readonly type: 'error'; readonly operation: string; readonly key?: string; readonly error: unknown }
+  /** Keys dropped from L1 because another instance changed them. */
+  | { readonly type: 'invalidation'; readonly keys: readonly string[] };

@@ -1,0 +1,44 @@
+/**
+ * A snapshot of the cache's counters since start. Every field is a plain number so that it
+ * can be logged or exported as-is.
+ */
+export interface CacheStatsSnapshot {
+  /** Reads answered by the in-process tier. */
+  l1Hits: number;
+  /** Reads answered by L2 (and copied into L1). */
+  l2Hits: number;
+  /** Reads answered by neither tier. */
+  misses: number;
+  /** Values accepted by `set`, `mset` and `getOrSet`. */
+  sets: number;
+  /** Keys removed by `del`. */
+  deletes: number;
+  /** Writes queued or in flight, not yet acknowledged by L2. */
+  pending: number;
+  /** Writes acknowledged by L2. */
+  flushed: number;
+  /** Batches acknowledged by L2. */
+  batches: number;
+  /** Batch retries after a failure. */
+  retries: number;
+  /** Writes dropped by the overflow policy or left unwritten at shutdown. */
+  dropped: number;
+  /** L2 calls that failed or timed out, and L2 payloads that could not be decoded. */
+  l2Errors: number;
+  /** Entries currently held in L1. */
+  l1Size: number;
+}
+
+/** Mutable counters behind `stats()`. Internal. */
+export class CacheCounters {
+  l1Hits = 0;
+  l2Hits = 0;
+  misses = 0;
+  sets = 0;
+  deletes = 0;
+  flushed = 0;
+  batches = 0;
+  retries = 0;
+  dropped = 0;
+  l2Errors = 0;
+}

@@ -1,0 +1,72 @@
+import { LRUCache } from 'lru-cache';
+
+/** lru-cache cannot hold `null` (it treats nullish as absent); a stand-in object can. */
+const NULL_VALUE: object = Object.freeze({});
+
+/** Bounds of the in-process tier, already resolved to numbers. */
+export interface LocalTierOptions {
+  /** Most entries. */
+  readonly max: number;
+  /** Approximate bytes (sum of each entry's serialized size). */
+  readonly maxBytes: number;
+  /** Longest time in milliseconds an entry stays, capped by its own expiry. */
+  readonly ttlMs: number;
+}
+
+/**
+ * The in-process tier: an `lru-cache` bounded by entry count and approximate bytes.
+ *
+ * It holds the live value a caller stored or read (no copy, no deserialization on a hit: that
+ * is what makes an L1 hit cheap). A caller that mutates a returned object therefore changes what
+ * later reads *in this instance* return, until the entry leaves L1; L2 and other instances keep
+ * the value as it was serialized at `set()`. Treat cached values as immutable.
+ *
+ * TTLs are lru-cache's own (checked on read; no timer per entry, `ttlAutopurge` off).
+ */
+export class LocalTier {
+  private readonly lru: LRUCache<string, object | string | number | boolean | bigint | symbol>;
+
+  constructor(private readonly options: LocalTierOptions) {
+    this.lru = new LRUCache<string, object | string | number | boolean | bigint | symbol>({
+      max: options.max,
+      maxSize: options.maxBytes,
+      ttl: options.ttlMs,
+      ttlAutopurge: false,
+      updateAgeOnGet: false,
+      allowStale: false,
+    });
+  }
+
+  /** The value, or `undefined` when absent or expired. */
+  get(key: string): unknown {
+    const value = this.lru.get(key);
+    return value === NULL_VALUE ? null : value;
+  }
+
+  /**
+   * Stores `value` until `expiresAt` (epoch ms) or the L1 TTL, whichever comes first.
+   * `size` is the entry's serialized size in bytes. Entries that already expired, or are larger
+   * than all of L1, are not stored (and any older value under `key` is dropped).
+   */
+  set(key: string, value: unknown, expiresAt: number, size: number): void {
+    const ttl = Math.min(this.options.ttlMs, Math.floor(expiresAt - Date.now()));
+    if (ttl < 1 || value === undefined || size > this.options.maxBytes) {
+      this.lru.delete(key);
+      return;
+    }
+    const stored = value === null ? NULL_VALUE : (value as object);
+    this.lru.set(key, stored, { ttl, size: Math.max(1, size) });
+  }
+
+  delete(key: string): void {
+    this.lru.delete(key);
+  }
+
+  clear(): void {
+    this.lru.clear();
+  }
+
+  get size(): number {
+    return this.lru.size;
+  }
+}

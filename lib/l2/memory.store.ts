@@ -1,0 +1,189 @@
+import { CacheBatchError } from '../errors/cache-batch.error.js';
+import { CacheL2Error } from '../errors/cache-l2.error.js';
+import type { L2Store, L2Write } from './l2-store.interface.js';
+
+/** Options of {@link MemoryStore}. */
+export interface MemoryStoreOptions {
+  /**
+   * Milliseconds between two sweeps of expired entries. Reads never return an expired entry
+   * whatever this is; the sweep only frees the memory of entries nobody reads again.
+   * @default 30_000
+   */
+  sweepIntervalMs?: number;
+  /** Most entries one sweep examines, so a large store never blocks the event loop. @default 10_000 */
+  sweepBatchSize?: number;
+  /** Monotonic clock in milliseconds, replaceable in tests. @default performance.now */
+  now?: () => number;
+}
+
+interface Entry {
+  readonly value: Buffer;
+  /** On the `now()` clock, in milliseconds. */
+  readonly expiresAt: number;
+}
+
+/**
+ * The embedded L2: an in-process Map with Redis semantics (a write replaces value and TTL, an
+ * expired entry is a miss, deleting a missing key is fine). It lets an app, the sample app and
+ * tests run with zero setup; it is not shared between processes.
+ *
+ * Values are copied in and out, so no caller can change what is stored by mutating a Buffer.
+ * Expired entries are dropped when read, and by a sweep every `sweepIntervalMs` that examines at
+ * most `sweepBatchSize` entries (resuming where it stopped) so that its cost stays bounded; its
+ * timer is `unref()`ed and cleared by {@link close}.
+ *
+ * @example
+ * const store = new MemoryStore();
+ * await store.write([{ kind: 'set', key: 'k', value: Buffer.from('v'), ttlMs: 1_000 }]);
+ */
+export class MemoryStore implements L2Store {
+  readonly description = 'memory';
+  private readonly entries = new Map<string, Entry>();
+  private readonly sweepIntervalMs: number;
+  private readonly sweepBatchSize: number;
+  private readonly now: () => number;
+  private sweepTimer: NodeJS.Timeout | undefined;
+  /** Where the last sweep stopped. Map iterators stay valid across inserts and deletes. */
+  private sweepCursor: Iterator<[string, Entry]> | undefined;
+  private closed = false;
+
+  constructor(options: MemoryStoreOptions = {}) {
+    this.sweepIntervalMs = options.sweepIntervalMs ?? 30_000;
+    this.sweepBatchSize = options.sweepBatchSize ?? 10_000;
+    this.now = options.now ?? (() => performance.now());
+  }
+
+  /** Entries held, including expired ones not yet swept. */
+  get size(): number {
+    return this.entries.size;
+  }
+
+  async get(key: string): Promise<Buffer | undefined> {
+    this.assertOpen('get');
+    return this.read(key, this.now());
+  }
+
+  async mget(keys: readonly string[]): Promise<Array<Buffer | undefined>> {
+    this.assertOpen(`mget of ${keys.length}`);
+    const now = this.now();
+    return keys.map((key) => this.read(key, now));
+  }
+
+  /**
+   * Applies the writes in order. A set whose `ttlMs` is not a whole number >= 1 (which Redis would
+   * refuse) or whose value is not bytes fails alone, with `CacheBatchError`; the others are applied.
+   */
+  async write(writes: readonly L2Write[]): Promise<void> {
+    this.assertOpen(`write batch of ${writes.length}`);
+    const now = this.now();
+    const failed: number[] = [];
+    let firstProblem: CacheL2Error | undefined;
+    writes.forEach((write, index) => {
+      if (write.kind === 'del') {
+        this.entries.delete(write.key);
+        return;
+      }
+      const problem = invalidSet(write);
+      if (problem !== undefined) {
+        failed.push(index);
+        firstProblem ??= new CacheL2Error(
+          'write',
+          `set of key ${JSON.stringify(write.key)} refused: ${problem}`,
+        );
+        return;
+      }
+      // NOTE: delete first so that a rewritten key moves to the end of the Map's order, where a
+      // sweep in progress will still visit it.
+      this.entries.delete(write.key);
+      this.entries.set(write.key, { value: copyOf(write.value), expiresAt: now + write.ttlMs });
+    });
+    this.scheduleSweep();
+    if (failed.length > 0) throw new CacheBatchError(failed, { cause: firstProblem });
+  }
+
+  async del(keys: readonly string[]): Promise<void> {
+    this.assertOpen(`del of ${keys.length}`);
+    for (const key of keys) this.entries.delete(key);
+  }
+
+  /** Stops the sweep and drops every entry. Calls made afterwards reject. */
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.sweepTimer);
+    this.sweepTimer = undefined;
+    this.sweepCursor = undefined;
+    this.entries.clear();
+  }
+
+  /**
+   * Drops expired entries, examining at most `limit` of them and resuming where the previous call
+   * stopped. Runs by itself on a timer; public for tests.
+   * @returns how many entries were dropped.
+   */
+  sweep(limit: number = this.sweepBatchSize): number {
+    const now = this.now();
+    let examined = 0;
+    let dropped = 0;
+    this.sweepCursor ??= this.entries.entries();
+    while (examined < limit) {
+      const next = this.sweepCursor.next();
+      if (next.done) {
+        this.sweepCursor = undefined;
+        break;
+      }
+      examined++;
+      const [key, entry] = next.value;
+      if (entry.expiresAt <= now) {
+        this.entries.delete(key);
+        dropped++;
+      }
+    }
+    if (this.entries.size === 0) {
+      // Nothing left to expire: no timer until the next write.
+      clearInterval(this.sweepTimer);
+      this.sweepTimer = undefined;
+      this.sweepCursor = undefined;
+    }
+    return dropped;
+  }
+
+  private read(key: string, now: number): Buffer | undefined {
+    const entry = this.entries.get(key);
+    if (entry === undefined) return undefined;
+    if (entry.expiresAt <= now) {
+      this.entries.delete(key);
+      return undefined;
+    }
+    return Buffer.from(entry.value);
+  }
+
+  private scheduleSweep(): void {
+    if (this.sweepTimer !== undefined || this.entries.size === 0) return;
+    this.sweepTimer = setInterval(() => this.sweep(), this.sweepIntervalMs);
+    // A cache must never keep the process alive.
+    this.sweepTimer.unref();
+  }
+
+  private assertOpen(operation: string): void {
+    if (this.closed) throw new CacheL2Error(operation, `memory L2 store is closed (${operation})`);
+  }
+}
+
+/** Why a set cannot be stored (as Redis would refuse it), or `undefined` when it can. */
+function invalidSet(write: Extract<L2Write, { kind: 'set' }>): string | undefined {
+  if (!Number.isSafeInteger(write.ttlMs) || write.ttlMs < 1) {
+    return `ttlMs must be a whole number of milliseconds >= 1, got ${String(write.ttlMs)}`;
+  }
+  if (!((write.value as unknown) instanceof Uint8Array)) return 'value is not a Buffer';
+  return undefined;
+}
+
+/**
+ * A private copy of `bytes` with its own memory: `Buffer.from()` would place small values in
+ * Node's shared 8 KiB pool, where one long-lived entry keeps the whole slab alive.
+ */
+function copyOf(bytes: Uint8Array): Buffer {
+  const copy = Buffer.allocUnsafeSlow(bytes.byteLength);
+  copy.set(bytes);
+  return copy;
+}

@@ -1,0 +1,150 @@
+import type { ClusterOptions, RedisOptions } from 'ioredis';
+import type { L2Store } from '../l2/l2-store.interface.js';
+import type { CacheSerializer } from '../serialization/serializer.interface.js';
+import type { Duration } from './duration.js';
+
+/** The in-process tier: a bounded LRU. */
+export interface L1Options {
+  /** Most entries held. @default 10_000 */
+  max?: number;
+  /**
+   * Approximate bytes held, measured as the size of each entry's serialized form.
+   * @default 67_108_864 (64 MiB)
+   */
+  maxBytes?: number;
+  /**
+   * Longest time an entry stays in L1, capped by the entry's own TTL. Short by default so that
+   * an instance that missed an invalidation message serves a stale copy for at most this long.
+   * @default '30s'
+   */
+  ttl?: Duration;
+}
+
+/** One Redis server (or proxy) address. */
+export interface RedisNode {
+  host: string;
+  port: number;
+}
+
+/** A single Redis server. Give `url` or `host` (and `port`). */
+export interface RedisL2Options {
+  type: 'redis';
+  /** @example 'redis://:password@127.0.0.1:6379/0', 'rediss://...' for TLS */
+  url?: string;
+  host?: string;
+  /** @default 6379 */
+  port?: number;
+  /** ioredis options passed through (tls, password, username, db, ...). */
+  redis?: RedisOptions;
+}
+
+/** twemproxy (nutcracker) in front of several Redis shards. */
+export interface TwemproxyL2Options {
+  type: 'twemproxy';
+  host?: string;
+  /** @default 22121 */
+  port?: number;
+  /** ioredis options passed through; `db` and `connectionName` cannot work through a proxy. */
+  redis?: RedisOptions;
+}
+
+/** A Redis Cluster; `nodes` are the seed nodes. */
+export interface ClusterL2Options {
+  type: 'cluster';
+  nodes: RedisNode[];
+  /** ioredis Cluster options passed through. */
+  cluster?: ClusterOptions;
+}
+
+/** Redis behind Sentinel; `name` is the monitored master's name. */
+export interface SentinelL2Options {
+  type: 'sentinel';
+  sentinels: RedisNode[];
+  name: string;
+  /** ioredis options passed through. */
+  redis?: RedisOptions;
+}
+
+/** In-process L2 (the default): for a single instance, tests and the sample app. */
+export interface MemoryL2Options {
+  type: 'memory';
+}
+
+/** Your own {@link L2Store} implementation. */
+export interface CustomL2Options {
+  type: 'custom';
+  store: L2Store;
+}
+
+/** Where the shared tier lives. */
+export type L2Options =
+  | RedisL2Options
+  | TwemproxyL2Options
+  | ClusterL2Options
+  | SentinelL2Options
+  | MemoryL2Options
+  | CustomL2Options;
+
+/** How `set()` reaches L2. */
+export interface WriteBehindOptions {
+  /** `false` makes `set()` write-through: it resolves once L2 has the value. @default true */
+  enabled?: boolean;
+  /** Milliseconds a write may wait for others to share its batch. @default 20 */
+  flushIntervalMs?: number;
+  /** Most writes sent in one pipeline. @default 1000 */
+  maxBatchSize?: number;
+  /** Most writes held (queued or in flight) while L2 is slow or down. @default 100_000 */
+  maxPending?: number;
+  /**
+   * What a write does when `maxPending` writes are held: `'drop-oldest'` drops the oldest queued
+   * write (counted in `stats().dropped` and reported as an event); `'reject'` rejects the new
+   * `set()` with `CacheOverflowError`. @default 'drop-oldest'
+   */
+  overflow?: 'drop-oldest' | 'reject';
+  /**
+   * Milliseconds `app.close()` (and `flush()`) waits for the queue to drain before giving up.
+   * @default 10_000
+   */
+  shutdownTimeoutMs?: number;
+  /** First retry delay after a failed batch, in milliseconds; doubles per attempt, with jitter. @default 50 */
+  retryBaseDelayMs?: number;
+  /** Longest retry delay, in milliseconds. @default 2_000 */
+  retryMaxDelayMs?: number;
+}
+
+/** The cross-instance invalidation bus (Redis pub/sub). */
+export interface InvalidationOptions {
+  /** @default true when L2 is Redis, false when it is memory or custom */
+  enabled?: boolean;
+  /** A direct Redis connection for the bus; required when `l2.type` is `'twemproxy'`. */
+  url?: string;
+  /** ioredis options for the bus connection. */
+  redis?: RedisOptions;
+  /** Pub/sub channel. @default `${namespace}:invalidate` */
+  channel?: string;
+}
+
+/** Options of `DistributedCacheModule.forRoot()`. */
+export interface DistributedCacheModuleOptions {
+  /**
+   * Prefix of every Redis key (`${namespace}:${key}`). Apps that share a Redis and use different
+   * namespaces never see each other's entries. @default 'cache'
+   */
+  namespace?: string;
+  /** Default TTL of an entry. @default '5m' */
+  ttl?: Duration;
+  /** The in-process LRU, or `false` to disable it. */
+  l1?: L1Options | false;
+  /** The shared tier. @default { type: 'memory' } */
+  l2?: L2Options;
+  writeBehind?: WriteBehindOptions;
+  invalidation?: InvalidationOptions;
+  /**
+   * `'json'` (default) round-trips strings, numbers, booleans, null, arrays, plain objects,
+   * Date, BigInt, Map, Set, Buffer and Uint8Array exactly. Or your own serializer.
+   * @default 'json'
+   */
+  serializer?: 'json' | CacheSerializer;
+  /** Milliseconds after which an L2 call counts as failed (a read becomes a miss). @default 250 */
+  l2TimeoutMs?: number;
+}

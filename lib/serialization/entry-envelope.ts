@@ -1,0 +1,159 @@
+import { CacheCorruptEntryError } from '../errors/cache-corrupt-entry.error.js';
+
+/**
+ * What the cache stores in L2 for one entry: the serializer's bytes plus the entry's absolute
+ * expiry and optional metadata.
+ */
+export interface EntryEnvelope {
+  /** Absolute expiry, epoch milliseconds. `Infinity` means no expiry. */
+  expiresAt: number;
+  /** The serialized value, as produced by the configured serializer. Opaque here. */
+  payload: Buffer;
+  /**
+   * Small JSON-compatible metadata (tags and their versions). Omitted when empty: an empty
+   * object is not written and does not come back.
+   */
+  meta?: Readonly<Record<string, unknown>>;
+}
+
+/*
+ * Binary layout, version 1 (all integers big-endian):
+ *
+ *   offset  size  field
+ *   0       1     magic 0xDC
+ *   1       1     version (1)
+ *   2       1     flags: bit 0 = meta present; every other bit must be 0
+ *   3       8     expiresAt, float64 (epoch ms)
+ *   11      4     payload length, uint32
+ *   15      4     meta length, uint32            } only when flag bit 0 is set
+ *   19      n     meta, UTF-8 JSON of an object  }
+ *   ...     p     payload
+ *
+ * NOTE: the payload length is stored although the payload runs to the end, so a truncated
+ * value (or bytes appended to it) is detected here, whatever serializer wrote the payload.
+ */
+const MAGIC = 0xdc;
+const VERSION = 1;
+const FLAG_META = 0b0000_0001;
+const KNOWN_FLAGS = FLAG_META;
+const HEADER_BYTES = 15;
+const META_LENGTH_BYTES = 4;
+const MAX_UINT32 = 0xffff_ffff;
+
+function hasOwnKeys(record: Readonly<Record<string, unknown>>): boolean {
+  for (const key in record) {
+    if (Object.hasOwn(record, key)) return true;
+  }
+  return false;
+}
+
+/**
+ * Frames one entry for L2 in a single allocation.
+ *
+ * @throws RangeError when `expiresAt` is NaN or the payload or meta exceed 4 GiB (a caller bug:
+ *   Redis values are at most 512 MB).
+ * @example
+ * const raw = encodeEnvelope({ expiresAt: Date.now() + 60_000, payload: serializer.serialize(v) });
+ */
+export function encodeEnvelope(entry: EntryEnvelope): Buffer {
+  const { expiresAt, payload, meta } = entry;
+  if (typeof expiresAt !== 'number' || Number.isNaN(expiresAt)) {
+    throw new RangeError(`EntryEnvelope.expiresAt must be a number of epoch ms, got ${expiresAt}`);
+  }
+  if (payload.length > MAX_UINT32) {
+    throw new RangeError(`EntryEnvelope.payload is too large (${payload.length} bytes)`);
+  }
+  const metaJson = meta !== undefined && hasOwnKeys(meta) ? JSON.stringify(meta) : undefined;
+  const metaBytes = metaJson === undefined ? 0 : Buffer.byteLength(metaJson, 'utf8');
+  if (metaBytes > MAX_UINT32) {
+    throw new RangeError(`EntryEnvelope.meta is too large (${metaBytes} bytes)`);
+  }
+  const metaSection = metaJson === undefined ? 0 : META_LENGTH_BYTES + metaBytes;
+
+  const out = Buffer.allocUnsafe(HEADER_BYTES + metaSection + payload.length);
+  out[0] = MAGIC;
+  out[1] = VERSION;
+  out[2] = metaJson === undefined ? 0 : FLAG_META;
+  out.writeDoubleBE(expiresAt, 3);
+  out.writeUInt32BE(payload.length, 11);
+  let offset = HEADER_BYTES;
+  if (metaJson !== undefined) {
+    out.writeUInt32BE(metaBytes, offset);
+    offset += META_LENGTH_BYTES;
+    offset += out.write(metaJson, offset, 'utf8');
+  }
+  payload.copy(out, offset);
+  return out;
+}
+
+/**
+ * Reads an entry written by `encodeEnvelope`. The returned `payload` is a view into `raw`
+ * (no copy): keep `raw` unmodified while the payload is in use.
+ *
+ * @param key the cache key the value was read from; named in the error.
+ * @throws CacheCorruptEntryError when `raw` has the wrong magic byte or version, unknown flags,
+ *   is truncated or longer than its lengths say, or has meta that is not a JSON object.
+ */
+export function decodeEnvelope(key: string, raw: Buffer): EntryEnvelope {
+  const fail = (detail: string, cause?: unknown): CacheCorruptEntryError =>
+    new CacheCorruptEntryError(
+      key,
+      `L2 entry "${key}" is corrupt: ${detail}`,
+      cause === undefined ? undefined : { cause },
+    );
+
+  if (raw.length === 0) throw fail('empty value');
+  if (raw[0] !== MAGIC) {
+    throw fail(
+      `bad magic byte 0x${raw[0]!.toString(16).padStart(2, '0')} (expected 0xdc; ` +
+        'the value was not written by this library)',
+    );
+  }
+  if (raw.length < HEADER_BYTES) {
+    throw fail(`truncated header (${raw.length} of ${HEADER_BYTES} bytes)`);
+  }
+  if (raw[1] !== VERSION) {
+    throw fail(`unsupported envelope version ${raw[1]} (this version reads ${VERSION})`);
+  }
+  const flags = raw[2]!;
+  if ((flags & ~KNOWN_FLAGS) !== 0) {
+    throw fail(`unknown flags 0x${flags.toString(16).padStart(2, '0')}`);
+  }
+  const expiresAt = raw.readDoubleBE(3);
+  if (Number.isNaN(expiresAt)) throw fail('expiresAt is NaN');
+  const payloadBytes = raw.readUInt32BE(11);
+
+  let offset = HEADER_BYTES;
+  let meta: Record<string, unknown> | undefined;
+  if ((flags & FLAG_META) !== 0) {
+    if (raw.length < offset + META_LENGTH_BYTES) throw fail('truncated meta length');
+    const metaBytes = raw.readUInt32BE(offset);
+    offset += META_LENGTH_BYTES;
+    if (metaBytes === 0) throw fail('meta flag set with empty meta');
+    if (raw.length < offset + metaBytes) {
+      throw fail(`meta length ${metaBytes} runs past the end of the value (${raw.length} bytes)`);
+    }
+    let parsed: unknown;
+    try {
+      // NOTE: JSON.parse makes `__proto__` an ordinary own key; the result is returned as is and
+      // never merged into another object, so meta cannot pollute a prototype.
+      parsed = JSON.parse(raw.toString('utf8', offset, offset + metaBytes));
+    } catch (error) {
+      throw fail('meta is not valid JSON', error);
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+      throw fail('meta is not a JSON object');
+    }
+    meta = parsed as Record<string, unknown>;
+    offset += metaBytes;
+  }
+
+  if (raw.length !== offset + payloadBytes) {
+    throw fail(
+      `payload length is ${raw.length - offset} bytes, the header says ${payloadBytes} ` +
+        '(truncated or extended)',
+    );
+  }
+  const payload = raw.subarray(offset);
+  return meta === undefined ? { expiresAt, payload } : { expiresAt, payload, meta };
+}

@@ -1,0 +1,63 @@
+import { CacheBatchError } from '../errors/cache-batch.error.js';
+import { CacheL2Error, CacheL2TimeoutError } from '../errors/cache-l2.error.js';
+import type { L2Store, L2Write } from '../l2/l2-store.interface.js';
+
+/**
+ * Policy around the dumb L2 store: every call is settled within `timeoutMs`, whatever the
+ * client does (ioredis alone can wait 10-15 s on an unreachable server, and can leave in-flight
+ * commands unsettled after a drop). A late answer is ignored. Errors are wrapped in
+ * `CacheL2Error`; callers decide whether a failure is a miss, a retry or an error.
+ */
+export class RemoteTier {
+  constructor(
+    readonly store: L2Store,
+    private readonly timeoutMs: number,
+  ) {}
+
+  get(key: string): Promise<Buffer | undefined> {
+    return this.settle('get', () => this.store.get(key));
+  }
+
+  mget(keys: readonly string[]): Promise<Array<Buffer | undefined>> {
+    return this.settle(`mget of ${keys.length}`, () => this.store.mget(keys));
+  }
+
+  /** A batch gets the timeout once per 1,000 writes: a large pipeline takes longer on the wire. */
+  write(writes: readonly L2Write[]): Promise<void> {
+    const scale = Math.max(1, Math.ceil(writes.length / 1000));
+    return this.settle(`write batch of ${writes.length}`, () => this.store.write(writes), scale);
+  }
+
+  private settle<T>(operation: string, call: () => Promise<T>, scale = 1): Promise<T> {
+    const timeoutMs = this.timeoutMs * scale;
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new CacheL2TimeoutError(operation, timeoutMs)), timeoutMs);
+      let pending: Promise<T>;
+      try {
+        pending = call();
+      } catch (error: unknown) {
+        pending = Promise.reject(error);
+      }
+      pending.then(
+        (value) => {
+          clearTimeout(timer);
+          resolve(value);
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          reject(
+            error instanceof CacheL2Error || error instanceof CacheBatchError
+              ? error
+              : new CacheL2Error(operation, `L2 ${operation} failed: ${message(error)}`, {
+                  cause: error,
+                }),
+          );
+        },
+      );
+    });
+  }
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

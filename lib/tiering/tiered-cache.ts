@@ -1,0 +1,400 @@
+import { Subject, type Observable } from 'rxjs';
+import { CacheCorruptEntryError } from '../errors/cache-corrupt-entry.error.js';
+import { CacheError } from '../errors/cache.error.js';
+import { CacheOptionsError } from '../errors/cache-options.error.js';
+import { CacheSerializationError } from '../errors/cache-serialization.error.js';
+import type { CacheEvent, CacheTier } from '../events/cache-event.js';
+import { CacheCounters, type CacheStatsSnapshot } from '../events/cache-stats.js';
+import { assertKey } from '../keys/key-rules.js';
+import { LocalTier } from '../l1/local-tier.js';
+import type { L2Store } from '../l2/l2-store.interface.js';
+import { parseDuration, type Duration } from '../options/duration.js';
+import type { ResolvedCacheOptions } from '../options/resolved-options.js';
+import { decodeEnvelope, encodeEnvelope } from '../serialization/entry-envelope.js';
+import { WriteBehindFlusher, type FlusherSignal } from '../write-behind/write-behind.flusher.js';
+import type { PendingWrite } from '../write-behind/pending-write.js';
+import { RemoteTier } from './remote-tier.js';
+
+/** Per-write options of `set`, `mset` and `getOrSet`. */
+export interface SetOptions {
+  /** Lifetime of the entry (milliseconds or a duration string). @default the module's `ttl` */
+  ttl?: Duration;
+}
+
+/** One entry of `mset`. */
+export interface MsetEntry<T = unknown> extends SetOptions {
+  key: string;
+  value: T;
+}
+
+/** A value ready to store: encoded once, for L2 and for L1's size accounting. */
+interface Encoded {
+  readonly key: string;
+  readonly fullKey: string;
+  readonly value: unknown;
+  readonly envelope: Buffer;
+  readonly expiresAt: number;
+}
+
+/**
+ * The orchestrator: composes L1, the remote tier and the write-behind flusher, and narrates the
+ * read and write paths. Backend-agnostic: it only sees the `L2Store` contract.
+ */
+export class TieredCache {
+  readonly counters = new CacheCounters();
+  private readonly l1: LocalTier | undefined;
+  private readonly remote: RemoteTier;
+  private readonly flusher: WriteBehindFlusher;
+  private readonly events = new Subject<CacheEvent>();
+  private readonly prefix: string;
+  /** Single-flight: one factory run per key at a time. */
+  private readonly flights = new Map<string, Promise<unknown>>();
+  /**
+   * Keys with an L2 read in flight. A local write or invalidation of the key meanwhile marks the
+   * read dirty, so its (older) answer does not overwrite L1.
+   */
+  private readonly reads = new Map<string, { dirty: boolean }>();
+
+  readonly events$: Observable<CacheEvent> = this.events.asObservable();
+
+  constructor(
+    private readonly options: ResolvedCacheOptions,
+    store: L2Store,
+  ) {
+    this.prefix = `${options.namespace}:`;
+    this.l1 = options.l1 === false ? undefined : new LocalTier(options.l1);
+    this.remote = new RemoteTier(store, options.l2TimeoutMs);
+    this.flusher = new WriteBehindFlusher(this.remote, options.writeBehind, this.counters);
+    this.flusher.signals$.subscribe((signal) => this.onFlusherSignal(signal));
+  }
+
+  /** The value of `key`: L1, else L2 (filling L1), else `undefined`. Never throws for L2 trouble. */
+  async get<T>(key: string): Promise<T | undefined> {
+    assertKey(key);
+    const local = this.l1?.get(key);
+    if (local !== undefined) {
+      this.counters.l1Hits++;
+      if (this.events.observed) this.emit({ type: 'hit', tier: 'l1', key });
+      return local as T;
+    }
+    return this.readThrough<T>(key);
+  }
+
+  /** Values of `keys` in order; L1 first, then one L2 call for the rest. */
+  async mget<T>(keys: readonly string[]): Promise<Array<T | undefined>> {
+    if (!Array.isArray(keys)) throw new CacheError('mget() takes an array of keys');
+    keys.forEach((key) => assertKey(key));
+    const result = new Array<T | undefined>(keys.length);
+    const remoteAt: number[] = [];
+    keys.forEach((key, i) => {
+      const local = this.l1?.get(key);
+      if (local !== undefined) {
+        this.counters.l1Hits++;
+        if (this.events.observed) this.emit({ type: 'hit', tier: 'l1', key });
+        result[i] = local as T;
+        return;
+      }
+      const pending = this.pendingValue(key);
+      if (pending.found) {
+        result[i] = pending.value as T;
+        this.countRead(key, pending.value, 'l1');
+        return;
+      }
+      remoteAt.push(i);
+    });
+    if (remoteAt.length === 0) return result;
+    const remoteKeys = remoteAt.map((i) => keys[i] as string);
+    const marks = remoteKeys.map((key) => this.beginRead(key));
+    let raws: Array<Buffer | undefined>;
+    try {
+      raws = await this.remote.mget(remoteKeys.map((key) => this.prefix + key));
+    } catch (error: unknown) {
+      this.l2Failed('mget', undefined, error);
+      raws = [];
+    } finally {
+      remoteKeys.forEach((key, j) => this.endRead(key, marks[j]));
+    }
+    remoteAt.forEach((i, j) => {
+      const key = remoteKeys[j] as string;
+      const value = this.accept<T>(key, raws[j], marks[j] as { dirty: boolean });
+      this.countRead(key, value, 'l2');
+      result[i] = value;
+    });
+    return result;
+  }
+
+  /**
+   * Stores `value`: L1 now; L2 through the write-behind queue (resolves once queued) or, with
+   * write-behind disabled, directly (resolves once L2 has it).
+   * @throws CacheSerializationError when the value cannot be encoded (nothing is stored)
+   * @throws CacheOverflowError when the queue is full and `overflow` is `'reject'`
+   */
+  async set<T>(key: string, value: T, options?: SetOptions): Promise<void> {
+    const entry = this.encode(key, value, options?.ttl);
+    await this.store([entry]);
+  }
+
+  /** `set` for many entries. Every value is encoded first: one bad value rejects them all. */
+  async mset<T>(entries: ReadonlyArray<MsetEntry<T>>): Promise<void> {
+    if (!Array.isArray(entries)) throw new CacheError('mset() takes an array of { key, value }');
+    const encoded = entries.map((entry) => this.encode(entry.key, entry.value, entry.ttl));
+    await this.store(encoded);
+  }
+
+  /**
+   * Deletes from L1 and L2 and cancels queued writes of the keys. Resolves once L2 applied the
+   * delete, or, when L2 fails, once the delete is queued for retry (it lands before any later
+   * write of the key).
+   */
+  async del(keys: string | readonly string[]): Promise<void> {
+    const list = typeof keys === 'string' ? [keys] : keys;
+    if (!Array.isArray(list)) throw new CacheError('del() takes a key or an array of keys');
+    list.forEach((key) => assertKey(key));
+    const writes = list.map((key): PendingWrite => {
+      this.l1?.delete(key);
+      this.markDirty(key);
+      return { kind: 'del', key: this.prefix + key, seq: this.flusher.nextSeq() };
+    });
+    this.counters.deletes += list.length;
+    try {
+      await this.flusher.writeNow(writes);
+    } catch (error: unknown) {
+      this.l2Failed('del', list.length === 1 ? list[0] : undefined, error);
+    }
+  }
+
+  /**
+   * Read-through with single-flight: concurrent misses of one key run `factory` once and share
+   * its result or its error. `undefined` from the factory is returned but not cached.
+   */
+  async getOrSet<T>(key: string, factory: () => T | Promise<T>, options?: SetOptions): Promise<T> {
+    assertKey(key);
+    const local = this.l1?.get(key);
+    if (local !== undefined) {
+      this.counters.l1Hits++;
+      if (this.events.observed) this.emit({ type: 'hit', tier: 'l1', key });
+      return local as T;
+    }
+    const inFlight = this.flights.get(key);
+    if (inFlight) return inFlight as Promise<T>;
+    const flight = this.runFlight(key, factory, options);
+    this.flights.set(key, flight);
+    return flight;
+  }
+
+  /** Resolves when every write queued before the call is in L2. */
+  flush(timeoutMs = this.options.writeBehind.shutdownTimeoutMs): Promise<void> {
+    return this.flusher.flush(timeoutMs);
+  }
+
+  /** Drops keys from L1 only (another instance changed them). */
+  invalidateLocal(keys: readonly string[]): void {
+    for (const key of keys) {
+      this.l1?.delete(key);
+      this.markDirty(key);
+    }
+    if (this.events.observed) this.emit({ type: 'invalidation', keys });
+  }
+
+  stats(): CacheStatsSnapshot {
+    return { ...this.counters, pending: this.flusher.pending, l1Size: this.l1?.size ?? 0 };
+  }
+
+  /** Drains the queue (bounded by `shutdownTimeoutMs`) and stops; returns the unwritten count. */
+  async close(): Promise<number> {
+    const unwritten = await this.flusher.close(this.options.writeBehind.shutdownTimeoutMs);
+    this.events.complete();
+    return unwritten;
+  }
+
+  private async runFlight<T>(
+    key: string,
+    factory: () => T | Promise<T>,
+    options: SetOptions | undefined,
+  ): Promise<T> {
+    try {
+      const cached = await this.readThrough<T>(key);
+      if (cached !== undefined) return cached;
+      const value = await factory();
+      if (value !== undefined) {
+        try {
+          await this.set(key, value, options);
+        } catch (error: unknown) {
+          // A value that cannot be encoded is a bug the caller must see; anything else (a full
+          // queue) must not fail a read whose value we have.
+          if (error instanceof CacheSerializationError) throw error;
+          this.emit({ type: 'error', operation: 'set', key, error });
+        }
+      }
+      return value;
+    } finally {
+      this.flights.delete(key);
+    }
+  }
+
+  /** L1 missed: a write of ours not yet flushed, else L2. */
+  private async readThrough<T>(key: string): Promise<T | undefined> {
+    const pending = this.pendingValue(key);
+    if (pending.found) {
+      this.countRead(key, pending.value, 'l1');
+      return pending.value as T;
+    }
+    const mark = this.beginRead(key);
+    let raw: Buffer | undefined;
+    try {
+      raw = await this.remote.get(this.prefix + key);
+    } catch (error: unknown) {
+      this.l2Failed('get', key, error);
+    } finally {
+      this.endRead(key, mark);
+    }
+    const value = this.accept<T>(key, raw, mark);
+    this.countRead(key, value, 'l2');
+    return value;
+  }
+
+  /**
+   * Read-your-writes: a write of ours still queued for L2 is newer than anything L2 holds.
+   * Rare path (L1 disabled, or the entry left L1 before its flush).
+   */
+  private pendingValue(key: string): { found: boolean; value?: unknown } {
+    const write = this.flusher.peek(this.prefix + key);
+    if (!write) return { found: false };
+    if (write.kind === 'del' || write.expiresAt <= Date.now()) return { found: true, value: undefined };
+    return { found: true, value: this.decode(key, write.value)?.value };
+  }
+
+  /** Decodes an L2 answer and, unless a local write raced it, fills L1 with the remaining TTL. */
+  private accept<T>(key: string, raw: Buffer | undefined, mark: { dirty: boolean } | undefined): T | undefined {
+    if (raw === undefined) return undefined;
+    const decoded = this.decode(key, raw);
+    if (!decoded) return undefined;
+    if (!mark?.dirty) this.l1?.set(key, decoded.value, decoded.expiresAt, raw.length);
+    return decoded.value as T;
+  }
+
+  private decode(key: string, raw: Buffer): { value: unknown; expiresAt: number } | undefined {
+    try {
+      const envelope = decodeEnvelope(key, raw);
+      if (envelope.expiresAt <= Date.now()) return undefined;
+      return {
+        value: this.options.serializer.deserialize(envelope.payload),
+        expiresAt: envelope.expiresAt,
+      };
+    } catch (error: unknown) {
+      const corrupt =
+        error instanceof CacheCorruptEntryError
+          ? error
+          : new CacheCorruptEntryError(key, `L2 entry "${key}" could not be decoded`, {
+              cause: error,
+            });
+      this.l2Failed('decode', key, corrupt);
+      return undefined;
+    }
+  }
+
+  private encode(key: string, value: unknown, ttl: Duration | undefined): Encoded {
+    assertKey(key);
+    if (value === undefined) {
+      throw new CacheSerializationError(key, `Cannot cache undefined under "${key}" (undefined means a miss)`);
+    }
+    const ttlMs = ttl === undefined ? this.options.ttlMs : parseDuration(ttl, 'ttl');
+    if (ttlMs < 1) throw new CacheOptionsError('ttl', `ttl of "${key}" must be at least 1 ms, got ${String(ttl)}`);
+    let payload: Buffer;
+    try {
+      payload = this.options.serializer.serialize(value);
+    } catch (error: unknown) {
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new CacheSerializationError(key, `Cannot serialize the value of "${key}": ${reason}`, {
+        cause: error,
+      });
+    }
+    const expiresAt = Date.now() + ttlMs;
+    return {
+      key,
+      fullKey: this.prefix + key,
+      value,
+      envelope: encodeEnvelope({ expiresAt, payload }),
+      expiresAt,
+    };
+  }
+
+  private async store(entries: readonly Encoded[]): Promise<void> {
+    for (const entry of entries) this.flusher.checkCapacity(entry.fullKey, entry.key);
+    const writes = entries.map((entry): PendingWrite => {
+      this.l1?.set(entry.key, entry.value, entry.expiresAt, entry.envelope.length);
+      this.markDirty(entry.key);
+      return {
+        kind: 'set',
+        key: entry.fullKey,
+        value: entry.envelope,
+        expiresAt: entry.expiresAt,
+        seq: this.flusher.nextSeq(),
+      };
+    });
+    this.counters.sets += entries.length;
+    if (this.options.writeBehind.enabled) {
+      for (const write of writes) this.flusher.enqueue(write);
+      return;
+    }
+    await this.flusher.writeNow(writes);
+  }
+
+  private beginRead(key: string): { dirty: boolean } | undefined {
+    if (this.reads.has(key)) return undefined; // an outer read owns the mark; never fill from this one
+    const mark = { dirty: false };
+    this.reads.set(key, mark);
+    return mark;
+  }
+
+  private endRead(key: string, mark: { dirty: boolean } | undefined): void {
+    if (mark && this.reads.get(key) === mark) this.reads.delete(key);
+  }
+
+  private markDirty(key: string): void {
+    const mark = this.reads.get(key);
+    if (mark) mark.dirty = true;
+  }
+
+  private countRead(key: string, value: unknown, tier: CacheTier): void {
+    if (value === undefined) {
+      this.counters.misses++;
+      if (this.events.observed) this.emit({ type: 'miss', key });
+    } else {
+      if (tier === 'l1') this.counters.l1Hits++;
+      else this.counters.l2Hits++;
+      if (this.events.observed) this.emit({ type: 'hit', tier, key });
+    }
+  }
+
+  private l2Failed(operation: string, key: string | undefined, error: unknown): void {
+    this.counters.l2Errors++;
+    this.emit(key === undefined ? { type: 'error', operation, error } : { type: 'error', operation, key, error });
+  }
+
+  private onFlusherSignal(signal: FlusherSignal): void {
+    if (signal.type === 'failed') this.counters.l2Errors++;
+    if (!this.events.observed) return;
+    switch (signal.type) {
+      case 'landed':
+        this.emit({ type: 'flush', count: signal.writes.length, durationMs: signal.durationMs });
+        break;
+      case 'failed':
+        this.emit({
+          type: 'flush-error',
+          count: signal.count,
+          attempt: signal.attempt,
+          retryInMs: signal.retryInMs,
+          error: signal.error,
+        });
+        break;
+      case 'dropped':
+        this.emit({ type: 'drop', key: signal.write.key.slice(this.prefix.length), reason: signal.reason });
+        break;
+    }
+  }
+
+  private emit(event: CacheEvent): void {
+    if (this.events.observed) this.events.next(event);
+  }
+}

@@ -1,0 +1,15 @@
+import type { DistributedCacheModuleOptions } from 'nestjs-distributed-cache';
+
+/**
+ * The sample's cache settings: the embedded memory L2 by default (zero setup), Redis when
+ * `REDIS_URL` is set.
+ */
+export function cacheOptionsFromEnv(env: NodeJS.ProcessEnv): DistributedCacheModuleOptions {
+  const url = env['REDIS_URL'];
+  return {
+    namespace: env['CACHE_NAMESPACE'] ?? 'catalogue',
+    ttl: '5m',
+    l1: { max: 10_000, ttl: '30s' },
+    ...(url ? { l2: { type: 'redis', url } } : {}),
+  };
+}

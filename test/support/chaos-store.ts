@@ -1,0 +1,88 @@
+import type { L2Store, L2Write } from '../../lib/l2/l2-store.interface.js';
+
+/**
+ * Wraps a real L2Store and injects faults into it: calls that fail, or that hang until released.
+ * It also records every write batch that reached the inner store, in order, so tests can check
+ * what was sent (coalescing, ordering, TTLs). Behaviour comes from the wrapped store.
+ */
+export class ChaosStore implements L2Store {
+  /** Every batch handed to the inner store, in the order it was applied. */
+  readonly batches: L2Write[][] = [];
+  private failures = 0;
+  private failingForever = false;
+  private stalled: Array<() => void> = [];
+  private stalling = false;
+
+  constructor(readonly inner: L2Store) {}
+
+  get description(): string {
+    return `chaos(${this.inner.description})`;
+  }
+
+  /** The next `count` calls reject. */
+  failNext(count: number): void {
+    this.failures += count;
+  }
+
+  /** Every call rejects until `recover()`. */
+  failAlways(): void {
+    this.failingForever = true;
+  }
+
+  /** Calls hang (like a SIGSTOPped server) until `recover()`. */
+  stall(): void {
+    this.stalling = true;
+  }
+
+  recover(): void {
+    this.failingForever = false;
+    this.failures = 0;
+    this.stalling = false;
+    const waiting = this.stalled;
+    this.stalled = [];
+    for (const release of waiting) release();
+  }
+
+  /** All keys written with a `set`, in order, flattened over batches. */
+  writtenKeys(): string[] {
+    return this.batches.flat().map((write) => `${write.kind}:${write.key}`);
+  }
+
+  async connect(): Promise<void> {
+    await this.inner.connect?.();
+  }
+
+  get(key: string): Promise<Buffer | undefined> {
+    return this.around(() => this.inner.get(key));
+  }
+
+  mget(keys: readonly string[]): Promise<Array<Buffer | undefined>> {
+    return this.around(() => this.inner.mget(keys));
+  }
+
+  write(writes: readonly L2Write[]): Promise<void> {
+    return this.around(async () => {
+      this.batches.push([...writes]);
+      await this.inner.write(writes);
+    });
+  }
+
+  del(keys: readonly string[]): Promise<void> {
+    return this.around(() => this.inner.del(keys));
+  }
+
+  close(): Promise<void> {
+    this.recover();
+    return this.inner.close();
+  }
+
+  private async around<T>(call: () => Promise<T>): Promise<T> {
+    if (this.stalling) await new Promise<void>((resolve) => this.stalled.push(resolve));
+    if (this.failingForever) throw new Error('chaos: L2 is down');
+    if (this.failures > 0) {
+      this.failures--;
+      throw new Error('chaos: injected failure');
+    }
+    return call();
+  }
+}

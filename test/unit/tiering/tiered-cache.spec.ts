@@ -1,0 +1,402 @@
+import { firstValueFrom, filter, take, toArray } from 'rxjs';
+import { CacheFlushTimeoutError } from '../../../lib/errors/cache-flush-timeout.error.js';
+import { CacheL2Error } from '../../../lib/errors/cache-l2.error.js';
+import { CacheOverflowError } from '../../../lib/errors/cache-overflow.error.js';
+import { CacheSerializationError } from '../../../lib/errors/cache-serialization.error.js';
+import { CacheKeyError } from '../../../lib/errors/cache-key.error.js';
+import type { CacheEvent } from '../../../lib/events/cache-event.js';
+import { MemoryStore } from '../../../lib/l2/memory.store.js';
+import type { DistributedCacheModuleOptions } from '../../../lib/options/cache-options.interface.js';
+import { resolveCacheOptions } from '../../../lib/options/options.validator.js';
+import { TieredCache } from '../../../lib/tiering/tiered-cache.js';
+import { ChaosStore } from '../../support/chaos-store.js';
+import { waitFor } from '../../support/poll.js';
+
+const caches: TieredCache[] = [];
+const stores: ChaosStore[] = [];
+
+function setup(
+  options: DistributedCacheModuleOptions = {},
+  store = new ChaosStore(new MemoryStore()),
+): { cache: TieredCache; store: ChaosStore } {
+  const cache = new TieredCache(
+    resolveCacheOptions({
+      namespace: 't',
+      l2TimeoutMs: 100,
+      ...options,
+      writeBehind: { retryBaseDelayMs: 5, retryMaxDelayMs: 20, shutdownTimeoutMs: 2_000, ...options.writeBehind },
+    }),
+    store,
+  );
+  caches.push(cache);
+  if (!stores.includes(store)) stores.push(store);
+  return { cache, store };
+}
+
+afterEach(async () => {
+  for (const store of stores) store.recover();
+  await Promise.all(caches.splice(0).map((cache) => cache.close()));
+  await Promise.all(stores.splice(0).map((store) => store.close()));
+});
+
+describe('TieredCache', () => {
+  describe('get()', () => {
+    it('returns undefined for a miss and counts it', async () => {
+      const { cache } = setup();
+      expect(await cache.get('nope')).toBeUndefined();
+      expect(cache.stats().misses).toBe(1);
+    });
+
+    it('returns the stored object itself from L1, and null as a value', async () => {
+      const { cache } = setup();
+      const product = { id: 1, name: 'lamp' };
+      await cache.set('p', product);
+      await cache.set('n', null);
+      expect(await cache.get('p')).toBe(product);
+      expect(await cache.get('n')).toBeNull();
+      expect(cache.stats()).toMatchObject({ l1Hits: 2, misses: 0, sets: 2 });
+    });
+
+    it('shares a mutation of a returned object with later reads of this instance only', async () => {
+      const store = new ChaosStore(new MemoryStore());
+      const { cache: a } = setup({}, store);
+      const { cache: b } = setup({}, store);
+      await a.set('p', { stock: 5 });
+      await a.flush();
+      (await a.get<{ stock: number }>('p'))!.stock = 0;
+      expect(await a.get('p')).toEqual({ stock: 0 });
+      expect(await b.get('p')).toEqual({ stock: 5 });
+    });
+
+    it('reads L2 on an L1 miss and fills L1 with the remaining TTL, not the full one', async () => {
+      const store = new ChaosStore(new MemoryStore());
+      const { cache: writer } = setup({}, store);
+      const { cache: reader } = setup({ l1: { ttl: '1m' } }, store);
+      const setAt = Date.now();
+      await writer.set('k', 'v', { ttl: 400 });
+      await writer.flush();
+      await waitFor(() => Date.now() - setAt >= 200, { message: '200 ms to pass' });
+      expect(await reader.get('k')).toBe('v');
+      expect(reader.stats().l2Hits).toBe(1);
+      expect(await reader.get('k')).toBe('v');
+      expect(reader.stats().l1Hits).toBe(1);
+      await waitFor(async () => (await reader.get('k')) === undefined, {
+        timeoutMs: 2_000,
+        intervalMs: 5,
+        message: 'entry to expire',
+      });
+      // Gone at its original expiry (~400 ms after set), not 400 ms after the L2 read.
+      expect(Date.now() - setAt).toBeLessThan(550);
+    });
+
+    it('answers a miss within l2TimeoutMs when L2 hangs, and counts an L2 error', async () => {
+      const { cache, store } = setup({ l2TimeoutMs: 100 });
+      store.stall();
+      const started = performance.now();
+      expect(await cache.get('k')).toBeUndefined();
+      expect(performance.now() - started).toBeLessThan(250);
+      expect(cache.stats().l2Errors).toBe(1);
+    });
+
+    it('reads a corrupt L2 payload as a miss and reports it as an error event', async () => {
+      const { cache, store } = setup();
+      const events = firstValueFrom(cache.events$.pipe(filter((e) => e.type === 'error')));
+      await store.inner.write([{ kind: 'set', key: 't:bad', value: Buffer.from('garbage'), ttlMs: 10_000 }]);
+      expect(await cache.get('bad')).toBeUndefined();
+      const event = await events;
+      expect(event).toMatchObject({ type: 'error', operation: 'decode', key: 'bad' });
+      expect(cache.stats().l2Errors).toBe(1);
+      expect(await cache.get('other')).toBeUndefined();
+    });
+
+    it('does not let an L2 answer that raced a local write overwrite L1', async () => {
+      const store = new ChaosStore(new MemoryStore());
+      const { cache: other } = setup({}, store);
+      await other.set('k', 'old');
+      await other.flush();
+      const { cache } = setup({}, store);
+      store.stall();
+      const read = cache.get('k');
+      await cache.set('k', 'new');
+      store.recover();
+      await read;
+      expect(await cache.get('k')).toBe('new');
+    });
+
+    it('serves its own queued write when L1 is disabled (read-your-writes before the flush)', async () => {
+      const { cache, store } = setup({ l1: false, writeBehind: { flushIntervalMs: 10_000 } });
+      await cache.set('k', { a: 1 });
+      expect(await cache.get('k')).toEqual({ a: 1 });
+      expect(await store.inner.get('t:k')).toBeUndefined();
+      await cache.del('k');
+      expect(await cache.get('k')).toBeUndefined();
+    });
+
+    it('rejects a key that is not a non-empty string', async () => {
+      const { cache } = setup();
+      await expect(cache.get('')).rejects.toBeInstanceOf(CacheKeyError);
+      await expect(cache.get(42 as unknown as string)).rejects.toBeInstanceOf(CacheKeyError);
+    });
+  });
+
+  describe('mget()', () => {
+    it('returns values in key order with undefined for misses, from both tiers', async () => {
+      const store = new ChaosStore(new MemoryStore());
+      const { cache: writer } = setup({}, store);
+      await writer.mset([
+        { key: 'a', value: 1 },
+        { key: 'b', value: null },
+      ]);
+      await writer.flush();
+      const { cache } = setup({}, store);
+      await cache.set('c', 3);
+      expect(await cache.mget(['a', 'x', 'b', 'c'])).toEqual([1, undefined, null, 3]);
+      expect(cache.stats()).toMatchObject({ l2Hits: 2, l1Hits: 1, misses: 1 });
+    });
+  });
+
+  describe('set()', () => {
+    it('resolves before L2 has the value, and flush() resolves once it does', async () => {
+      const { cache, store } = setup({ writeBehind: { flushIntervalMs: 200 } });
+      await cache.set('k', 'v');
+      expect(await store.inner.get('t:k')).toBeUndefined();
+      expect(cache.stats().pending).toBe(1);
+      await cache.flush();
+      expect(await store.inner.get('t:k')).toBeInstanceOf(Buffer);
+      expect(cache.stats()).toMatchObject({ pending: 0, flushed: 1, batches: 1 });
+    });
+
+    it('coalesces writes of one key: the last value wins and is sent once', async () => {
+      const { cache, store } = setup({ writeBehind: { flushIntervalMs: 50 } });
+      for (let i = 0; i < 100; i++) await cache.set('k', i);
+      await cache.flush();
+      expect(store.writtenKeys()).toEqual(['set:t:k']);
+      const { cache: reader } = setup({}, store);
+      expect(await reader.get('k')).toBe(99);
+    });
+
+    it('sends batches of at most maxBatchSize writes', async () => {
+      const { cache, store } = setup({ writeBehind: { maxBatchSize: 100, flushIntervalMs: 5 } });
+      await Promise.all(Array.from({ length: 1050 }, (_, i) => cache.set(`k${i}`, i)));
+      await cache.flush();
+      expect(store.batches.length).toBeGreaterThanOrEqual(11);
+      expect(Math.max(...store.batches.map((batch) => batch.length))).toBeLessThanOrEqual(100);
+      expect(store.batches.flat()).toHaveLength(1050);
+    });
+
+    it('retries a failed batch with backoff until it lands', async () => {
+      const { cache, store } = setup();
+      store.failNext(3);
+      await cache.set('k', 'v');
+      await cache.flush();
+      expect(await store.inner.get('t:k')).toBeInstanceOf(Buffer);
+      expect(cache.stats().retries).toBe(3);
+      expect(cache.stats().l2Errors).toBe(3);
+    });
+
+    it('lets a newer write supersede a failed one, which is then never sent again', async () => {
+      const { cache, store } = setup();
+      store.failAlways();
+      await cache.set('k', 'v1');
+      await waitFor(() => cache.stats().retries >= 1, { message: 'first batch to fail' });
+      await cache.set('k', 'v2');
+      store.recover();
+      await cache.flush();
+      const { cache: reader } = setup({}, store);
+      expect(await reader.get('k')).toBe('v2');
+      expect(store.writtenKeys()).toEqual(['set:t:k']);
+    });
+
+    it('writes the remaining TTL, and a write that expired while queued becomes a delete', async () => {
+      const { cache, store } = setup();
+      await store.inner.write([{ kind: 'set', key: 't:k', value: Buffer.from('older'), ttlMs: 60_000 }]);
+      store.failAlways();
+      await cache.set('k', 'short-lived', { ttl: 50 });
+      await waitFor(async () => (await cache.get('k')) === undefined, { message: 'entry to expire' });
+      store.recover();
+      await cache.flush();
+      expect(store.batches.flat()).toEqual([{ kind: 'del', key: 't:k' }]);
+      expect(await store.inner.get('t:k')).toBeUndefined();
+    });
+
+    it('rejects a value it cannot serialize with CacheSerializationError naming the key, storing nothing', async () => {
+      const { cache } = setup();
+      const circular: Record<string, unknown> = {};
+      circular['self'] = circular;
+      await expect(cache.set('bad-key', circular)).rejects.toThrow(CacheSerializationError);
+      await expect(cache.set('bad-key', circular)).rejects.toThrow(/bad-key/);
+      await expect(cache.set('fn', () => 1)).rejects.toThrow(CacheSerializationError);
+      await expect(cache.set('undef', undefined)).rejects.toThrow(CacheSerializationError);
+      expect(cache.stats()).toMatchObject({ pending: 0, sets: 0 });
+      expect(await cache.get('bad-key')).toBeUndefined();
+      await cache.set('good', 1);
+      expect(await cache.get('good')).toBe(1);
+    });
+
+    it('rejects a batch in mset when one value cannot be serialized, storing none', async () => {
+      const { cache } = setup();
+      await expect(
+        cache.mset<unknown>([
+          { key: 'a', value: 1 },
+          { key: 'b', value: Symbol('x') },
+        ]),
+      ).rejects.toThrow(/"b"/);
+      expect(await cache.get('a')).toBeUndefined();
+    });
+
+    it('writes through when write-behind is disabled, and rejects when L2 fails', async () => {
+      const { cache, store } = setup({ writeBehind: { enabled: false } });
+      await cache.set('k', 'v');
+      expect(await store.inner.get('t:k')).toBeInstanceOf(Buffer);
+      store.failNext(1);
+      await expect(cache.set('k2', 'v')).rejects.toBeInstanceOf(CacheL2Error);
+    });
+  });
+
+  describe('overflow', () => {
+    it("drops the oldest queued writes past maxPending with 'drop-oldest', reporting each", async () => {
+      const { cache, store } = setup({
+        writeBehind: { maxPending: 10, maxBatchSize: 5, overflow: 'drop-oldest' },
+      });
+      const drops = cache.events$.pipe(filter((e: CacheEvent) => e.type === 'drop'), take(15), toArray());
+      const dropped = firstValueFrom(drops);
+      store.failAlways();
+      for (let i = 0; i < 25; i++) await cache.set(`k${i}`, i);
+      expect(cache.stats().pending).toBeLessThanOrEqual(10);
+      expect(cache.stats().dropped).toBe(15);
+      expect((await dropped).map((e) => (e as { key: string }).key)).toContain('k0');
+      store.recover();
+      await cache.flush();
+      const { cache: reader } = setup({}, store);
+      expect(await reader.get('k24')).toBe(24);
+      expect(await reader.get('k0')).toBeUndefined();
+    });
+
+    it("rejects the new write with 'reject', leaving L1 unchanged", async () => {
+      const { cache, store } = setup({
+        writeBehind: { maxPending: 5, maxBatchSize: 5, overflow: 'reject' },
+      });
+      store.failAlways();
+      for (let i = 0; i < 5; i++) await cache.set(`k${i}`, i);
+      await expect(cache.set('k5', 5)).rejects.toBeInstanceOf(CacheOverflowError);
+      expect(await cache.get('k5')).toBeUndefined();
+      await cache.set('k1', 'rewrite of a queued key is allowed');
+    });
+  });
+
+  describe('del()', () => {
+    it('removes the key from both tiers and cancels its queued write', async () => {
+      const { cache, store } = setup({ writeBehind: { flushIntervalMs: 100 } });
+      await cache.set('k', 'v');
+      await cache.del('k');
+      await cache.flush();
+      expect(await cache.get('k')).toBeUndefined();
+      expect(store.writtenKeys()).toEqual(['del:t:k']);
+    });
+
+    it('lands after a batch of the same key already in flight', async () => {
+      const { cache, store } = setup({ l2TimeoutMs: 2_000 });
+      await cache.set('k', 'v');
+      store.stall();
+      const flushing = cache.flush();
+      await waitFor(() => cache.stats().pending === 1 && store.batches.length === 0, { message: 'batch in flight' });
+      const deleting = cache.del('k');
+      store.recover();
+      await Promise.all([flushing, deleting]);
+      expect(store.writtenKeys()).toEqual(['set:t:k', 'del:t:k']);
+      expect(await store.inner.get('t:k')).toBeUndefined();
+    });
+
+    it('resolves when L2 is down and the delete lands once L2 is back', async () => {
+      const { cache, store } = setup();
+      await cache.set('k', 'v');
+      await cache.flush();
+      store.failAlways();
+      await cache.del('k');
+      expect(cache.stats().pending).toBe(1);
+      store.recover();
+      await cache.flush();
+      expect(await store.inner.get('t:k')).toBeUndefined();
+    });
+  });
+
+  describe('getOrSet()', () => {
+    it('runs the factory once for 1,000 concurrent misses of one key', async () => {
+      const { cache } = setup();
+      let runs = 0;
+      const factory = async (): Promise<string> => {
+        runs++;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        return 'value';
+      };
+      const results = await Promise.all(Array.from({ length: 1000 }, () => cache.getOrSet('k', factory)));
+      expect(runs).toBe(1);
+      expect(new Set(results)).toEqual(new Set(['value']));
+      expect(await cache.getOrSet('k', factory)).toBe('value');
+      expect(runs).toBe(1);
+    });
+
+    it('rejects every waiter with the factory error and caches nothing', async () => {
+      const { cache } = setup();
+      let runs = 0;
+      const boom = new Error('origin down');
+      const factory = async (): Promise<string> => {
+        runs++;
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        throw boom;
+      };
+      const results = await Promise.allSettled(Array.from({ length: 100 }, () => cache.getOrSet('k', factory)));
+      expect(runs).toBe(1);
+      for (const result of results) expect(result).toEqual({ status: 'rejected', reason: boom });
+      expect(cache.stats().sets).toBe(0);
+      expect(await cache.get('k')).toBeUndefined();
+      expect(await cache.getOrSet('k', () => 'recovered')).toBe('recovered');
+    });
+
+    it('returns undefined from the factory without caching it', async () => {
+      const { cache } = setup();
+      expect(await cache.getOrSet('k', () => undefined)).toBeUndefined();
+      expect(cache.stats().sets).toBe(0);
+    });
+  });
+
+  describe('flush()', () => {
+    it('rejects with CacheFlushTimeoutError when L2 stays down', async () => {
+      const { cache, store } = setup();
+      store.failAlways();
+      await cache.set('k', 'v');
+      await expect(cache.flush(200)).rejects.toBeInstanceOf(CacheFlushTimeoutError);
+      expect(cache.stats().pending).toBe(1);
+    });
+  });
+
+  describe('close()', () => {
+    it('drains every queued write before resolving', async () => {
+      const { cache, store } = setup({ writeBehind: { flushIntervalMs: 10_000 } });
+      await Promise.all(Array.from({ length: 500 }, (_, i) => cache.set(`k${i}`, i)));
+      expect(await cache.close()).toBe(0);
+      expect(store.batches.flat()).toHaveLength(500);
+    });
+
+    it('reports how many writes it could not write within the shutdown timeout', async () => {
+      const { cache, store } = setup({ writeBehind: { shutdownTimeoutMs: 100 } });
+      store.failAlways();
+      await cache.set('a', 1);
+      await cache.set('b', 2);
+      expect(await cache.close()).toBe(2);
+      expect(cache.stats().dropped).toBe(2);
+    });
+  });
+
+  describe('events$', () => {
+    it('emits hits, misses and flushes', async () => {
+      const { cache } = setup({ writeBehind: { flushIntervalMs: 1 } });
+      const events = firstValueFrom(cache.events$.pipe(take(3), toArray()));
+      await cache.get('k');
+      await cache.set('k', 1);
+      await cache.get('k');
+      await cache.flush();
+      expect((await events).map((e) => e.type)).toEqual(['miss', 'hit', 'flush']);
+    });
+  });
+});

@@ -1,0 +1,48 @@
+import { backoffDelay, toL2Writes } from '../../../lib/write-behind/batch.js';
+
+describe('toL2Writes()', () => {
+  const value = Buffer.from('v');
+
+  it('sends the remaining TTL rounded up to whole milliseconds', () => {
+    const [write] = toL2Writes([{ kind: 'set', key: 'k', value, expiresAt: 1000.2, seq: 1 }], 500);
+    expect(write).toEqual({ kind: 'set', key: 'k', value, ttlMs: 501 });
+  });
+
+  it('never sends PX 0: an entry with less than a millisecond left is sent as 1 ms', () => {
+    const [write] = toL2Writes([{ kind: 'set', key: 'k', value, expiresAt: 1000.5, seq: 1 }], 1000);
+    expect(write).toEqual({ kind: 'set', key: 'k', value, ttlMs: 1 });
+  });
+
+  it('turns an entry that expired while queued into a delete', () => {
+    const writes = toL2Writes(
+      [
+        { kind: 'set', key: 'a', value, expiresAt: 1000, seq: 1 },
+        { kind: 'set', key: 'b', value, expiresAt: 900, seq: 2 },
+        { kind: 'del', key: 'c', seq: 3 },
+      ],
+      1000,
+    );
+    expect(writes).toEqual([
+      { kind: 'del', key: 'a' },
+      { kind: 'del', key: 'b' },
+      { kind: 'del', key: 'c' },
+    ]);
+  });
+});
+
+describe('backoffDelay()', () => {
+  it('stays between the base and the doubling ceiling, capped by the maximum', () => {
+    for (let attempt = 1; attempt <= 40; attempt++) {
+      for (let i = 0; i < 50; i++) {
+        const delay = backoffDelay(attempt, 50, 2000);
+        expect(delay).toBeGreaterThanOrEqual(50);
+        expect(delay).toBeLessThanOrEqual(Math.min(2000, 50 * 2 ** (attempt - 1)));
+      }
+    }
+  });
+
+  it('spreads retries (jitter)', () => {
+    const delays = new Set(Array.from({ length: 20 }, () => backoffDelay(6, 50, 2000)));
+    expect(delays.size).toBeGreaterThan(5);
+  });
+});
