@@ -24,10 +24,10 @@ export interface LocalTierOptions {
  * TTLs are lru-cache's own (checked on read; no timer per entry, `ttlAutopurge` off).
  */
 export class LocalTier {
-  private readonly lru: LRUCache<string, object | string | number | boolean | bigint | symbol>;
+  private readonly lru: LRUCache<string, NonNullable<unknown>>;
 
   constructor(private readonly options: LocalTierOptions) {
-    this.lru = new LRUCache<string, object | string | number | boolean | bigint | symbol>({
+    this.lru = new LRUCache<string, NonNullable<unknown>>({
       max: options.max,
       maxSize: options.maxBytes,
       ttl: options.ttlMs,
@@ -54,7 +54,7 @@ export class LocalTier {
       this.lru.delete(key);
       return;
     }
-    const stored = value === null ? NULL_VALUE : (value as object);
+    const stored = value === null ? NULL_VALUE : value;
     this.lru.set(key, stored, { ttl, size: Math.max(1, size) });
   }
 

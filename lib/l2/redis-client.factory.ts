@@ -36,12 +36,16 @@ export function reconnectDelayMs(times: number, random: () => number = Math.rand
  *   comes back for this long (a hung, e.g. SIGSTOPped, server), the connection is dropped and its
  *   commands rejected, so they do not pile up in the client forever; the client then reconnects.
  *   The timer only runs while replies are awaited, so an idle connection is never dropped.
+ * - `disconnectTimeout` 200 ms (ioredis: 2,000): on close, how long a socket whose peer does not
+ *   close its side (a hung server) lingers before it is destroyed; `RedisStore.close()` waits
+ *   for it, so this bounds shutdown.
  *
  * `retryStrategy` defaults to {@link reconnectDelayMs} (see {@link buildRedisClientOptions}).
  */
 export const REDIS_CLIENT_DEFAULTS: Readonly<RedisOptions> = Object.freeze({
   connectTimeout: 2_000,
   socketTimeout: 5_000,
+  disconnectTimeout: 200,
 });
 
 /**

@@ -8,7 +8,7 @@ import { createRedisClient, describeRedisTarget } from './redis-client.factory.j
 /** Most keys in one MGET or DEL command; larger inputs are split and sent as one pipeline. */
 export const REDIS_KEYS_PER_COMMAND = 1_000;
 
-/** Milliseconds close() waits for the socket to close after dropping the connection. */
+/** Extra milliseconds close() waits for the socket to close, beyond ioredis' own bound. */
 const END_WAIT_MS = 200;
 
 /** Options of {@link RedisStore}. */
@@ -211,10 +211,22 @@ export class RedisStore implements L2Store {
       ]);
       clearTimeout(timer);
     }
+    // QUIT was answered and the server closed the connection: nothing is left to drop (and
+    // disconnect() would only arm a stray timer, see below).
+    if (client.status === 'end') return;
+    const wasReconnecting = client.status === 'reconnecting';
+    const disconnectTimeoutMs = client.options.disconnectTimeout ?? 2_000;
     client.disconnect();
-    if (await waitForEnd(client, END_WAIT_MS)) return;
-    // disconnect() only half-closes the socket; a hung peer never closes its side, and the open
-    // socket would keep the process alive.
+    if (wasReconnecting) {
+      // NOTE: disconnect() arms a timer of `disconnectTimeout` that only the socket's 'close' event
+      // clears. Between reconnect attempts that socket has already closed, so the timer would
+      // outlive close() (an open handle in Jest): let it run out here instead.
+      await sleep(disconnectTimeoutMs);
+      return;
+    }
+    // ioredis destroys a socket whose peer does not close its side (a hung server) after
+    // `disconnectTimeout`; destroy it ourselves if even that did not happen.
+    if (await waitForEnd(client, disconnectTimeoutMs + END_WAIT_MS)) return;
     (client.stream as Redis['stream'] | undefined)?.destroy();
     await waitForEnd(client, END_WAIT_MS);
   }
@@ -255,12 +267,13 @@ function toValues(
   return values;
 }
 
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
 /** Resolves `true` once the client has no socket left (status `end`), `false` after `timeoutMs`. */
 function waitForEnd(client: Redis, timeoutMs: number): Promise<boolean> {
-  // `reconnecting`/`wait`: there is no socket, and disconnect() cancelled any pending reconnect.
-  if (client.status === 'end' || client.status === 'reconnecting' || client.status === 'wait') {
-    return Promise.resolve(true);
-  }
+  if (client.status === 'end') return Promise.resolve(true);
   return new Promise((resolve) => {
     const done = (ended: boolean): void => {
       clearTimeout(timer);

@@ -36,7 +36,7 @@ export class RemoteTier {
       try {
         pending = call();
       } catch (error: unknown) {
-        pending = Promise.reject(error);
+        pending = Promise.reject(error instanceof Error ? error : new Error(String(error)));
       }
       pending.then(
         (value) => {
@@ -45,13 +45,13 @@ export class RemoteTier {
         },
         (error: unknown) => {
           clearTimeout(timer);
-          reject(
+          const failure: Error =
             error instanceof CacheL2Error || error instanceof CacheBatchError
               ? error
               : new CacheL2Error(operation, `L2 ${operation} failed: ${message(error)}`, {
                   cause: error,
-                }),
-          );
+                });
+          reject(failure);
         },
       );
     });

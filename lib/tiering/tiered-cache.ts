@@ -82,7 +82,7 @@ export class TieredCache {
 
   /** Values of `keys` in order; L1 first, then one L2 call for the rest. */
   async mget<T>(keys: readonly string[]): Promise<Array<T | undefined>> {
-    if (!Array.isArray(keys)) throw new CacheError('mget() takes an array of keys');
+    assertArray(keys, 'mget() takes an array of keys');
     keys.forEach((key) => assertKey(key));
     const result = new Array<T | undefined>(keys.length);
     const remoteAt: number[] = [];
@@ -103,7 +103,7 @@ export class TieredCache {
       remoteAt.push(i);
     });
     if (remoteAt.length === 0) return result;
-    const remoteKeys = remoteAt.map((i) => keys[i] as string);
+    const remoteKeys = remoteAt.map((i) => keys[i]!);
     const marks = remoteKeys.map((key) => this.beginRead(key));
     let raws: Array<Buffer | undefined>;
     try {
@@ -116,7 +116,7 @@ export class TieredCache {
     }
     remoteAt.forEach((i, j) => {
       const key = remoteKeys[j] as string;
-      const value = this.accept<T>(key, raws[j], marks[j] as { dirty: boolean });
+      const value = this.accept<T>(key, raws[j], marks[j]);
       this.countRead(key, value, 'l2');
       result[i] = value;
     });
@@ -136,7 +136,7 @@ export class TieredCache {
 
   /** `set` for many entries. Every value is encoded first: one bad value rejects them all. */
   async mset<T>(entries: ReadonlyArray<MsetEntry<T>>): Promise<void> {
-    if (!Array.isArray(entries)) throw new CacheError('mset() takes an array of { key, value }');
+    assertArray(entries, 'mset() takes an array of { key, value }');
     const encoded = entries.map((entry) => this.encode(entry.key, entry.value, entry.ttl));
     await this.store(encoded);
   }
@@ -148,7 +148,7 @@ export class TieredCache {
    */
   async del(keys: string | readonly string[]): Promise<void> {
     const list = typeof keys === 'string' ? [keys] : keys;
-    if (!Array.isArray(list)) throw new CacheError('del() takes a key or an array of keys');
+    assertArray(list, 'del() takes a key or an array of keys');
     list.forEach((key) => assertKey(key));
     const writes = list.map((key): PendingWrite => {
       this.l1?.delete(key);
@@ -397,4 +397,9 @@ export class TieredCache {
   private emit(event: CacheEvent): void {
     if (this.events.observed) this.events.next(event);
   }
+}
+
+/** Throws unless `value` is an array. No type narrowing: `Array.isArray` would widen to `any[]`. */
+function assertArray(value: unknown, message: string): void {
+  if (!Array.isArray(value)) throw new CacheError(message);
 }
