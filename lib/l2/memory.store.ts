@@ -58,23 +58,45 @@ export class MemoryStore implements L2Store {
     return this.entries.size;
   }
 
-  async get(key: string): Promise<Buffer | undefined> {
-    this.assertOpen('get');
-    return this.read(key, this.now());
+  /** A copy of the value, or `undefined` when the key is missing or expired. */
+  get(key: string): Promise<Buffer | undefined> {
+    return this.run('get', () => this.read(key, this.now()));
   }
 
-  async mget(keys: readonly string[]): Promise<Array<Buffer | undefined>> {
-    this.assertOpen(`mget of ${keys.length}`);
-    const now = this.now();
-    return keys.map((key) => this.read(key, now));
+  /** Copies of the values in key order, `undefined` for each missing or expired key. */
+  mget(keys: readonly string[]): Promise<Array<Buffer | undefined>> {
+    return this.run(`mget of ${keys.length}`, () => {
+      const now = this.now();
+      return keys.map((key) => this.read(key, now));
+    });
   }
 
   /**
    * Applies the writes in order. A set whose `ttlMs` is not a whole number >= 1 (which Redis would
    * refuse) or whose value is not bytes fails alone, with `CacheBatchError`; the others are applied.
    */
-  async write(writes: readonly L2Write[]): Promise<void> {
-    this.assertOpen(`write batch of ${writes.length}`);
+  write(writes: readonly L2Write[]): Promise<void> {
+    return this.run(`write batch of ${writes.length}`, () => this.apply(writes));
+  }
+
+  /** Deletes the keys; missing keys are fine. */
+  del(keys: readonly string[]): Promise<void> {
+    return this.run(`del of ${keys.length}`, () => {
+      for (const key of keys) this.entries.delete(key);
+    });
+  }
+
+  /** Stops the sweep and drops every entry. Calls made afterwards reject. */
+  close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.sweepTimer);
+    this.sweepTimer = undefined;
+    this.sweepCursor = undefined;
+    this.entries.clear();
+    return Promise.resolve();
+  }
+
+  private apply(writes: readonly L2Write[]): void {
     const now = this.now();
     const failed: number[] = [];
     let firstProblem: CacheL2Error | undefined;
@@ -99,20 +121,6 @@ export class MemoryStore implements L2Store {
     });
     this.scheduleSweep();
     if (failed.length > 0) throw new CacheBatchError(failed, { cause: firstProblem });
-  }
-
-  async del(keys: readonly string[]): Promise<void> {
-    this.assertOpen(`del of ${keys.length}`);
-    for (const key of keys) this.entries.delete(key);
-  }
-
-  /** Stops the sweep and drops every entry. Calls made afterwards reject. */
-  async close(): Promise<void> {
-    this.closed = true;
-    clearInterval(this.sweepTimer);
-    this.sweepTimer = undefined;
-    this.sweepCursor = undefined;
-    this.entries.clear();
   }
 
   /**
@@ -164,8 +172,15 @@ export class MemoryStore implements L2Store {
     this.sweepTimer.unref();
   }
 
-  private assertOpen(operation: string): void {
-    if (this.closed) throw new CacheL2Error(operation, `memory L2 store is closed (${operation})`);
+  /** Runs `body` unless the store is closed; never throws synchronously, only rejects. */
+  private run<T>(operation: string, body: () => T): Promise<T> {
+    try {
+      if (this.closed)
+        throw new CacheL2Error(operation, `memory L2 store is closed (${operation})`);
+      return Promise.resolve(body());
+    } catch (error: unknown) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
   }
 }
 

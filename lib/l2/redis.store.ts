@@ -62,6 +62,7 @@ export class RedisStore implements L2Store {
 
   /**
    * A store with its own client for `options` (not connected yet: call {@link connect}).
+   * @throws TypeError when `options.url` is not a URL (the options validator rejects it earlier).
    * @example
    * const store = RedisStore.fromOptions({ type: 'redis', url: 'redis://127.0.0.1:6379' });
    * await store.connect();
@@ -95,6 +96,7 @@ export class RedisStore implements L2Store {
     await ready;
   }
 
+  /** GET as a Buffer; `undefined` when the key is missing. */
   async get(key: string): Promise<Buffer | undefined> {
     return (await this.client.getBuffer(key)) ?? undefined;
   }

@@ -1,3 +1,5 @@
+import { inspect } from 'node:util';
+
 /** Options of {@link waitFor}. */
 export interface WaitForOptions {
   /** Milliseconds before giving up. @default 5_000 */
@@ -40,7 +42,7 @@ export async function waitFor<T>(
     const last = Date.now() >= deadline;
     try {
       const value = await predicate();
-      if (value) return value as NonNullable<T>;
+      if (value) return value;
     } catch (error: unknown) {
       lastError = error;
     }
@@ -50,6 +52,6 @@ export async function waitFor<T>(
   const detail =
     lastError === undefined
       ? ''
-      : ` (last error: ${lastError instanceof Error ? lastError.message : String(lastError)})`;
+      : ` (last error: ${lastError instanceof Error ? lastError.message : inspect(lastError)})`;
   throw new Error(`waitFor timed out after ${timeoutMs} ms: ${message}${detail}`);
 }

@@ -22,7 +22,6 @@ async function startInstance(): Promise<{ app: INestApplication; repository: Pro
       ProductsModule,
     ],
   })
-    .setLogger(false)
     .compile();
   const app = moduleRef.createNestApplication({ logger: false });
   await app.init();
