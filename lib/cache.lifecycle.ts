@@ -32,6 +32,7 @@ export class CacheLifecycle
 
   async onModuleInit(): Promise<void> {
     await this.store.connect?.();
+    await this.cache.start();
   }
 
   onApplicationBootstrap(): void {

@@ -63,6 +63,23 @@ export class CacheService {
   }
 
   /**
+   * Every entry set with one of `tags` reads as a miss afterwards, on every instance: at once
+   * here, on others from their next L2 read of the entry (or at once with the invalidation bus).
+   * Works on every topology (version keys, no KEYS/SCAN).
+   */
+  invalidateTags(tags: readonly string[]): Promise<void> {
+    return this.cache.invalidateTags(tags);
+  }
+
+  /**
+   * Every entry of this namespace reads as a miss afterwards, on every instance. No KEYS/SCAN:
+   * works through twemproxy. Entries of other namespaces are untouched.
+   */
+  clear(): Promise<void> {
+    return this.cache.clear();
+  }
+
+  /**
    * Resolves when every write queued before the call is in L2.
    * @param timeoutMs give up after this many milliseconds (default `writeBehind.shutdownTimeoutMs`)
    * @throws CacheFlushTimeoutError when writes are still pending after `timeoutMs`

@@ -46,7 +46,9 @@ export function stableSerialize(value: unknown): string {
 export function hashArguments(args: readonly unknown[]): string {
   let length = args.length;
   while (length > 0 && args[length - 1] === undefined) length--;
-  return hashString(serialize(length === args.length ? args : args.slice(0, length), '', new Set()));
+  return hashString(
+    serialize(length === args.length ? args : args.slice(0, length), '', new Set()),
+  );
 }
 
 /** The 64-bit hash, as 16 hex characters, of one value's {@link stableSerialize} text. */
@@ -112,7 +114,8 @@ function serializeObject(value: object, path: string, seen: Set<object>): string
       `a ${value.constructor.name} cannot be part of a cache key`,
     );
   }
-  if (seen.has(value)) throw new UnhashableValueError(path, 'a circular reference cannot be part of a cache key');
+  if (seen.has(value))
+    throw new UnhashableValueError(path, 'a circular reference cannot be part of a cache key');
   seen.add(value);
   try {
     if (Array.isArray(value)) {
@@ -128,7 +131,9 @@ function serializeObject(value: object, path: string, seen: Set<object>): string
       return `Map{${entries.sort().join(',')}}`;
     }
     if (value instanceof Set) {
-      const members = [...value].map((member, i) => serialize(member, `${path}.<member ${i}>`, seen));
+      const members = [...value].map((member, i) =>
+        serialize(member, `${path}.<member ${i}>`, seen),
+      );
       return `Set{${members.sort().join(',')}}`;
     }
     const toJSON = (value as { toJSON?: unknown }).toJSON;

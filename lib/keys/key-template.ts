@@ -60,7 +60,8 @@ export function parseKeyTemplate(source: string): KeyTemplate {
     }
     if (open > position) parts.push({ literal: source.slice(position, open) });
     const end = source.indexOf('}', open);
-    if (end === -1) throw new KeyTemplateSyntaxError(source, `has a '{' without '}' at position ${open}`);
+    if (end === -1)
+      throw new KeyTemplateSyntaxError(source, `has a '{' without '}' at position ${open}`);
     const body = source.slice(open + 1, end);
     const match = PLACEHOLDER.exec(body);
     if (!match?.[1]) {
@@ -88,7 +89,8 @@ export function parseKeyTemplate(source: string): KeyTemplate {
       let key = '';
       for (const part of parts) {
         if ('literal' in part) key += part.literal;
-        else if (part.source === 'argument') key += formatKeyValue(walk(args[part.index], part.path));
+        else if (part.source === 'argument')
+          key += formatKeyValue(walk(args[part.index], part.path));
         else key += formatKeyValue(walk(result, part.path));
       }
       return key;
@@ -113,7 +115,8 @@ export function formatKeyValue(value: unknown): string {
       return String(value);
     default:
       if (value === null) return 'null';
-      if (value instanceof Date) return Number.isNaN(value.getTime()) ? 'Invalid Date' : value.toISOString();
+      if (value instanceof Date)
+        return Number.isNaN(value.getTime()) ? 'Invalid Date' : value.toISOString();
       return hashValue(value);
   }
 }

@@ -25,9 +25,15 @@ export interface LocalTierOptions {
  */
 export class LocalTier {
   private readonly lru: LRUCache<string, NonNullable<unknown>>;
+  /** Tags of the tagged entries only, so `deleteTagged` need not look at untagged ones. */
+  private readonly tagsByKey = new Map<string, readonly string[]>();
 
   constructor(private readonly options: LocalTierOptions) {
     this.lru = new LRUCache<string, NonNullable<unknown>>({
+      // Runs on eviction, expiry, delete and overwrite: keeps tagsByKey in step with the LRU.
+      dispose: (_value, key) => {
+        this.tagsByKey.delete(key);
+      },
       max: options.max,
       maxSize: options.maxBytes,
       ttl: options.ttlMs,
@@ -48,7 +54,13 @@ export class LocalTier {
    * `size` is the entry's serialized size in bytes. Entries that already expired, or are larger
    * than all of L1, are not stored (and any older value under `key` is dropped).
    */
-  set(key: string, value: unknown, expiresAt: number, size: number): void {
+  set(
+    key: string,
+    value: unknown,
+    expiresAt: number,
+    size: number,
+    tags?: readonly string[],
+  ): void {
     const ttl = Math.min(this.options.ttlMs, Math.floor(expiresAt - Date.now()));
     if (ttl < 1 || value === undefined || size > this.options.maxBytes) {
       this.lru.delete(key);
@@ -56,6 +68,15 @@ export class LocalTier {
     }
     const stored = value === null ? NULL_VALUE : value;
     this.lru.set(key, stored, { ttl, size: Math.max(1, size) });
+    if (tags !== undefined && tags.length > 0 && this.lru.has(key)) this.tagsByKey.set(key, tags);
+  }
+
+  /** Drops every entry carrying one of `tags`. */
+  deleteTagged(tags: readonly string[]): void {
+    const wanted = new Set(tags);
+    for (const [key, entryTags] of this.tagsByKey) {
+      if (entryTags.some((tag) => wanted.has(tag))) this.lru.delete(key);
+    }
   }
 
   delete(key: string): void {
@@ -64,6 +85,7 @@ export class LocalTier {
 
   clear(): void {
     this.lru.clear();
+    this.tagsByKey.clear();
   }
 
   get size(): number {

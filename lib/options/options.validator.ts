@@ -210,8 +210,10 @@ export function resolveCacheOptions(raw: unknown): ResolvedCacheOptions {
   const input = options as DistributedCacheModuleOptions;
 
   const namespace = input.namespace ?? 'cache';
-  if (typeof namespace !== 'string' || !/^[^\s:{}]+$/.test(namespace)) {
-    fail('namespace', 'a non-empty string without spaces, colons or braces', namespace);
+  // NOTE: ':' separates keys and '|' version keys (see keys/version-keys.ts); braces would turn
+  // into hash tags on twemproxy and Cluster and pin the whole namespace to one shard.
+  if (typeof namespace !== 'string' || !/^[^\s:|{}]+$/.test(namespace)) {
+    fail('namespace', "a non-empty string without spaces, ':', '|' or braces", namespace);
   }
   const ttlMs = parseDuration(input.ttl ?? '5m', 'ttl');
   if (ttlMs === 0) fail('ttl', 'greater than zero', input.ttl);

@@ -14,11 +14,15 @@ import { decodeEnvelope, encodeEnvelope } from '../serialization/entry-envelope.
 import { WriteBehindFlusher, type FlusherSignal } from '../write-behind/write-behind.flusher.js';
 import type { PendingWrite } from '../write-behind/pending-write.js';
 import { RemoteTier } from './remote-tier.js';
+import { MAX_ENTRY_TTL_MS, VERSION_TTL_MS } from '../keys/version-keys.js';
+import { VersionRegistry, type FreshVersions, type VersionStamp } from './version-registry.js';
 
 /** Per-write options of `set`, `mset` and `getOrSet`. */
 export interface SetOptions {
-  /** Lifetime of the entry (milliseconds or a duration string). @default the module's `ttl` */
+  /** Lifetime of the entry (milliseconds or a duration string, at most 365 days). @default the module's `ttl` */
   ttl?: Duration;
+  /** Tags for `invalidateTags()`: the entry reads as a miss once one of them is invalidated. */
+  tags?: readonly string[];
 }
 
 /** One entry of `mset`. */
@@ -34,6 +38,7 @@ interface Encoded {
   readonly value: unknown;
   readonly envelope: Buffer;
   readonly expiresAt: number;
+  readonly tags: readonly string[] | undefined;
 }
 
 /**
@@ -45,6 +50,7 @@ export class TieredCache {
   private readonly l1: LocalTier | undefined;
   private readonly remote: RemoteTier;
   private readonly flusher: WriteBehindFlusher;
+  private readonly versions: VersionRegistry;
   private readonly events = new Subject<CacheEvent>();
   private readonly prefix: string;
   /** Single-flight: one factory run per key at a time. */
@@ -65,6 +71,11 @@ export class TieredCache {
     this.l1 = options.l1 === false ? undefined : new LocalTier(options.l1);
     this.remote = new RemoteTier(store, options.l2TimeoutMs);
     this.flusher = new WriteBehindFlusher(this.remote, options.writeBehind, this.counters);
+    this.versions = new VersionRegistry(
+      this.remote,
+      options.namespace,
+      options.l1 === false ? 10_000 : options.l1.max,
+    );
     this.flusher.signals$.subscribe((signal) => this.onFlusherSignal(signal));
   }
 
@@ -105,22 +116,19 @@ export class TieredCache {
     if (remoteAt.length === 0) return result;
     const remoteKeys = remoteAt.map((i) => keys[i]!);
     const marks = remoteKeys.map((key) => this.beginRead(key));
-    let raws: Array<Buffer | undefined>;
     try {
-      raws = await this.remote.mget(remoteKeys.map((key) => this.prefix + key));
-    } catch (error: unknown) {
-      this.l2Failed('mget', undefined, error);
-      raws = [];
+      const read = await this.readRemote(remoteKeys, 'mget');
+      const values = await Promise.all(
+        remoteKeys.map((key, j) => this.accept<T>(key, read?.values[j], marks[j], read?.fresh)),
+      );
+      remoteAt.forEach((i, j) => {
+        this.countRead(remoteKeys[j]!, values[j], 'l2');
+        result[i] = values[j];
+      });
+      return result;
     } finally {
       remoteKeys.forEach((key, j) => this.endRead(key, marks[j]));
     }
-    remoteAt.forEach((i, j) => {
-      const key = remoteKeys[j] as string;
-      const value = this.accept<T>(key, raws[j], marks[j]);
-      this.countRead(key, value, 'l2');
-      result[i] = value;
-    });
-    return result;
   }
 
   /**
@@ -130,14 +138,14 @@ export class TieredCache {
    * @throws CacheOverflowError when the queue is full and `overflow` is `'reject'`
    */
   async set<T>(key: string, value: T, options?: SetOptions): Promise<void> {
-    const entry = this.encode(key, value, options?.ttl);
+    const entry = this.encode(key, value, options?.ttl, options?.tags);
     await this.store([entry]);
   }
 
   /** `set` for many entries. Every value is encoded first: one bad value rejects them all. */
   async mset<T>(entries: ReadonlyArray<MsetEntry<T>>): Promise<void> {
     assertArray(entries, 'mset() takes an array of { key, value }');
-    const encoded = entries.map((entry) => this.encode(entry.key, entry.value, entry.ttl));
+    const encoded = entries.map((entry) => this.encode(entry.key, entry.value, entry.ttl, entry.tags));
     await this.store(encoded);
   }
 
@@ -180,6 +188,62 @@ export class TieredCache {
     const flight = this.runFlight(key, factory, options);
     this.flights.set(key, flight);
     return flight;
+  }
+
+  /**
+   * Every entry of the namespace reads as a miss afterwards, here at once and on every other
+   * instance from its next L2 read (their L1 copies go with the invalidation bus). One SET of a
+   * new namespace version: no KEYS or SCAN. Resolves once L2 has the new version, or, when L2 is
+   * failing, once it is queued for retry.
+   */
+  async clear(): Promise<void> {
+    const { key, token } = this.versions.bumpNamespace();
+    this.l1?.clear();
+    for (const mark of this.reads.values()) mark.dirty = true;
+    await this.writeVersions([{ key, token }], 'clear');
+  }
+
+  /**
+   * Every entry set with one of `tags` reads as a miss afterwards. Resolves like `clear()`.
+   */
+  async invalidateTags(tags: readonly string[]): Promise<void> {
+    assertArray(tags, 'invalidateTags() takes an array of tags');
+    tags.forEach((tag) => assertTag(tag));
+    if (tags.length === 0) return;
+    const bumped = this.versions.bumpTags(tags);
+    this.l1?.deleteTagged(tags);
+    await this.writeVersions(bumped, 'invalidateTags');
+  }
+
+  /** Version keys go through the same serial lane as data writes, so ordering holds. */
+  private async writeVersions(
+    versions: ReadonlyArray<{ key: string; token: string }>,
+    operation: string,
+  ): Promise<void> {
+    const expiresAt = Date.now() + VERSION_TTL_MS;
+    const writes = versions.map(
+      ({ key, token }): PendingWrite => ({
+        kind: 'set',
+        key,
+        value: Buffer.from(token),
+        expiresAt,
+        seq: this.flusher.nextSeq(),
+      }),
+    );
+    try {
+      await this.flusher.writeNow(writes);
+    } catch (error: unknown) {
+      this.l2Failed(operation, undefined, error);
+    }
+  }
+
+  /** Learns the namespace version at start-up (an L2 failure leaves it to the first read). */
+  async start(): Promise<void> {
+    try {
+      await this.versions.refreshNamespace();
+    } catch (error: unknown) {
+      this.l2Failed('start', undefined, error);
+    }
   }
 
   /** Resolves when every write queued before the call is in L2. */
@@ -240,17 +304,45 @@ export class TieredCache {
       return pending.value as T;
     }
     const mark = this.beginRead(key);
-    let raw: Buffer | undefined;
     try {
-      raw = await this.remote.get(this.prefix + key);
-    } catch (error: unknown) {
-      this.l2Failed('get', key, error);
+      const read = await this.readRemote([key], 'get');
+      const value = await this.accept<T>(key, read?.values[0], mark, read?.fresh);
+      this.countRead(key, value, 'l2');
+      return value;
     } finally {
       this.endRead(key, mark);
     }
-    const value = this.accept<T>(key, raw, mark);
-    this.countRead(key, value, 'l2');
-    return value;
+  }
+
+  /**
+   * One MGET for the values and the versions they are checked against: the namespace version and
+   * the versions of the tags these keys had when last seen. `undefined` when L2 failed (counted).
+   */
+  private async readRemote(
+    keys: readonly string[],
+    operation: string,
+  ): Promise<{ values: Array<Buffer | undefined>; fresh: FreshVersions } | undefined> {
+    const tags = this.versions.hintedTags(keys);
+    const startedAt = performance.now();
+    let raws: Array<Buffer | undefined>;
+    try {
+      raws = await this.remote.mget([
+        ...keys.map((key) => this.prefix + key),
+        this.versions.namespaceKey,
+        ...tags.map((tag) => this.versions.tagKey(tag)),
+      ]);
+    } catch (error: unknown) {
+      this.l2Failed(operation, keys.length === 1 ? keys[0] : undefined, error);
+      return undefined;
+    }
+    const n = keys.length;
+    return {
+      values: raws.slice(0, n),
+      fresh: {
+        namespace: this.versions.noteNamespace(raws[n], startedAt),
+        tags: this.versions.noteTags(tags, raws.slice(n + 1), startedAt),
+      },
+    };
   }
 
   /**
@@ -261,25 +353,42 @@ export class TieredCache {
     const write = this.flusher.peek(this.prefix + key);
     if (!write) return { found: false };
     if (write.kind === 'del' || write.expiresAt <= Date.now()) return { found: true, value: undefined };
-    return { found: true, value: this.decode(key, write.value)?.value };
+    const decoded = this.decode(key, write.value);
+    const current = decoded !== undefined && this.versions.matchesKnown(decoded.stamp);
+    return { found: true, value: current ? decoded.value : undefined };
   }
 
-  /** Decodes an L2 answer and, unless a local write raced it, fills L1 with the remaining TTL. */
-  private accept<T>(key: string, raw: Buffer | undefined, mark: { dirty: boolean } | undefined): T | undefined {
-    if (raw === undefined) return undefined;
+  /**
+   * Decodes an L2 answer, checks its version stamp, and, unless a local write raced the read,
+   * fills L1 with the remaining TTL. `fresh` is undefined when L2 did not answer.
+   */
+  private async accept<T>(
+    key: string,
+    raw: Buffer | undefined,
+    mark: { dirty: boolean } | undefined,
+    fresh: FreshVersions | undefined,
+  ): Promise<T | undefined> {
+    if (raw === undefined || fresh === undefined) return undefined;
     const decoded = this.decode(key, raw);
     if (!decoded) return undefined;
-    if (!mark?.dirty) this.l1?.set(key, decoded.value, decoded.expiresAt, raw.length);
+    const tags = decoded.stamp?.t === undefined ? undefined : Object.keys(decoded.stamp.t);
+    this.versions.rememberTags(key, tags);
+    if (!(await this.versions.isCurrent(decoded.stamp, fresh))) return undefined;
+    if (!mark?.dirty) this.l1?.set(key, decoded.value, decoded.expiresAt, raw.length, tags);
     return decoded.value as T;
   }
 
-  private decode(key: string, raw: Buffer): { value: unknown; expiresAt: number } | undefined {
+  private decode(
+    key: string,
+    raw: Buffer,
+  ): { value: unknown; expiresAt: number; stamp: VersionStamp | undefined } | undefined {
     try {
       const envelope = decodeEnvelope(key, raw);
       if (envelope.expiresAt <= Date.now()) return undefined;
       return {
         value: this.options.serializer.deserialize(envelope.payload),
         expiresAt: envelope.expiresAt,
+        stamp: readStamp(key, envelope.meta),
       };
     } catch (error: unknown) {
       const corrupt =
@@ -293,13 +402,27 @@ export class TieredCache {
     }
   }
 
-  private encode(key: string, value: unknown, ttl: Duration | undefined): Encoded {
+  private encode(
+    key: string,
+    value: unknown,
+    ttl: Duration | undefined,
+    tags: readonly string[] | undefined,
+  ): Encoded {
     assertKey(key);
+    if (tags !== undefined) {
+      assertArray(tags, `tags of "${key}" must be an array of strings`);
+      tags.forEach((tag) => assertTag(tag));
+    }
     if (value === undefined) {
       throw new CacheSerializationError(key, `Cannot cache undefined under "${key}" (undefined means a miss)`);
     }
     const ttlMs = ttl === undefined ? this.options.ttlMs : parseDuration(ttl, 'ttl');
-    if (ttlMs < 1) throw new CacheOptionsError('ttl', `ttl of "${key}" must be at least 1 ms, got ${String(ttl)}`);
+    if (ttlMs < 1 || ttlMs > MAX_ENTRY_TTL_MS) {
+      throw new CacheOptionsError(
+        'ttl',
+        `ttl of "${key}" must be between 1 ms and 365 days, got ${String(ttl)}`,
+      );
+    }
     let payload: Buffer;
     try {
       payload = this.options.serializer.serialize(value);
@@ -314,15 +437,17 @@ export class TieredCache {
       key,
       fullKey: this.prefix + key,
       value,
-      envelope: encodeEnvelope({ expiresAt, payload }),
+      envelope: encodeEnvelope({ expiresAt, payload, meta: this.versions.stamp(tags) }),
       expiresAt,
+      tags,
     };
   }
 
   private async store(entries: readonly Encoded[]): Promise<void> {
     for (const entry of entries) this.flusher.checkCapacity(entry.fullKey, entry.key);
     const writes = entries.map((entry): PendingWrite => {
-      this.l1?.set(entry.key, entry.value, entry.expiresAt, entry.envelope.length);
+      this.l1?.set(entry.key, entry.value, entry.expiresAt, entry.envelope.length, entry.tags);
+      this.versions.rememberTags(entry.key, entry.tags);
       this.markDirty(entry.key);
       return {
         kind: 'set',
@@ -402,4 +527,23 @@ export class TieredCache {
 /** Throws unless `value` is an array. No type narrowing: `Array.isArray` would widen to `any[]`. */
 function assertArray(value: unknown, message: string): void {
   if (!Array.isArray(value)) throw new CacheError(message);
+}
+
+function assertTag(tag: unknown): void {
+  if (typeof tag !== 'string' || tag.length === 0) {
+    throw new CacheError(`A tag must be a non-empty string, got ${typeof tag === 'string' ? 'an empty string' : typeof tag}`);
+  }
+}
+
+/** The version stamp in an entry's meta; a malformed one makes the entry corrupt. */
+function readStamp(key: string, meta: Readonly<Record<string, unknown>> | undefined): VersionStamp | undefined {
+  if (meta === undefined) return undefined;
+  const { g, t } = meta;
+  const tagsOk =
+    t === undefined ||
+    (typeof t === 'object' && t !== null && !Array.isArray(t) && Object.values(t).every((v) => typeof v === 'string'));
+  if (typeof g !== 'string' || !tagsOk) {
+    throw new CacheCorruptEntryError(key, `L2 entry "${key}" has a malformed version stamp`);
+  }
+  return meta as unknown as VersionStamp;
 }

@@ -227,6 +227,7 @@ describe('TieredCache', () => {
       await expect(cache.set('bad-key', circular)).rejects.toThrow(/bad-key/);
       await expect(cache.set('fn', () => 1)).rejects.toThrow(CacheSerializationError);
       await expect(cache.set('undef', undefined)).rejects.toThrow(CacheSerializationError);
+      await expect(cache.set('forever', 1, { ttl: '366d' })).rejects.toThrow(/365 days/);
       expect(cache.stats()).toMatchObject({ pending: 0, sets: 0 });
       expect(await cache.get('bad-key')).toBeUndefined();
       await cache.set('good', 1);
@@ -357,6 +358,87 @@ describe('TieredCache', () => {
       const { cache } = setup();
       expect(await cache.getOrSet('k', () => undefined)).toBeUndefined();
       expect(cache.stats().sets).toBe(0);
+    });
+  });
+
+  describe('invalidateTags()', () => {
+    it('makes entries with the tag miss here and on another instance, and leaves others alone', async () => {
+      const store = new ChaosStore(new MemoryStore());
+      const { cache: a } = setup({}, store);
+      const { cache: b } = setup({ l1: false }, store);
+      await a.set('p1', 'one', { tags: ['product:1', 'products'] });
+      await a.set('p2', 'two', { tags: ['product:2', 'products'] });
+      await a.set('plain', 'untagged');
+      await a.flush();
+      expect(await b.mget(['p1', 'p2', 'plain'])).toEqual(['one', 'two', 'untagged']);
+      await a.invalidateTags(['product:1']);
+      expect(await a.get('p1')).toBeUndefined();
+      expect(await a.get('p2')).toBe('two');
+      expect(await b.get('p1')).toBeUndefined();
+      expect(await b.get('p2')).toBe('two');
+      await a.invalidateTags(['products']);
+      expect(await b.mget(['p1', 'p2', 'plain'])).toEqual([undefined, undefined, 'untagged']);
+      expect(await a.get('p2')).toBeUndefined();
+    });
+
+    it('keeps an entry set after the invalidation', async () => {
+      const store = new ChaosStore(new MemoryStore());
+      const { cache: a } = setup({}, store);
+      const { cache: b } = setup({ l1: false }, store);
+      await a.set('k', 'old', { tags: ['t'] });
+      await a.invalidateTags(['t']);
+      await a.set('k', 'new', { tags: ['t'] });
+      await a.flush();
+      expect(await a.get('k')).toBe('new');
+      expect(await b.get('k')).toBe('new');
+    });
+
+    it('hides a write still queued when its tag is invalidated', async () => {
+      const { cache } = setup({ l1: false, writeBehind: { flushIntervalMs: 10_000 } });
+      await cache.set('k', 'v', { tags: ['t'] });
+      await cache.invalidateTags(['t']);
+      expect(await cache.get('k')).toBeUndefined();
+    });
+
+    it('rejects tags that are not non-empty strings', async () => {
+      const { cache } = setup();
+      await expect(cache.set('k', 1, { tags: [''] })).rejects.toThrow(/tag must be a non-empty string/);
+      await expect(cache.invalidateTags([3 as unknown as string])).rejects.toThrow(/tag/);
+    });
+  });
+
+  describe('clear()', () => {
+    it('makes every entry of the namespace miss on every instance, and no other namespace', async () => {
+      const store = new ChaosStore(new MemoryStore());
+      const { cache: a } = setup({}, store);
+      const { cache: b } = setup({ l1: false }, store);
+      const { cache: other } = setup({ namespace: 'other' }, store);
+      await a.mset([
+        { key: 'x', value: 1 },
+        { key: 'y', value: 2, tags: ['t'] },
+      ]);
+      await other.set('x', 'other namespace');
+      await Promise.all([a.flush(), other.flush()]);
+      await a.clear();
+      expect(await a.mget(['x', 'y'])).toEqual([undefined, undefined]);
+      expect(await b.mget(['x', 'y'])).toEqual([undefined, undefined]);
+      expect(await b.get('x')).toBeUndefined();
+      const { cache: otherReader } = setup({ namespace: 'other', l1: false }, store);
+      expect(await otherReader.get('x')).toBe('other namespace');
+      await a.set('x', 'after clear');
+      await a.flush();
+      expect(await b.get('x')).toBe('after clear');
+    });
+
+    it('hides writes queued before it, here and elsewhere', async () => {
+      const store = new ChaosStore(new MemoryStore());
+      const { cache: a } = setup({ l1: false, writeBehind: { flushIntervalMs: 10_000 } }, store);
+      await a.set('k', 'queued before clear');
+      await a.clear();
+      expect(await a.get('k')).toBeUndefined();
+      await a.flush();
+      const { cache: b } = setup({ l1: false }, store);
+      expect(await b.get('k')).toBeUndefined();
     });
   });
 
