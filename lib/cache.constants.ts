@@ -6,3 +6,5 @@ export const L2_STORE = Symbol('distributed-cache:l2-store');
 export const TIERED_CACHE = Symbol('distributed-cache:tiered-cache');
 /** Logger context of every line this library logs. */
 export const LOGGER_CONTEXT = 'DistributedCache';
+/** Injection token of the `InvalidationBus`, or `null` when invalidation is off. Internal. */
+export const INVALIDATION_BUS = Symbol('distributed-cache:invalidation-bus');

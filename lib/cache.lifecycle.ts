@@ -7,7 +7,14 @@ import {
   type OnApplicationShutdown,
   type OnModuleInit,
 } from '@nestjs/common';
-import { L2_STORE, LOGGER_CONTEXT, RESOLVED_CACHE_OPTIONS, TIERED_CACHE } from './cache.constants.js';
+import {
+  INVALIDATION_BUS,
+  L2_STORE,
+  LOGGER_CONTEXT,
+  RESOLVED_CACHE_OPTIONS,
+  TIERED_CACHE,
+} from './cache.constants.js';
+import type { InvalidationBus } from './invalidation/invalidation-bus.js';
 import type { L2Store } from './l2/l2-store.interface.js';
 import type { ResolvedCacheOptions } from './options/resolved-options.js';
 import type { TieredCache } from './tiering/tiered-cache.js';
@@ -28,11 +35,13 @@ export class CacheLifecycle
     @Inject(RESOLVED_CACHE_OPTIONS) private readonly options: ResolvedCacheOptions,
     @Inject(L2_STORE) private readonly store: L2Store,
     @Inject(TIERED_CACHE) private readonly cache: TieredCache,
+    @Inject(INVALIDATION_BUS) private readonly bus: InvalidationBus | null,
   ) {}
 
   async onModuleInit(): Promise<void> {
     await this.store.connect?.();
     await this.cache.start();
+    await this.bus?.start();
   }
 
   onApplicationBootstrap(): void {
@@ -41,8 +50,9 @@ export class CacheLifecycle
       `Started: L2 ${this.store.description}, namespace '${namespace}', ` +
         (l1 ? `L1 ${l1.max} entries / ${l1.maxBytes} bytes / ${l1.ttlMs} ms, ` : 'L1 off, ') +
         (wb.enabled
-          ? `write-behind every ${wb.flushIntervalMs} ms, batches of ${wb.maxBatchSize}, max ${wb.maxPending} pending (${wb.overflow})`
-          : 'write-through'),
+          ? `write-behind every ${wb.flushIntervalMs} ms, batches of ${wb.maxBatchSize}, max ${wb.maxPending} pending (${wb.overflow}), `
+          : 'write-through, ') +
+        (this.bus ? `invalidation bus on '${this.options.invalidation.channel}'` : 'no invalidation bus'),
     );
   }
 
@@ -53,6 +63,7 @@ export class CacheLifecycle
   async onApplicationShutdown(): Promise<void> {
     // A module closed without beforeApplicationShutdown (e.g. TestingModule.close()) still drains.
     await this.drain();
+    await this.bus?.close();
     await this.store.close();
   }
 

@@ -1,5 +1,13 @@
-import type { Provider } from '@nestjs/common';
-import { L2_STORE, RESOLVED_CACHE_OPTIONS, TIERED_CACHE } from './cache.constants.js';
+import { Logger, type Provider } from '@nestjs/common';
+import {
+  INVALIDATION_BUS,
+  L2_STORE,
+  LOGGER_CONTEXT,
+  RESOLVED_CACHE_OPTIONS,
+  TIERED_CACHE,
+} from './cache.constants.js';
+import { createBusConnections } from './invalidation/bus-connections.factory.js';
+import { InvalidationBus } from './invalidation/invalidation-bus.js';
 import { DISTRIBUTED_CACHE_MODULE_OPTIONS } from './cache.module-definition.js';
 import type { L2Store } from './l2/l2-store.interface.js';
 import { createL2Store } from './l2/l2-store.factory.js';
@@ -23,5 +31,19 @@ export const cacheProviders: Provider[] = [
     provide: TIERED_CACHE,
     useFactory: (options: ResolvedCacheOptions, store: L2Store) => new TieredCache(options, store),
     inject: [RESOLVED_CACHE_OPTIONS, L2_STORE],
+  },
+  {
+    provide: INVALIDATION_BUS,
+    useFactory: (options: ResolvedCacheOptions, cache: TieredCache) =>
+      options.invalidation.enabled
+        ? new InvalidationBus(
+            createBusConnections(options),
+            cache,
+            options.namespace,
+            options.invalidation.channel,
+            new Logger(LOGGER_CONTEXT),
+          )
+        : null,
+    inject: [RESOLVED_CACHE_OPTIONS, TIERED_CACHE],
   },
 ];

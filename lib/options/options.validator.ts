@@ -242,6 +242,19 @@ export function resolveCacheOptions(raw: unknown): ResolvedCacheOptions {
   if (typeof enabled !== 'boolean') fail('invalidation.enabled', 'a boolean', enabled);
   if (invalidationInput['url'] !== undefined) validateUrl(invalidationInput['url'], 'invalidation.url');
   optionalObject(invalidationInput['redis'], 'invalidation.redis');
+  if (
+    enabled &&
+    l2.type === 'twemproxy' &&
+    invalidationInput['url'] === undefined &&
+    invalidationInput['redis'] === undefined
+  ) {
+    throw new CacheOptionsError(
+      'invalidation.url',
+      "invalidation.url (or invalidation.redis) is required when l2.type is 'twemproxy': twemproxy " +
+        'has no pub/sub, so the invalidation bus needs a direct Redis connection ' +
+        '(or set invalidation.enabled: false and rely on l1.ttl alone)',
+    );
+  }
   const channel = invalidationInput['channel'] ?? `${namespace}:invalidate`;
   nonEmptyString(channel, 'invalidation.channel');
 

@@ -31,6 +31,16 @@ export interface MsetEntry<T = unknown> extends SetOptions {
   value: T;
 }
 
+/** What changed in L2 by this instance, once it landed: what the invalidation bus announces. */
+export interface LandedChange {
+  /** Caller keys written or deleted. */
+  readonly keys: readonly string[];
+  /** Tags invalidated, with their new tokens. */
+  readonly tags?: Readonly<Record<string, string>>;
+  /** New namespace token after `clear()`. */
+  readonly clear?: string;
+}
+
 /** A value ready to store: encoded once, for L2 and for L1's size accounting. */
 interface Encoded {
   readonly key: string;
@@ -61,7 +71,11 @@ export class TieredCache {
    */
   private readonly reads = new Map<string, { dirty: boolean }>();
 
+  private readonly landed = new Subject<LandedChange>();
+
   readonly events$: Observable<CacheEvent> = this.events.asObservable();
+  /** Changes of this instance that landed in L2, one per batch (for the invalidation bus). */
+  readonly landed$: Observable<LandedChange> = this.landed.asObservable();
 
   constructor(
     private readonly options: ResolvedCacheOptions,
@@ -251,13 +265,35 @@ export class TieredCache {
     return this.flusher.flush(timeoutMs);
   }
 
-  /** Drops keys from L1 only (another instance changed them). */
-  invalidateLocal(keys: readonly string[]): void {
-    for (const key of keys) {
-      this.l1?.delete(key);
-      this.markDirty(key);
+  /**
+   * Applies another instance's change to this instance's L1 (the invalidation bus calls this):
+   * drops the keys, the entries of the tags, or everything after a clear. Reads in flight are
+   * marked so their older answers do not refill L1.
+   */
+  applyRemoteChange(change: LandedChange): void {
+    this.versions.learnRemote(change.clear, change.tags);
+    if (change.clear !== undefined) {
+      this.dropLocal();
+    } else {
+      for (const key of change.keys) {
+        this.l1?.delete(key);
+        this.markDirty(key);
+      }
+      if (change.tags !== undefined) {
+        this.l1?.deleteTagged(Object.keys(change.tags));
+        for (const mark of this.reads.values()) mark.dirty = true;
+      }
     }
-    if (this.events.observed) this.emit({ type: 'invalidation', keys });
+    if (this.events.observed) this.emit({ type: 'invalidation', keys: change.keys });
+  }
+
+  /**
+   * Drops all of L1 (the bus reconnected: messages may have been lost meanwhile). L2 is
+   * untouched; later reads refill L1 from it.
+   */
+  dropLocal(): void {
+    this.l1?.clear();
+    for (const mark of this.reads.values()) mark.dirty = true;
   }
 
   stats(): CacheStatsSnapshot {
@@ -268,6 +304,7 @@ export class TieredCache {
   async close(): Promise<number> {
     const unwritten = await this.flusher.close(this.options.writeBehind.shutdownTimeoutMs);
     this.events.complete();
+    this.landed.complete();
     return unwritten;
   }
 
@@ -497,8 +534,28 @@ export class TieredCache {
     this.emit(key === undefined ? { type: 'error', operation, error } : { type: 'error', operation, key, error });
   }
 
+  /** Turns landed writes back into caller keys, tags and clears. */
+  private announce(writes: readonly PendingWrite[]): void {
+    if (!this.landed.observed) return;
+    const versionPrefix = `${this.versions.namespaceKey.slice(0, -1)}t:`;
+    const keys: string[] = [];
+    let tags: Record<string, string> | undefined;
+    let clear: string | undefined;
+    for (const write of writes) {
+      if (write.key.startsWith(this.prefix)) {
+        keys.push(write.key.slice(this.prefix.length));
+      } else if (write.kind === 'set' && write.key === this.versions.namespaceKey) {
+        clear = write.value.toString('utf8');
+      } else if (write.kind === 'set' && write.key.startsWith(versionPrefix)) {
+        (tags ??= {})[write.key.slice(versionPrefix.length)] = write.value.toString('utf8');
+      }
+    }
+    this.landed.next({ keys, ...(tags ? { tags } : {}), ...(clear !== undefined ? { clear } : {}) });
+  }
+
   private onFlusherSignal(signal: FlusherSignal): void {
     if (signal.type === 'failed') this.counters.l2Errors++;
+    if (signal.type === 'landed') this.announce(signal.writes);
     if (!this.events.observed) return;
     switch (signal.type) {
       case 'landed':

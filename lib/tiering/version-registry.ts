@@ -176,6 +176,13 @@ export class VersionRegistry {
     });
   }
 
+  /** Tokens another instance bumped (from the invalidation bus): newest knowledge. */
+  learnRemote(namespaceToken: string | undefined, tags: Readonly<Record<string, string>> | undefined): void {
+    const at = performance.now();
+    if (namespaceToken !== undefined) this.namespaceToken = { token: namespaceToken, at };
+    for (const [tag, token] of Object.entries(tags ?? {})) this.known.set(tag, { token, at });
+  }
+
   /** Background read of tag tokens for stamping; a failure leaves them unknown (safe). */
   private async learnTags(tags: readonly string[]): Promise<void> {
     const startedAt = performance.now();

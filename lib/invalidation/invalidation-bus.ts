@@ -1,0 +1,150 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from '@nestjs/common';
+import type { Subscription } from 'rxjs';
+import type { LandedChange, TieredCache } from '../tiering/tiered-cache.js';
+import type { BusConnections } from './bus-connections.factory.js';
+import { decodeInvalidation, encodeInvalidation } from './invalidation-message.js';
+
+/** Counters of the bus, for `stats()` and health. */
+export interface BusStats {
+  published: number;
+  received: number;
+  /** Messages that were malformed or from another namespace. */
+  ignored: number;
+  publishErrors: number;
+  /** Times the subscription came back after a drop (each one dropped L1). */
+  resubscribes: number;
+}
+
+/**
+ * Keeps other instances' L1 fresh. After a batch of this instance's writes (or a delete, a tag
+ * invalidation, a clear) lands in L2, one message with the changed keys goes out on the
+ * namespace's channel; every other instance drops those keys from its L1.
+ *
+ * Pub/sub is at-most-once: a message sent while a subscriber is disconnected is lost. So when the
+ * subscription comes back after a drop, the subscriber drops its whole L1, and L1 entries live at
+ * most `l1.ttl`: the worst-case staleness does not depend on delivery.
+ */
+export class InvalidationBus {
+  readonly instanceId = randomUUID();
+  readonly stats: BusStats = { published: 0, received: 0, ignored: 0, publishErrors: 0, resubscribes: 0 };
+  private subscribedOnce = false;
+  private subscribed = false;
+  private landed: Subscription | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly connections: BusConnections,
+    private readonly cache: TieredCache,
+    private readonly namespace: string,
+    private readonly channel: string,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Whether the subscription is live (for health checks). */
+  get connected(): boolean {
+    return this.subscribed;
+  }
+
+  /** Connects both clients (waiting at most `waitMs` for them) and starts announcing changes. */
+  async start(waitMs = 2_000): Promise<void> {
+    const { subscriber, publisher } = this.connections;
+    subscriber.on('message', (channel: string, message: string) => this.receive(channel, message));
+    subscriber.on('ready', () => void this.subscribe());
+    subscriber.on('close', () => {
+      this.subscribed = false;
+    });
+    // Reconnects are the client's job; errors are reflected in `connected` and health.
+    subscriber.on('error', () => undefined);
+    publisher.on('error', () => undefined);
+    this.landed = this.cache.landed$.subscribe((change) => void this.publish(change));
+    await Promise.all([connectWithin(subscriber, waitMs), connectWithin(publisher, waitMs)]);
+    if (!this.subscribed) {
+      this.logger.warn(
+        `Invalidation bus (${this.connections.description}) not connected yet; it keeps retrying`,
+      );
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.landed?.unsubscribe();
+    await Promise.all([quit(this.connections.subscriber), quit(this.connections.publisher)]);
+  }
+
+  private async subscribe(): Promise<void> {
+    try {
+      await this.connections.subscriber.subscribe(this.channel);
+    } catch {
+      return; // The next `ready` tries again.
+    }
+    if (this.closed) return;
+    this.subscribed = true;
+    if (this.subscribedOnce) {
+      // Messages sent while we were away are lost: drop everything they could have invalidated.
+      this.stats.resubscribes++;
+      this.cache.dropLocal();
+      this.logger.warn('Invalidation bus reconnected: L1 dropped (messages may have been lost)');
+    }
+    this.subscribedOnce = true;
+  }
+
+  private async publish(change: LandedChange): Promise<void> {
+    if (change.keys.length === 0 && change.tags === undefined && change.clear === undefined) return;
+    const message = encodeInvalidation({
+      v: 1,
+      ns: this.namespace,
+      src: this.instanceId,
+      ...(change.keys.length > 0 ? { k: change.keys } : {}),
+      ...(change.tags !== undefined ? { t: change.tags } : {}),
+      ...(change.clear !== undefined ? { c: change.clear } : {}),
+    });
+    try {
+      await this.connections.publisher.publish(this.channel, message);
+      this.stats.published++;
+    } catch {
+      // Lost messages are bounded by l1.ttl and the drop on resubscribe.
+      this.stats.publishErrors++;
+    }
+  }
+
+  private receive(channel: string, raw: string): void {
+    if (channel !== this.channel) return;
+    const message = decodeInvalidation(raw);
+    if (message === undefined || message.ns !== this.namespace) {
+      this.stats.ignored++;
+      return;
+    }
+    if (message.src === this.instanceId) return;
+    this.stats.received++;
+    this.cache.applyRemoteChange({
+      keys: message.k ?? [],
+      ...(message.t !== undefined ? { tags: message.t } : {}),
+      ...(message.c !== undefined ? { clear: message.c } : {}),
+    });
+  }
+}
+
+/** `connect()`, settled after at most `waitMs` either way (the client keeps reconnecting). */
+async function connectWithin(client: BusConnections['publisher'], waitMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    client.connect().catch(() => undefined),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, waitMs);
+    }),
+  ]);
+  clearTimeout(timer);
+}
+
+async function quit(client: BusConnections['publisher']): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    client.quit().catch(() => undefined),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, 500);
+    }),
+  ]);
+  clearTimeout(timer);
+  client.disconnect();
+}
