@@ -29,7 +29,8 @@ export const cacheProviders: Provider[] = [
   },
   {
     provide: TIERED_CACHE,
-    useFactory: (options: ResolvedCacheOptions, store: L2Store) => new TieredCache(options, store),
+    useFactory: (options: ResolvedCacheOptions, store: L2Store) =>
+      new TieredCache(options, store, new Logger(LOGGER_CONTEXT)),
     inject: [RESOLVED_CACHE_OPTIONS, L2_STORE],
   },
   {

@@ -27,6 +27,10 @@ export interface CacheStatsSnapshot {
   l2Errors: number;
   /** Entries currently held in L1. */
   l1Size: number;
+  /** State of the L2 circuit breaker. */
+  breaker: 'closed' | 'open' | 'half-open';
+  /** Times the circuit breaker opened. */
+  breakerOpens: number;
 }
 
 /** Mutable counters behind `stats()`. Internal. */

@@ -38,13 +38,23 @@ export interface RedisL2Options {
   redis?: RedisOptions;
 }
 
-/** twemproxy (nutcracker) in front of several Redis shards. */
+/**
+ * twemproxy (nutcracker) in front of several Redis shards. Give `host` (and `port`) for one proxy,
+ * or `proxies` for several proxies of the same pool: calls go to the first one that is connected,
+ * the next ones take over while it is down (for availability; one proxy at a time keeps this
+ * instance's writes to a key in order).
+ */
 export interface TwemproxyL2Options {
   type: 'twemproxy';
   host?: string;
   /** @default 22121 */
   port?: number;
-  /** ioredis options passed through; `db` and `connectionName` cannot work through a proxy. */
+  /** Several proxies of the same pool, in order of preference. Not together with `host`/`port`. */
+  proxies?: RedisNode[];
+  /**
+   * ioredis options passed through. Options that cannot work through a proxy (`db`,
+   * `connectionName`, `enableReadyCheck: true`, `protocol: 3`, `readOnly`, ...) fail at start-up.
+   */
   redis?: RedisOptions;
 }
 
@@ -124,6 +134,18 @@ export interface InvalidationOptions {
   channel?: string;
 }
 
+/**
+ * The circuit breaker in front of L2: after `failureThreshold` consecutive failed or timed-out
+ * calls, L2 is skipped (reads serve L1, then miss; writes stay queued) for `cooldownMs`, then one
+ * probe call decides whether to close it.
+ */
+export interface CircuitBreakerOptions {
+  /** Consecutive L2 failures or timeouts that open the breaker. @default 5 */
+  failureThreshold?: number;
+  /** Milliseconds the breaker stays open before one probe call. @default 1_000 */
+  cooldownMs?: number;
+}
+
 /** Options of `DistributedCacheModule.forRoot()`. */
 export interface DistributedCacheModuleOptions {
   /**
@@ -147,4 +169,10 @@ export interface DistributedCacheModuleOptions {
   serializer?: 'json' | CacheSerializer;
   /** Milliseconds after which an L2 call counts as failed (a read becomes a miss). @default 250 */
   l2TimeoutMs?: number;
+  /** The L2 circuit breaker, or `false` to disable it. @default { failureThreshold: 5, cooldownMs: 1_000 } */
+  circuitBreaker?: CircuitBreakerOptions | false;
+  /** Longest key, in UTF-16 code units. @default 1_024 */
+  maxKeyLength?: number;
+  /** Largest serialized value, in bytes; a larger one makes `set` reject. @default 8_388_608 (8 MiB) */
+  maxValueBytes?: number;
 }

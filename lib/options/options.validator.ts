@@ -204,7 +204,20 @@ export function resolveCacheOptions(raw: unknown): ResolvedCacheOptions {
   if (!isObject(options)) fail('options', 'an object', raw);
   checkKeys(
     options,
-    ['namespace', 'ttl', 'l1', 'l2', 'writeBehind', 'invalidation', 'serializer', 'l2TimeoutMs', 'isGlobal'],
+    [
+      'namespace',
+      'ttl',
+      'l1',
+      'l2',
+      'writeBehind',
+      'invalidation',
+      'serializer',
+      'l2TimeoutMs',
+      'circuitBreaker',
+      'maxKeyLength',
+      'maxValueBytes',
+      'isGlobal',
+    ],
     '',
   );
   const input = options as DistributedCacheModuleOptions;
@@ -260,6 +273,17 @@ export function resolveCacheOptions(raw: unknown): ResolvedCacheOptions {
 
   const l2TimeoutMs = integer(input.l2TimeoutMs, 'l2TimeoutMs', 1, 250);
 
+  let circuitBreaker: ResolvedCacheOptions['circuitBreaker'] = false;
+  if (input.circuitBreaker !== false) {
+    const breaker: unknown = input.circuitBreaker ?? {};
+    if (!isObject(breaker)) fail('circuitBreaker', 'an object or false', breaker);
+    checkKeys(breaker, ['failureThreshold', 'cooldownMs'], 'circuitBreaker');
+    circuitBreaker = {
+      failureThreshold: integer(breaker['failureThreshold'], 'circuitBreaker.failureThreshold', 1, 5),
+      cooldownMs: integer(breaker['cooldownMs'], 'circuitBreaker.cooldownMs', 1, 1_000),
+    };
+  }
+
   return {
     namespace,
     ttlMs,
@@ -269,5 +293,8 @@ export function resolveCacheOptions(raw: unknown): ResolvedCacheOptions {
     invalidation: { ...(invalidationInput as object), enabled, channel: channel as string },
     serializer: validateSerializer(input.serializer),
     l2TimeoutMs,
+    circuitBreaker,
+    maxKeyLength: integer(input.maxKeyLength, 'maxKeyLength', 1, 1_024),
+    maxValueBytes: integer(input.maxValueBytes, 'maxValueBytes', 1, 8 * 1024 * 1024),
   };
 }

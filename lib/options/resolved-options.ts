@@ -23,4 +23,7 @@ export interface ResolvedCacheOptions {
   };
   readonly serializer: CacheSerializer;
   readonly l2TimeoutMs: number;
+  readonly circuitBreaker: false | { readonly failureThreshold: number; readonly cooldownMs: number };
+  readonly maxKeyLength: number;
+  readonly maxValueBytes: number;
 }

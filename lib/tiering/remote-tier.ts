@@ -1,17 +1,23 @@
 import { CacheBatchError } from '../errors/cache-batch.error.js';
+import { CacheCircuitOpenError } from '../errors/cache-circuit-open.error.js';
 import { CacheL2Error, CacheL2TimeoutError } from '../errors/cache-l2.error.js';
 import type { L2Store, L2Write } from '../l2/l2-store.interface.js';
+import type { CircuitBreaker } from './circuit-breaker.js';
 
 /**
  * Policy around the dumb L2 store: every call is settled within `timeoutMs`, whatever the
  * client does (ioredis alone can wait 10-15 s on an unreachable server, and can leave in-flight
  * commands unsettled after a drop). A late answer is ignored. Errors are wrapped in
  * `CacheL2Error`; callers decide whether a failure is a miss, a retry or an error.
+ *
+ * Calls pass the circuit breaker first. Timeouts and connection failures count against it; an
+ * error *reply* (Redis answered, e.g. NOPERM or a partial batch failure) does not: L2 is up.
  */
 export class RemoteTier {
   constructor(
     readonly store: L2Store,
     private readonly timeoutMs: number,
+    readonly breaker: CircuitBreaker,
   ) {}
 
   get(key: string): Promise<Buffer | undefined> {
@@ -30,8 +36,19 @@ export class RemoteTier {
 
   private settle<T>(operation: string, call: () => Promise<T>, scale = 1): Promise<T> {
     const timeoutMs = this.timeoutMs * scale;
+    const admission = this.breaker.admit();
+    if (admission === 'reject') return Promise.reject(new CacheCircuitOpenError(operation));
+    let settled = false;
+    const outcome = (ok: boolean): void => {
+      if (settled) return;
+      settled = true;
+      this.breaker.record(admission, ok);
+    };
     return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new CacheL2TimeoutError(operation, timeoutMs)), timeoutMs);
+      const timer = setTimeout(() => {
+        outcome(false);
+        reject(new CacheL2TimeoutError(operation, timeoutMs));
+      }, timeoutMs);
       let pending: Promise<T>;
       try {
         pending = call();
@@ -41,10 +58,12 @@ export class RemoteTier {
       pending.then(
         (value) => {
           clearTimeout(timer);
+          outcome(true);
           resolve(value);
         },
         (error: unknown) => {
           clearTimeout(timer);
+          outcome(isReply(error));
           const failure: Error =
             error instanceof CacheL2Error || error instanceof CacheBatchError
               ? error
@@ -56,6 +75,12 @@ export class RemoteTier {
       );
     });
   }
+}
+
+/** Redis answered (an error reply or a partial batch failure): the server is reachable. */
+function isReply(error: unknown): boolean {
+  if (error instanceof CacheBatchError) return true;
+  return error instanceof Error && error.name === 'ReplyError';
 }
 
 function message(error: unknown): string {

@@ -1,4 +1,7 @@
+import type { LoggerService } from '@nestjs/common';
 import { Subject, type Observable } from 'rxjs';
+import { CacheValueTooLargeError } from '../errors/cache-value-too-large.error.js';
+import { CircuitBreaker } from './circuit-breaker.js';
 import { CacheCorruptEntryError } from '../errors/cache-corrupt-entry.error.js';
 import { CacheError } from '../errors/cache.error.js';
 import { CacheOptionsError } from '../errors/cache-options.error.js';
@@ -77,13 +80,27 @@ export class TieredCache {
   /** Changes of this instance that landed in L2, one per batch (for the invalidation bus). */
   readonly landed$: Observable<LandedChange> = this.landed.asObservable();
 
+  private readonly breaker: CircuitBreaker;
+  private dropsToLog = 0;
+  private dropLogTimer: NodeJS.Timeout | undefined;
+
   constructor(
     private readonly options: ResolvedCacheOptions,
     store: L2Store,
+    private readonly logger?: LoggerService,
   ) {
     this.prefix = `${options.namespace}:`;
     this.l1 = options.l1 === false ? undefined : new LocalTier(options.l1);
-    this.remote = new RemoteTier(store, options.l2TimeoutMs);
+    this.breaker = new CircuitBreaker(options.circuitBreaker);
+    this.breaker.changes$.subscribe((state) => {
+      if (state === 'open') {
+        this.logger?.warn(`L2 circuit breaker open: L2 (${store.description}) keeps failing; serving L1 and queueing writes`);
+      } else if (state === 'closed') {
+        this.logger?.log('L2 circuit breaker closed: L2 answers again');
+      }
+      this.emit({ type: 'breaker', state });
+    });
+    this.remote = new RemoteTier(store, options.l2TimeoutMs, this.breaker);
     this.flusher = new WriteBehindFlusher(this.remote, options.writeBehind, this.counters);
     this.versions = new VersionRegistry(
       this.remote,
@@ -95,7 +112,7 @@ export class TieredCache {
 
   /** The value of `key`: L1, else L2 (filling L1), else `undefined`. Never throws for L2 trouble. */
   async get<T>(key: string): Promise<T | undefined> {
-    assertKey(key);
+    assertKey(key, this.options.maxKeyLength);
     const local = this.l1?.get(key);
     if (local !== undefined) {
       this.counters.l1Hits++;
@@ -108,7 +125,7 @@ export class TieredCache {
   /** Values of `keys` in order; L1 first, then one L2 call for the rest. */
   async mget<T>(keys: readonly string[]): Promise<Array<T | undefined>> {
     assertArray(keys, 'mget() takes an array of keys');
-    keys.forEach((key) => assertKey(key));
+    keys.forEach((key) => assertKey(key, this.options.maxKeyLength));
     const result = new Array<T | undefined>(keys.length);
     const remoteAt: number[] = [];
     keys.forEach((key, i) => {
@@ -171,7 +188,7 @@ export class TieredCache {
   async del(keys: string | readonly string[]): Promise<void> {
     const list = typeof keys === 'string' ? [keys] : keys;
     assertArray(list, 'del() takes a key or an array of keys');
-    list.forEach((key) => assertKey(key));
+    list.forEach((key) => assertKey(key, this.options.maxKeyLength));
     const writes = list.map((key): PendingWrite => {
       this.l1?.delete(key);
       this.markDirty(key);
@@ -190,7 +207,7 @@ export class TieredCache {
    * its result or its error. `undefined` from the factory is returned but not cached.
    */
   async getOrSet<T>(key: string, factory: () => T | Promise<T>, options?: SetOptions): Promise<T> {
-    assertKey(key);
+    assertKey(key, this.options.maxKeyLength);
     const local = this.l1?.get(key);
     if (local !== undefined) {
       this.counters.l1Hits++;
@@ -297,12 +314,20 @@ export class TieredCache {
   }
 
   stats(): CacheStatsSnapshot {
-    return { ...this.counters, pending: this.flusher.pending, l1Size: this.l1?.size ?? 0 };
+    return {
+      ...this.counters,
+      pending: this.flusher.pending,
+      l1Size: this.l1?.size ?? 0,
+      breaker: this.breaker.state,
+      breakerOpens: this.breaker.opens,
+    };
   }
 
   /** Drains the queue (bounded by `shutdownTimeoutMs`) and stops; returns the unwritten count. */
   async close(): Promise<number> {
     const unwritten = await this.flusher.close(this.options.writeBehind.shutdownTimeoutMs);
+    clearTimeout(this.dropLogTimer);
+    this.logDrops();
     this.events.complete();
     this.landed.complete();
     return unwritten;
@@ -445,7 +470,7 @@ export class TieredCache {
     ttl: Duration | undefined,
     tags: readonly string[] | undefined,
   ): Encoded {
-    assertKey(key);
+    assertKey(key, this.options.maxKeyLength);
     if (tags !== undefined) {
       assertArray(tags, `tags of "${key}" must be an array of strings`);
       tags.forEach((tag) => assertTag(tag));
@@ -468,6 +493,9 @@ export class TieredCache {
       throw new CacheSerializationError(key, `Cannot serialize the value of "${key}": ${reason}`, {
         cause: error,
       });
+    }
+    if (payload.length > this.options.maxValueBytes) {
+      throw new CacheValueTooLargeError(key, payload.length, this.options.maxValueBytes);
     }
     const expiresAt = Date.now() + ttlMs;
     return {
@@ -553,9 +581,27 @@ export class TieredCache {
     this.landed.next({ keys, ...(tags ? { tags } : {}), ...(clear !== undefined ? { clear } : {}) });
   }
 
+  /** Drops are logged at most every 5 s, as one line with the count, never per key. */
+  private noteDrop(): void {
+    this.dropsToLog++;
+    this.dropLogTimer ??= setTimeout(() => {
+      this.dropLogTimer = undefined;
+      this.logDrops();
+    }, 5_000).unref();
+  }
+
+  private logDrops(): void {
+    if (this.dropsToLog === 0) return;
+    this.logger?.warn(
+      `${this.dropsToLog} queued write(s) dropped (writeBehind.maxPending ${this.options.writeBehind.maxPending} reached, overflow 'drop-oldest')`,
+    );
+    this.dropsToLog = 0;
+  }
+
   private onFlusherSignal(signal: FlusherSignal): void {
     if (signal.type === 'failed') this.counters.l2Errors++;
     if (signal.type === 'landed') this.announce(signal.writes);
+    if (signal.type === 'dropped' && signal.reason === 'overflow') this.noteDrop();
     if (!this.events.observed) return;
     switch (signal.type) {
       case 'landed':
@@ -572,6 +618,8 @@ export class TieredCache {
         break;
       case 'dropped':
         this.emit({ type: 'drop', key: signal.write.key.slice(this.prefix.length), reason: signal.reason });
+        break;
+      default:
         break;
     }
   }

@@ -139,7 +139,7 @@ describe('InvalidationBus on a single Redis', () => {
 
     // Cut B's subscriber connection (pub/sub clients only) and write on A while B is away: the
     // message about v2 is lost (B reconnects after 50 ms at the earliest).
-    await client.client('KILL', 'TYPE', 'pubsub');
+    await client.call('CLIENT', 'KILL', 'TYPE', 'pubsub');
     await a.cache.set('k', 'v2');
     await a.cache.flush();
     await waitFor(() => busOf(a).stats.published === 2, { message: 'A to publish v2' });

@@ -442,6 +442,69 @@ describe('TieredCache', () => {
     });
   });
 
+  describe('circuit breaker', () => {
+    it('opens after consecutive failures, then skips L2 at once, and closes after a good probe', async () => {
+      const { cache, store } = setup({
+        l2TimeoutMs: 100,
+        circuitBreaker: { failureThreshold: 3, cooldownMs: 200 },
+      });
+      const states: string[] = [];
+      cache.events$.subscribe((e) => {
+        if (e.type === 'breaker') states.push(e.state);
+      });
+      store.stall();
+      for (let i = 0; i < 3; i++) expect(await cache.get(`k${i}`)).toBeUndefined();
+      expect(cache.stats()).toMatchObject({ breaker: 'open', breakerOpens: 1 });
+      const started = performance.now();
+      expect(await cache.get('other')).toBeUndefined();
+      expect(performance.now() - started).toBeLessThan(20);
+      await cache.set('queued', 1);
+      expect(cache.stats().pending).toBe(1);
+      store.recover();
+      await waitFor(() => cache.stats().breaker === 'closed', { timeoutMs: 3_000, message: 'breaker to close' });
+      await cache.flush();
+      expect(cache.stats().pending).toBe(0);
+      expect(states).toEqual(['open', 'half-open', 'closed']);
+    });
+
+    it('opens again when the probe fails', async () => {
+      const { cache, store } = setup({
+        l2TimeoutMs: 50,
+        circuitBreaker: { failureThreshold: 1, cooldownMs: 50 },
+      });
+      store.failAlways();
+      await cache.get('a');
+      expect(cache.stats().breaker).toBe('open');
+      await waitFor(async () => {
+        await cache.get('b');
+        return cache.stats().breakerOpens >= 2;
+      }, { message: 'a failed probe to re-open the breaker' });
+      expect(cache.stats().breaker).toBe('open');
+    });
+  });
+
+  describe('hostile keys and values', () => {
+    it('rejects keys that are too long or contain control characters, and keeps serving', async () => {
+      const { cache } = setup({ maxKeyLength: 10 });
+      await expect(cache.get('x'.repeat(11))).rejects.toThrow(/maxKeyLength is 10/);
+      await expect(cache.set('a\nb', 1)).rejects.toBeInstanceOf(CacheKeyError);
+      await expect(cache.del('tab\there')).rejects.toThrow(/control character/);
+      await expect(cache.mget(['ok', '\u0000'])).rejects.toBeInstanceOf(CacheKeyError);
+      await cache.set('fine key ü', 1);
+      expect(await cache.get('fine key ü')).toBe(1);
+    });
+
+    it('rejects a value larger than maxValueBytes with a typed error naming the key', async () => {
+      const { cache } = setup({ maxValueBytes: 1_000 });
+      await expect(cache.set('big', 'x'.repeat(2_000))).rejects.toThrow(
+        /Value of "big" is \d+ bytes serialized; maxValueBytes is 1000/,
+      );
+      expect(cache.stats()).toMatchObject({ sets: 0, pending: 0 });
+      await cache.set('small', 'x'.repeat(100));
+      expect(await cache.get('small')).toHaveLength(100);
+    });
+  });
+
   describe('flush()', () => {
     it('rejects with CacheFlushTimeoutError when L2 stays down', async () => {
       const { cache, store } = setup();
