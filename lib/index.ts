@@ -17,7 +17,7 @@ export type {
   WriteBehindOptions,
 } from './options/cache-options.interface.js';
 export type { Duration, DurationString } from './options/duration.js';
-export type { MsetEntry, SetOptions } from './tiering/tiered-cache.js';
+export type { GetOrSetOptions, MsetEntry, SetOptions } from './tiering/tiered-cache.js';
 export type { L2Store, L2Write } from './l2/l2-store.interface.js';
 export type { CacheSerializer } from './serialization/serializer.interface.js';
 export type { CacheEvent, CacheTier } from './events/cache-event.js';
@@ -33,3 +33,17 @@ export { CacheKeyError } from './errors/cache-key.error.js';
 export { CacheCorruptEntryError } from './errors/cache-corrupt-entry.error.js';
 export { MemoryStore } from './l2/memory.store.js';
 export { JsonSerializer } from './serialization/json.serializer.js';
+export { Cacheable } from './decorators/cacheable.decorator.js';
+export type { CacheableMethod } from './decorators/cacheable.decorator.js';
+export { CacheEvict } from './decorators/cache-evict.decorator.js';
+export { CachePut } from './decorators/cache-put.decorator.js';
+export type {
+  CacheableOptions,
+  CacheEvictOptions,
+  CacheKeyOption,
+  CachePutOptions,
+  CacheResultKeyOption,
+  CacheTagsOption,
+} from './decorators/cache-decorator-options.interface.js';
+export { CacheDecoratorError } from './errors/cache-decorator.error.js';
+export { CacheBindingError } from './errors/cache-binding.error.js';

@@ -2,11 +2,13 @@ import type { LoggerService } from '@nestjs/common';
 import { Subject, type Observable } from 'rxjs';
 import { CacheValueTooLargeError } from '../errors/cache-value-too-large.error.js';
 import { CircuitBreaker } from './circuit-breaker.js';
+import { StaleableValue, type FoundEntry } from './found-entry.js';
+import { ReadThrough, type GetOrSetOptions, type SetOptions } from './read-through.js';
 import { CacheCorruptEntryError } from '../errors/cache-corrupt-entry.error.js';
 import { CacheError } from '../errors/cache.error.js';
 import { CacheOptionsError } from '../errors/cache-options.error.js';
 import { CacheSerializationError } from '../errors/cache-serialization.error.js';
-import type { CacheEvent, CacheTier } from '../events/cache-event.js';
+import type { CacheEvent } from '../events/cache-event.js';
 import { CacheCounters, type CacheStatsSnapshot } from '../events/cache-stats.js';
 import { assertKey } from '../keys/key-rules.js';
 import { LocalTier } from '../l1/local-tier.js';
@@ -20,13 +22,7 @@ import { RemoteTier } from './remote-tier.js';
 import { MAX_ENTRY_TTL_MS, VERSION_TTL_MS } from '../keys/version-keys.js';
 import { VersionRegistry, type FreshVersions, type VersionStamp } from './version-registry.js';
 
-/** Per-write options of `set`, `mset` and `getOrSet`. */
-export interface SetOptions {
-  /** Lifetime of the entry (milliseconds or a duration string, at most 365 days). @default the module's `ttl` */
-  ttl?: Duration;
-  /** Tags for `invalidateTags()`: the entry reads as a miss once one of them is invalidated. */
-  tags?: readonly string[];
-}
+export type { GetOrSetOptions, SetOptions };
 
 /** One entry of `mset`. */
 export interface MsetEntry<T = unknown> extends SetOptions {
@@ -48,10 +44,20 @@ export interface LandedChange {
 interface Encoded {
   readonly key: string;
   readonly fullKey: string;
-  readonly value: unknown;
   readonly envelope: Buffer;
+  /** Physical expiry: the TTL plus any stale window. */
   readonly expiresAt: number;
+  /** What L1 holds: the value, or a StaleableValue when it outlives its TTL. */
+  readonly local: unknown;
   readonly tags: readonly string[] | undefined;
+}
+
+/** An L2 entry decoded. */
+interface Decoded {
+  readonly value: unknown;
+  readonly expiresAt: number;
+  readonly freshUntil: number;
+  readonly stamp: VersionStamp | undefined;
 }
 
 /**
@@ -66,8 +72,7 @@ export class TieredCache {
   private readonly versions: VersionRegistry;
   private readonly events = new Subject<CacheEvent>();
   private readonly prefix: string;
-  /** Single-flight: one factory run per key at a time. */
-  private readonly flights = new Map<string, Promise<unknown>>();
+  private readonly readThroughPolicy: ReadThrough;
   /**
    * Keys with an L2 read in flight. A local write or invalidation of the key meanwhile marks the
    * read dirty, so its (older) answer does not overwrite L1.
@@ -108,18 +113,28 @@ export class TieredCache {
       options.l1 === false ? 10_000 : options.l1.max,
     );
     this.flusher.signals$.subscribe((signal) => this.onFlusherSignal(signal));
+    this.readThroughPolicy = new ReadThrough({
+      lookup: (key) => this.lookup(key),
+      store: (key, value, setOptions, keepStaleMs) =>
+        this.store([this.encode(key, value, setOptions?.ttl, setOptions?.tags, keepStaleMs)]),
+      countRead: (key, served) => this.countRead(key, served),
+      reportError: (operation, key, error) => this.emit({ type: 'error', operation, key, error }),
+    });
   }
 
   /** The value of `key`: L1, else L2 (filling L1), else `undefined`. Never throws for L2 trouble. */
   async get<T>(key: string): Promise<T | undefined> {
     assertKey(key, this.options.maxKeyLength);
     const local = this.l1?.get(key);
-    if (local !== undefined) {
+    if (local !== undefined && !(local instanceof StaleableValue)) {
       this.counters.l1Hits++;
       if (this.events.observed) this.emit({ type: 'hit', tier: 'l1', key });
       return local as T;
     }
-    return this.readThrough<T>(key);
+    const found = local === undefined ? await this.readThrough(key) : fromLocal(local);
+    const fresh = found !== undefined && found.freshUntil > Date.now() ? found : undefined;
+    this.countRead(key, fresh);
+    return fresh?.value as T | undefined;
   }
 
   /** Values of `keys` in order; L1 first, then one L2 call for the rest. */
@@ -128,33 +143,32 @@ export class TieredCache {
     keys.forEach((key) => assertKey(key, this.options.maxKeyLength));
     const result = new Array<T | undefined>(keys.length);
     const remoteAt: number[] = [];
+    const now = Date.now();
     keys.forEach((key, i) => {
       const local = this.l1?.get(key);
-      if (local !== undefined) {
-        this.counters.l1Hits++;
-        if (this.events.observed) this.emit({ type: 'hit', tier: 'l1', key });
-        result[i] = local as T;
+      const found = local !== undefined ? fromLocal(local) : this.pendingValue(key);
+      if (found === null) {
+        remoteAt.push(i);
         return;
       }
-      const pending = this.pendingValue(key);
-      if (pending.found) {
-        result[i] = pending.value as T;
-        this.countRead(key, pending.value, 'l1');
-        return;
-      }
-      remoteAt.push(i);
+      const fresh = found !== undefined && found.freshUntil > now ? found : undefined;
+      this.countRead(key, fresh);
+      result[i] = fresh?.value as T | undefined;
     });
     if (remoteAt.length === 0) return result;
     const remoteKeys = remoteAt.map((i) => keys[i]!);
     const marks = remoteKeys.map((key) => this.beginRead(key));
     try {
       const read = await this.readRemote(remoteKeys, 'mget');
-      const values = await Promise.all(
-        remoteKeys.map((key, j) => this.accept<T>(key, read?.values[j], marks[j], read?.fresh)),
+      const found = await Promise.all(
+        remoteKeys.map((key, j) => this.accept(key, read?.values[j], marks[j], read?.fresh)),
       );
+      const at = Date.now();
       remoteAt.forEach((i, j) => {
-        this.countRead(remoteKeys[j]!, values[j], 'l2');
-        result[i] = values[j];
+        const entry = found[j];
+        const fresh = entry !== undefined && entry.freshUntil > at ? entry : undefined;
+        this.countRead(remoteKeys[j]!, fresh);
+        result[i] = fresh?.value as T | undefined;
       });
       return result;
     } finally {
@@ -204,21 +218,26 @@ export class TieredCache {
 
   /**
    * Read-through with single-flight: concurrent misses of one key run `factory` once and share
-   * its result or its error. `undefined` from the factory is returned but not cached.
+   * its result or its error. `undefined` from the factory is returned but not cached. With
+   * `staleWhileRevalidate`, `grace` and `timeout`, expired values can be served (see
+   * GetOrSetOptions).
    */
-  async getOrSet<T>(key: string, factory: () => T | Promise<T>, options?: SetOptions): Promise<T> {
+  async getOrSet<T>(key: string, factory: () => T | Promise<T>, options?: GetOrSetOptions): Promise<T> {
     assertKey(key, this.options.maxKeyLength);
     const local = this.l1?.get(key);
     if (local !== undefined) {
-      this.counters.l1Hits++;
-      if (this.events.observed) this.emit({ type: 'hit', tier: 'l1', key });
-      return local as T;
+      if (!(local instanceof StaleableValue)) {
+        this.counters.l1Hits++;
+        if (this.events.observed) this.emit({ type: 'hit', tier: 'l1', key });
+        return local as T;
+      }
+      if (local.freshUntil > Date.now()) {
+        this.counters.l1Hits++;
+        if (this.events.observed) this.emit({ type: 'hit', tier: 'l1', key });
+        return local.value as T;
+      }
     }
-    const inFlight = this.flights.get(key);
-    if (inFlight) return inFlight as Promise<T>;
-    const flight = this.runFlight(key, factory, options);
-    this.flights.set(key, flight);
-    return flight;
+    return this.readThroughPolicy.run(key, factory, options);
   }
 
   /**
@@ -333,44 +352,20 @@ export class TieredCache {
     return unwritten;
   }
 
-  private async runFlight<T>(
-    key: string,
-    factory: () => T | Promise<T>,
-    options: SetOptions | undefined,
-  ): Promise<T> {
-    try {
-      const cached = await this.readThrough<T>(key);
-      if (cached !== undefined) return cached;
-      const value = await factory();
-      if (value !== undefined) {
-        try {
-          await this.set(key, value, options);
-        } catch (error: unknown) {
-          // A value that cannot be encoded is a bug the caller must see; anything else (a full
-          // queue) must not fail a read whose value we have.
-          if (error instanceof CacheSerializationError) throw error;
-          this.emit({ type: 'error', operation: 'set', key, error });
-        }
-      }
-      return value;
-    } finally {
-      this.flights.delete(key);
-    }
+  /** The entry under `key`, fresh or stale: L1, a queued write, else L2. Counts nothing. */
+  private async lookup(key: string): Promise<FoundEntry | undefined> {
+    const local = this.l1?.get(key);
+    return local !== undefined ? fromLocal(local) : this.readThrough(key);
   }
 
-  /** L1 missed: a write of ours not yet flushed, else L2. */
-  private async readThrough<T>(key: string): Promise<T | undefined> {
+  /** L1 missed: a write of ours not yet flushed, else L2. Counts nothing. */
+  private async readThrough(key: string): Promise<FoundEntry | undefined> {
     const pending = this.pendingValue(key);
-    if (pending.found) {
-      this.countRead(key, pending.value, 'l1');
-      return pending.value as T;
-    }
+    if (pending !== null) return pending;
     const mark = this.beginRead(key);
     try {
       const read = await this.readRemote([key], 'get');
-      const value = await this.accept<T>(key, read?.values[0], mark, read?.fresh);
-      this.countRead(key, value, 'l2');
-      return value;
+      return await this.accept(key, read?.values[0], mark, read?.fresh);
     } finally {
       this.endRead(key, mark);
     }
@@ -409,47 +404,53 @@ export class TieredCache {
 
   /**
    * Read-your-writes: a write of ours still queued for L2 is newer than anything L2 holds.
-   * Rare path (L1 disabled, or the entry left L1 before its flush).
+   * Rare path (L1 disabled, or the entry left L1 before its flush). `null`: nothing queued.
    */
-  private pendingValue(key: string): { found: boolean; value?: unknown } {
+  private pendingValue(key: string): FoundEntry | undefined | null {
     const write = this.flusher.peek(this.prefix + key);
-    if (!write) return { found: false };
-    if (write.kind === 'del' || write.expiresAt <= Date.now()) return { found: true, value: undefined };
+    if (!write) return null; // nothing queued: ask L2
+    if (write.kind === 'del' || write.expiresAt <= Date.now()) return undefined;
     const decoded = this.decode(key, write.value);
-    const current = decoded !== undefined && this.versions.matchesKnown(decoded.stamp);
-    return { found: true, value: current ? decoded.value : undefined };
+    if (decoded === undefined || !this.versions.matchesKnown(decoded.stamp)) return undefined;
+    return { value: decoded.value, freshUntil: decoded.freshUntil, tier: 'l1' };
   }
 
   /**
    * Decodes an L2 answer, checks its version stamp, and, unless a local write raced the read,
    * fills L1 with the remaining TTL. `fresh` is undefined when L2 did not answer.
    */
-  private async accept<T>(
+  private async accept(
     key: string,
     raw: Buffer | undefined,
     mark: { dirty: boolean } | undefined,
     fresh: FreshVersions | undefined,
-  ): Promise<T | undefined> {
+  ): Promise<FoundEntry | undefined> {
     if (raw === undefined || fresh === undefined) return undefined;
     const decoded = this.decode(key, raw);
     if (!decoded) return undefined;
     const tags = decoded.stamp?.t === undefined ? undefined : Object.keys(decoded.stamp.t);
     this.versions.rememberTags(key, tags);
     if (!(await this.versions.isCurrent(decoded.stamp, fresh))) return undefined;
-    if (!mark?.dirty) this.l1?.set(key, decoded.value, decoded.expiresAt, raw.length, tags);
-    return decoded.value as T;
+    if (!mark?.dirty) {
+      const local =
+        decoded.freshUntil < decoded.expiresAt
+          ? new StaleableValue(decoded.value, decoded.freshUntil)
+          : decoded.value;
+      this.l1?.set(key, local, decoded.expiresAt, raw.length, tags);
+    }
+    return { value: decoded.value, freshUntil: decoded.freshUntil, tier: 'l2' };
   }
 
-  private decode(
-    key: string,
-    raw: Buffer,
-  ): { value: unknown; expiresAt: number; stamp: VersionStamp | undefined } | undefined {
+  private decode(key: string, raw: Buffer): Decoded | undefined {
     try {
       const envelope = decodeEnvelope(key, raw);
       if (envelope.expiresAt <= Date.now()) return undefined;
+      const freshUntil = envelope.meta?.['f'];
       return {
         value: this.options.serializer.deserialize(envelope.payload),
         expiresAt: envelope.expiresAt,
+        freshUntil:
+          typeof freshUntil === 'number' && freshUntil < envelope.expiresAt ? freshUntil : envelope.expiresAt,
         stamp: readStamp(key, envelope.meta),
       };
     } catch (error: unknown) {
@@ -469,6 +470,7 @@ export class TieredCache {
     value: unknown,
     ttl: Duration | undefined,
     tags: readonly string[] | undefined,
+    keepStaleMs = 0,
   ): Encoded {
     assertKey(key, this.options.maxKeyLength);
     if (tags !== undefined) {
@@ -497,13 +499,20 @@ export class TieredCache {
     if (payload.length > this.options.maxValueBytes) {
       throw new CacheValueTooLargeError(key, payload.length, this.options.maxValueBytes);
     }
-    const expiresAt = Date.now() + ttlMs;
+    const freshUntil = Date.now() + ttlMs;
+    const expiresAt = freshUntil + Math.min(keepStaleMs, MAX_ENTRY_TTL_MS);
+    const stamp = this.versions.stamp(tags);
+    const staleable = expiresAt > freshUntil;
     return {
       key,
       fullKey: this.prefix + key,
-      value,
-      envelope: encodeEnvelope({ expiresAt, payload, meta: this.versions.stamp(tags) }),
+      envelope: encodeEnvelope({
+        expiresAt,
+        payload,
+        meta: staleable ? { ...stamp, f: freshUntil } : stamp,
+      }),
       expiresAt,
+      local: staleable ? new StaleableValue(value, freshUntil) : value,
       tags,
     };
   }
@@ -511,7 +520,7 @@ export class TieredCache {
   private async store(entries: readonly Encoded[]): Promise<void> {
     for (const entry of entries) this.flusher.checkCapacity(entry.fullKey, entry.key);
     const writes = entries.map((entry): PendingWrite => {
-      this.l1?.set(entry.key, entry.value, entry.expiresAt, entry.envelope.length, entry.tags);
+      this.l1?.set(entry.key, entry.local, entry.expiresAt, entry.envelope.length, entry.tags);
       this.versions.rememberTags(entry.key, entry.tags);
       this.markDirty(entry.key);
       return {
@@ -546,14 +555,14 @@ export class TieredCache {
     if (mark) mark.dirty = true;
   }
 
-  private countRead(key: string, value: unknown, tier: CacheTier): void {
-    if (value === undefined) {
+  private countRead(key: string, served: FoundEntry | undefined): void {
+    if (served === undefined) {
       this.counters.misses++;
       if (this.events.observed) this.emit({ type: 'miss', key });
     } else {
-      if (tier === 'l1') this.counters.l1Hits++;
+      if (served.tier === 'l1') this.counters.l1Hits++;
       else this.counters.l2Hits++;
-      if (this.events.observed) this.emit({ type: 'hit', tier, key });
+      if (this.events.observed) this.emit({ type: 'hit', tier: served.tier, key });
     }
   }
 
@@ -651,4 +660,11 @@ function readStamp(key: string, meta: Readonly<Record<string, unknown>> | undefi
     throw new CacheCorruptEntryError(key, `L2 entry "${key}" has a malformed version stamp`);
   }
   return meta as unknown as VersionStamp;
+}
+
+/** An L1 value as a found entry. */
+function fromLocal(local: unknown): FoundEntry {
+  return local instanceof StaleableValue
+    ? { value: local.value, freshUntil: local.freshUntil, tier: 'l1' }
+    : { value: local, freshUntil: Infinity, tier: 'l1' };
 }

@@ -361,6 +361,109 @@ describe('TieredCache', () => {
     });
   });
 
+  describe('getOrSet() with stale values', () => {
+    const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+    it('serves the expired value at once within staleWhileRevalidate and refreshes it once in the background', async () => {
+      const { cache } = setup();
+      let runs = 0;
+      const factory = async (): Promise<number> => {
+        runs++;
+        await pause(30);
+        return runs;
+      };
+      const options = { ttl: 50, staleWhileRevalidate: '5s' } as const;
+      expect(await cache.getOrSet('k', factory, options)).toBe(1);
+      expect(await cache.get('k')).toBe(1);
+      await pause(70);
+      // Expired: plain get() misses, getOrSet serves the stale value without waiting.
+      expect(await cache.get('k')).toBeUndefined();
+      const started = performance.now();
+      const stale = await Promise.all(Array.from({ length: 20 }, () => cache.getOrSet('k', factory, options)));
+      expect(performance.now() - started).toBeLessThan(25);
+      expect(new Set(stale)).toEqual(new Set([1]));
+      await waitFor(async () => (await cache.get('k')) === 2, { message: 'background refresh' });
+      expect(runs).toBe(2);
+    });
+
+    it('serves the last value within grace when the factory throws, and backs off before retrying', async () => {
+      const { cache } = setup();
+      let runs = 0;
+      let failing = false;
+      const factory = async (): Promise<string> => {
+        runs++;
+        if (failing) throw new Error('origin down');
+        return 'good';
+      };
+      const options = { ttl: 30, grace: '10s' } as const;
+      expect(await cache.getOrSet('k', factory, options)).toBe('good');
+      await pause(50);
+      failing = true;
+      expect(await cache.getOrSet('k', factory, options)).toBe('good');
+      expect(runs).toBe(2);
+      // Within the backoff the factory is not called again.
+      expect(await cache.getOrSet('k', factory, options)).toBe('good');
+      expect(runs).toBe(2);
+    });
+
+    it('rethrows the factory error past the grace window', async () => {
+      const { cache } = setup();
+      expect(await cache.getOrSet('k', () => 'v', { ttl: 30, grace: 40 })).toBe('v');
+      await pause(100);
+      await expect(
+        cache.getOrSet('k', () => Promise.reject(new Error('origin down')), { ttl: 30, grace: 40 }),
+      ).rejects.toThrow('origin down');
+    });
+
+    it('returns the stale value after timeout and stores the slow result when it arrives', async () => {
+      const { cache } = setup();
+      await cache.getOrSet('k', () => 'old', { ttl: 30, grace: '10s' });
+      await pause(50);
+      const started = performance.now();
+      const value = await cache.getOrSet(
+        'k',
+        async () => {
+          await pause(300);
+          return 'new';
+        },
+        { ttl: '1m', grace: '10s', timeout: 50 },
+      );
+      expect(value).toBe('old');
+      expect(performance.now() - started).toBeLessThan(200);
+      await waitFor(async () => (await cache.get('k')) === 'new', { message: 'slow factory result stored' });
+    });
+
+    it('waits for a slow factory when there is no stale value', async () => {
+      const { cache } = setup();
+      const value = await cache.getOrSet(
+        'k',
+        async () => {
+          await pause(80);
+          return 'slow';
+        },
+        { timeout: 10 },
+      );
+      expect(value).toBe('slow');
+    });
+
+    it('keeps the stale window in L2, so another instance serves it stale too', async () => {
+      const store = new ChaosStore(new MemoryStore());
+      const { cache: a } = setup({}, store);
+      const { cache: b } = setup({}, store);
+      await a.getOrSet('k', () => 'v1', { ttl: 30, staleWhileRevalidate: '5s' });
+      await a.flush();
+      await pause(50);
+      let refreshed = 0;
+      expect(
+        await b.getOrSet('k', () => {
+          refreshed++;
+          return 'v2';
+        }, { ttl: '1m', staleWhileRevalidate: '5s' }),
+      ).toBe('v1');
+      await waitFor(() => refreshed === 1, { message: 'B to refresh in the background' });
+    });
+  });
+
   describe('invalidateTags()', () => {
     it('makes entries with the tag miss here and on another instance, and leaves others alone', async () => {
       const store = new ChaosStore(new MemoryStore());

@@ -1,0 +1,167 @@
+import { LRUCache } from 'lru-cache';
+import { CacheSerializationError } from '../errors/cache-serialization.error.js';
+import { parseDuration, type Duration } from '../options/duration.js';
+import { backoffDelay } from '../write-behind/batch.js';
+import type { FoundEntry } from './found-entry.js';
+
+/** Per-write options of `set`, `mset` and `getOrSet`. */
+export interface SetOptions {
+  /** Lifetime of the entry (milliseconds or a duration string, at most 365 days). @default the module's `ttl` */
+  ttl?: Duration;
+  /** Tags for `invalidateTags()`: the entry reads as a miss once one of them is invalidated. */
+  tags?: readonly string[];
+}
+
+/** Options of `getOrSet` (and `@Cacheable`). */
+export interface GetOrSetOptions extends SetOptions {
+  /**
+   * For this long after the TTL, an expired value is returned at once while `factory` refreshes
+   * it in the background (one refresh per key at a time).
+   */
+  staleWhileRevalidate?: Duration;
+  /**
+   * For this long after the TTL, when `factory` throws (or exceeds `timeout`), the last value is
+   * returned instead of the error, and `factory` is not called again for that key until a backoff
+   * (1 s doubling to 30 s) has passed.
+   */
+  grace?: Duration;
+  /**
+   * When `factory` takes longer than this and an expired value is still held, that value is
+   * returned and `factory` finishes in the background (its result is stored). Without a held
+   * value the caller waits for `factory`.
+   */
+  timeout?: Duration;
+}
+
+/** What the read-through policy needs from the cache. */
+export interface ReadThroughHost {
+  /** The entry under `key`, fresh or stale, from L1, a queued write or L2. Counts nothing. */
+  lookup(key: string): Promise<FoundEntry | undefined>;
+  /** Stores a produced value, kept `keepStaleMs` past its TTL. */
+  store(key: string, value: unknown, options: SetOptions | undefined, keepStaleMs: number): Promise<void>;
+  /** Counts a hit (fresh or stale value served) or a miss. */
+  countRead(key: string, served: FoundEntry | undefined): void;
+  /** Reports an error that did not reach the caller. */
+  reportError(operation: string, key: string, error: unknown): void;
+}
+
+interface Windows {
+  readonly swr: number;
+  readonly grace: number;
+  readonly timeout: number | undefined;
+}
+
+/**
+ * `getOrSet`: single-flight read-through with stale-while-revalidate, grace and a factory
+ * timeout. Concurrent callers of one key share one lookup and one factory run, and its result or
+ * its error.
+ */
+export class ReadThrough {
+  private readonly flights = new Map<string, Promise<unknown>>();
+  private readonly refreshes = new Set<string>();
+  /** Keys whose factory failed recently; bounded, since failing keys are unbounded. */
+  private readonly backoff = new LRUCache<string, { until: number; attempt: number }>({ max: 10_000 });
+
+  constructor(private readonly host: ReadThroughHost) {}
+
+  run<T>(key: string, factory: () => T | Promise<T>, options?: GetOrSetOptions): Promise<T> {
+    const inFlight = this.flights.get(key);
+    if (inFlight) return inFlight as Promise<T>;
+    const flight = this.resolve(key, factory, options).finally(() => this.flights.delete(key));
+    this.flights.set(key, flight);
+    return flight;
+  }
+
+  private async resolve<T>(
+    key: string,
+    factory: () => T | Promise<T>,
+    options: GetOrSetOptions | undefined,
+  ): Promise<T> {
+    const windows: Windows = {
+      swr: options?.staleWhileRevalidate === undefined ? 0 : parseDuration(options.staleWhileRevalidate, 'staleWhileRevalidate'),
+      grace: options?.grace === undefined ? 0 : parseDuration(options.grace, 'grace'),
+      timeout: options?.timeout === undefined ? undefined : parseDuration(options.timeout, 'timeout'),
+    };
+    const found = await this.host.lookup(key);
+    const now = Date.now();
+    if (found !== undefined && found.freshUntil > now) {
+      this.host.countRead(key, found);
+      return found.value as T;
+    }
+    const stale = found !== undefined && now <= found.freshUntil + Math.max(windows.swr, windows.grace) ? found : undefined;
+    if (stale !== undefined && now <= stale.freshUntil + windows.swr) {
+      this.host.countRead(key, stale);
+      this.refreshInBackground(key, factory, options, windows);
+      return stale.value as T;
+    }
+    if (stale !== undefined && (this.backoff.get(key)?.until ?? 0) > now) {
+      // The factory failed a moment ago: serve the last value rather than hammer the origin.
+      this.host.countRead(key, stale);
+      return stale.value as T;
+    }
+    this.host.countRead(key, undefined);
+    const produced = this.produce(key, factory, options, windows);
+    if (stale === undefined) return produced;
+    try {
+      return windows.timeout === undefined ? await produced : await withTimeout(produced, windows.timeout, stale.value as T);
+    } catch (error: unknown) {
+      if (error instanceof CacheSerializationError || Date.now() > stale.freshUntil + windows.grace) throw error;
+      this.host.reportError('factory', key, error);
+      return stale.value as T;
+    }
+  }
+
+  private refreshInBackground<T>(
+    key: string,
+    factory: () => T | Promise<T>,
+    options: GetOrSetOptions | undefined,
+    windows: Windows,
+  ): void {
+    if (this.refreshes.has(key) || (this.backoff.get(key)?.until ?? 0) > Date.now()) return;
+    this.refreshes.add(key);
+    this.produce(key, factory, options, windows)
+      .catch((error: unknown) => this.host.reportError('refresh', key, error))
+      .finally(() => this.refreshes.delete(key));
+  }
+
+  /** Runs the factory and stores its result; a failure starts (or extends) the key's backoff. */
+  private async produce<T>(
+    key: string,
+    factory: () => T | Promise<T>,
+    options: GetOrSetOptions | undefined,
+    windows: Windows,
+  ): Promise<T> {
+    let value: T;
+    try {
+      value = await factory();
+    } catch (error: unknown) {
+      const attempt = (this.backoff.get(key)?.attempt ?? 0) + 1;
+      this.backoff.set(key, { attempt, until: Date.now() + backoffDelay(attempt, 1_000, 30_000) });
+      throw error;
+    }
+    this.backoff.delete(key);
+    if (value !== undefined) {
+      try {
+        await this.host.store(key, value, options, Math.max(windows.swr, windows.grace));
+      } catch (error: unknown) {
+        // A value that cannot be encoded is a bug the caller must see; anything else (a full
+        // queue) must not fail a read whose value we have.
+        if (error instanceof CacheSerializationError) throw error;
+        this.host.reportError('set', key, error);
+      }
+    }
+    return value;
+  }
+}
+
+/** `promise`, or `fallback` after `ms`; the promise keeps running (its rejection is handled). */
+function withTimeout<T>(promise: Promise<T>, ms: number, fallback: T): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  promise.catch(() => undefined);
+  return Promise.race([
+    promise.finally(() => clearTimeout(timer)),
+    new Promise<T>((resolve) => {
+      timer = setTimeout(() => resolve(fallback), ms);
+    }),
+  ]);
+}
