@@ -18,8 +18,16 @@ export type CacheEvent =
       readonly retryInMs: number;
       readonly error: unknown;
     }
-  /** A queued write was dropped (`overflow: 'drop-oldest'`, or unwritten at shutdown). */
-  | { readonly type: 'drop'; readonly key: string; readonly reason: 'overflow' | 'shutdown' }
+  /**
+   * A queued write was dropped: `overflow` (`'drop-oldest'`), `shutdown` (unwritten when the
+   * drain timed out) or `rejected` (L2 refused it for good, e.g. NOPERM; `error` says why).
+   */
+  | {
+      readonly type: 'drop';
+      readonly key: string;
+      readonly reason: 'overflow' | 'shutdown' | 'rejected';
+      readonly error?: unknown;
+    }
   /** An L2 call failed, or a payload could not be decoded. The caller saw a miss, not an error. */
   | { readonly type: 'error'; readonly operation: string; readonly key?: string; readonly error: unknown }
   /** The L2 circuit breaker changed state. */

@@ -99,7 +99,7 @@ export class MemoryStore implements L2Store {
   private apply(writes: readonly L2Write[]): void {
     const now = this.now();
     const failed: number[] = [];
-    let firstProblem: CacheL2Error | undefined;
+    const problems: CacheL2Error[] = [];
     writes.forEach((write, index) => {
       if (write.kind === 'del') {
         this.entries.delete(write.key);
@@ -108,9 +108,8 @@ export class MemoryStore implements L2Store {
       const problem = invalidSet(write);
       if (problem !== undefined) {
         failed.push(index);
-        firstProblem ??= new CacheL2Error(
-          'write',
-          `set of key ${JSON.stringify(write.key)} refused: ${problem}`,
+        problems.push(
+          new CacheL2Error('write', `set of key ${JSON.stringify(write.key)} refused: ${problem}`),
         );
         return;
       }
@@ -120,7 +119,9 @@ export class MemoryStore implements L2Store {
       this.entries.set(write.key, { value: copyOf(write.value), expiresAt: now + write.ttlMs });
     });
     this.scheduleSweep();
-    if (failed.length > 0) throw new CacheBatchError(failed, { cause: firstProblem });
+    if (failed.length > 0) {
+      throw new CacheBatchError(failed, { cause: problems[0], errors: problems });
+    }
   }
 
   /**

@@ -87,6 +87,7 @@ export class TieredCache {
 
   private readonly breaker: CircuitBreaker;
   private dropsToLog = 0;
+  private rejectedToLog = 0;
   private dropLogTimer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -591,8 +592,9 @@ export class TieredCache {
   }
 
   /** Drops are logged at most every 5 s, as one line with the count, never per key. */
-  private noteDrop(): void {
-    this.dropsToLog++;
+  private noteDrop(reason: 'overflow' | 'rejected'): void {
+    if (reason === 'rejected') this.rejectedToLog++;
+    else this.dropsToLog++;
     this.dropLogTimer ??= setTimeout(() => {
       this.dropLogTimer = undefined;
       this.logDrops();
@@ -600,17 +602,24 @@ export class TieredCache {
   }
 
   private logDrops(): void {
-    if (this.dropsToLog === 0) return;
-    this.logger?.warn(
-      `${this.dropsToLog} queued write(s) dropped (writeBehind.maxPending ${this.options.writeBehind.maxPending} reached, overflow 'drop-oldest')`,
-    );
+    if (this.dropsToLog > 0) {
+      this.logger?.warn(
+        `${this.dropsToLog} queued write(s) dropped (writeBehind.maxPending ${this.options.writeBehind.maxPending} reached, overflow 'drop-oldest')`,
+      );
+    }
+    if (this.rejectedToLog > 0) {
+      this.logger?.warn(
+        `${this.rejectedToLog} write(s) refused by L2 for good (e.g. NOPERM, WRONGTYPE) and dropped; see 'drop' events`,
+      );
+    }
     this.dropsToLog = 0;
+    this.rejectedToLog = 0;
   }
 
   private onFlusherSignal(signal: FlusherSignal): void {
     if (signal.type === 'failed') this.counters.l2Errors++;
     if (signal.type === 'landed') this.announce(signal.writes);
-    if (signal.type === 'dropped' && signal.reason === 'overflow') this.noteDrop();
+    if (signal.type === 'dropped' && signal.reason !== 'shutdown') this.noteDrop(signal.reason);
     if (!this.events.observed) return;
     switch (signal.type) {
       case 'landed':
@@ -626,7 +635,12 @@ export class TieredCache {
         });
         break;
       case 'dropped':
-        this.emit({ type: 'drop', key: signal.write.key.slice(this.prefix.length), reason: signal.reason });
+        this.emit({
+          type: 'drop',
+          key: signal.write.key.slice(this.prefix.length),
+          reason: signal.reason,
+          ...(signal.error !== undefined ? { error: signal.error } : {}),
+        });
         break;
       default:
         break;

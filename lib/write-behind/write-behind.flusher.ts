@@ -25,6 +25,7 @@ import type { CacheCounters } from '../events/cache-stats.js';
 import type { RemoteTier } from '../tiering/remote-tier.js';
 import { backoffDelay, toL2Writes } from './batch.js';
 import type { PendingWrite } from './pending-write.js';
+import { isPermanentWriteFailure } from './write-failure.js';
 
 /** Settings of the flusher, already validated. */
 export interface FlusherOptions {
@@ -40,7 +41,12 @@ export interface FlusherOptions {
 export type FlusherSignal =
   | { readonly type: 'landed'; readonly writes: readonly PendingWrite[]; readonly durationMs: number }
   | { readonly type: 'failed'; readonly count: number; readonly attempt: number; readonly retryInMs: number; readonly error: unknown }
-  | { readonly type: 'dropped'; readonly write: PendingWrite; readonly reason: 'overflow' | 'shutdown' };
+  | {
+      readonly type: 'dropped';
+      readonly write: PendingWrite;
+      readonly reason: 'overflow' | 'shutdown' | 'rejected';
+      readonly error?: unknown;
+    };
 
 /**
  * The write-behind queue: `set()` hands its write here and returns; the RxJS pipeline below
@@ -145,7 +151,8 @@ export class WriteBehindFlusher {
    */
   async writeNow(writes: readonly PendingWrite[]): Promise<void> {
     for (const write of writes) this.enqueue(write);
-    await this.inLane(() => this.sendBatch(writes));
+    const rejected = await this.inLane(() => this.sendBatch(writes));
+    if (rejected !== undefined) throw rejected;
   }
 
   /**
@@ -197,9 +204,10 @@ export class WriteBehindFlusher {
     return false;
   }
 
-  private makeRoom(): void {
+  /** Drops the oldest queued writes until at most `limit` writes are held. */
+  private makeRoom(limit = this.options.maxPending - 1): void {
     if (this.options.overflow !== 'drop-oldest') return;
-    while (this.pending >= this.options.maxPending && this.queued.size > 0) {
+    while (this.pending > limit && this.queued.size > 0) {
       const oldest = this.queued.values().next().value as PendingWrite;
       this.queued.delete(oldest.key);
       this.counters.dropped++;
@@ -216,9 +224,10 @@ export class WriteBehindFlusher {
 
   /**
    * Sends one batch: the given writes if they are still the newest of their keys, else the
-   * oldest `maxBatchSize` queued writes. Rejects when any write failed (after re-queueing it).
+   * oldest `maxBatchSize` queued writes. Rejects when a write failed and was re-queued; resolves
+   * with the reason when writes were refused for good (dropped, not retried).
    */
-  private async sendBatch(only?: readonly PendingWrite[]): Promise<void> {
+  private async sendBatch(only?: readonly PendingWrite[]): Promise<unknown> {
     const batch: PendingWrite[] = [];
     if (only) {
       for (const write of only) if (this.queued.get(write.key) === write) batch.push(write);
@@ -228,7 +237,7 @@ export class WriteBehindFlusher {
         batch.push(write);
       }
     }
-    if (batch.length === 0) return;
+    if (batch.length === 0) return undefined;
     for (const write of batch) {
       this.queued.delete(write.key);
       this.inFlight.set(write.key, write);
@@ -237,17 +246,34 @@ export class WriteBehindFlusher {
     try {
       await this.remote.write(toL2Writes(batch, Date.now()));
       this.landed(batch, performance.now() - started);
+      return undefined;
     } catch (error: unknown) {
-      const failedAt = new Set(
-        error instanceof CacheBatchError ? error.failedIndexes : batch.map((_, i) => i),
+      const failures = new Map<number, unknown>(
+        error instanceof CacheBatchError
+          ? error.failedIndexes.map((index, i) => [index, error.errors[i]])
+          : batch.map((_, i) => [i, error]),
       );
-      const failed = batch.filter((_, i) => failedAt.has(i));
       this.landed(
-        batch.filter((_, i) => !failedAt.has(i)),
+        batch.filter((_, i) => !failures.has(i)),
         performance.now() - started,
       );
-      for (const write of failed) this.inFlight.delete(write.key);
-      this.requeue(failed);
+      const retry: PendingWrite[] = [];
+      let rejected: unknown;
+      for (const [index, reason] of failures) {
+        const write = batch[index];
+        if (write === undefined) continue;
+        this.inFlight.delete(write.key);
+        if (isPermanentWriteFailure(reason)) {
+          // Retrying cannot help (e.g. NOPERM): report it instead of holding the queue forever.
+          this.counters.dropped++;
+          rejected ??= reason;
+          this.signals.next({ type: 'dropped', write, reason: 'rejected', error: reason });
+        } else {
+          retry.push(write);
+        }
+      }
+      this.requeue(retry);
+      if (retry.length === 0) return rejected;
       throw error;
     } finally {
       this.settled$.next();
@@ -270,6 +296,6 @@ export class WriteBehindFlusher {
     for (const write of front) queued.set(write.key, write);
     for (const [key, write] of this.queued) queued.set(key, write);
     this.queued = queued;
-    this.makeRoom();
+    this.makeRoom(this.options.maxPending);
   }
 }

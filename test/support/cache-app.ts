@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import type { INestApplicationContext } from '@nestjs/common';
+import type { INestApplicationContext, LoggerService } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { CacheService } from '../../lib/cache.service.js';
 import { DistributedCacheModule } from '../../lib/cache.module.js';
@@ -13,12 +13,37 @@ export interface CacheApp {
   close(): Promise<void>;
 }
 
+const silent: LoggerService = { log() {}, error() {}, warn() {}, debug() {}, verbose() {} };
+
+/** A logger that keeps every line, for tests that check what is (not) logged. */
+export class RecordingLogger implements LoggerService {
+  readonly lines: string[] = [];
+  log(message: unknown, ...rest: unknown[]): void {
+    this.lines.push([message, ...rest].map(String).join(' '));
+  }
+  error(message: unknown, ...rest: unknown[]): void {
+    this.log(message, ...rest);
+  }
+  warn(message: unknown, ...rest: unknown[]): void {
+    this.log(message, ...rest);
+  }
+  debug(message: unknown, ...rest: unknown[]): void {
+    this.log(message, ...rest);
+  }
+  verbose(message: unknown, ...rest: unknown[]): void {
+    this.log(message, ...rest);
+  }
+}
+
 /** Builds and initialises a Nest app with `DistributedCacheModule.forRoot(options)`. */
-export async function startCacheApp(options: DistributedCacheModuleOptions): Promise<CacheApp> {
+export async function startCacheApp(
+  options: DistributedCacheModuleOptions,
+  logger: LoggerService = silent,
+): Promise<CacheApp> {
   const moduleRef = await Test.createTestingModule({
     imports: [DistributedCacheModule.forRoot(options)],
   })
-    .setLogger({ log() {}, error() {}, warn() {}, debug() {}, verbose() {} })
+    .setLogger(logger)
     .compile();
   const app = await moduleRef.init();
   let closed = false;

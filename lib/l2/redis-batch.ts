@@ -1,0 +1,75 @@
+import { CacheBatchError } from '../errors/cache-batch.error.js';
+import { CacheL2Error } from '../errors/cache-l2.error.js';
+import type { L2Write } from './l2-store.interface.js';
+
+/**
+ * Pure helpers shared by the Redis-backed stores (single Redis, twemproxy, Sentinel, Cluster):
+ * chunking multi-key commands, checking a write before it is sent, and turning per-command
+ * failures into the errors the L2Store contract promises.
+ */
+
+/** Most keys in one MGET or DEL command; larger inputs are split and pipelined. */
+export const REDIS_KEYS_PER_COMMAND = 1_000;
+
+/** `keys` in slices of at most `size`. */
+export function* chunks<T>(keys: readonly T[], size = REDIS_KEYS_PER_COMMAND): Generator<T[]> {
+  for (let start = 0; start < keys.length; start += size) {
+    yield keys.slice(start, start + size);
+  }
+}
+
+/** Why a set cannot be sent, or `undefined` when it can. */
+export function invalidSet(write: Extract<L2Write, { kind: 'set' }>): string | undefined {
+  if (!Number.isSafeInteger(write.ttlMs) || write.ttlMs < 1) {
+    return `ttlMs must be a whole number of milliseconds >= 1, got ${String(write.ttlMs)}`;
+  }
+  if (!((write.value as unknown) instanceof Uint8Array)) return 'value is not a Buffer';
+  return undefined;
+}
+
+/** The error recorded for a set that was not sent because {@link invalidSet} refused it. */
+export function unsentSetError(
+  write: Extract<L2Write, { kind: 'set' }>,
+  problem: string,
+): CacheL2Error {
+  return new CacheL2Error('write', `set of key ${JSON.stringify(write.key)} not sent: ${problem}`);
+}
+
+/**
+ * Whether `error` means the command never got an answer (as opposed to a Redis error reply,
+ * which is specific to that command: ioredis names those `ReplyError`).
+ */
+export function isConnectionError(error: unknown): boolean {
+  return (
+    !(error instanceof CacheL2Error) && !(error instanceof Error && error.name === 'ReplyError')
+  );
+}
+
+/** MGET replies as the contract wants them; a short reply (never expected) reads as misses. */
+export function toValues(
+  count: number,
+  reply: ReadonlyArray<Buffer | null> | null | undefined,
+): Array<Buffer | undefined> {
+  const values = new Array<Buffer | undefined>(count);
+  for (let i = 0; i < count; i++) values[i] = reply?.[i] ?? undefined;
+  return values;
+}
+
+/**
+ * Settles a write batch from its per-write failures (batch index to error): nothing when there are
+ * none; the first error itself when every write failed for a connection reason (nothing is known
+ * to be applied, so it is not a partial failure); otherwise `CacheBatchError` naming the failed
+ * positions.
+ */
+export function throwBatchFailures(failures: ReadonlyMap<number, unknown>, batchSize: number): void {
+  if (failures.size === 0) return;
+  const failedIndexes = [...failures.keys()].sort((a, b) => a - b);
+  const firstError = failures.get(failedIndexes[0] ?? 0);
+  if (failures.size === batchSize && [...failures.values()].every(isConnectionError)) {
+    throw firstError;
+  }
+  throw new CacheBatchError(failedIndexes, {
+    cause: firstError,
+    errors: failedIndexes.map((index) => failures.get(index)),
+  });
+}
