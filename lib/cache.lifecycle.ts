@@ -52,7 +52,9 @@ export class CacheLifecycle
         (wb.enabled
           ? `write-behind every ${wb.flushIntervalMs} ms, batches of ${wb.maxBatchSize}, max ${wb.maxPending} pending (${wb.overflow}), `
           : 'write-through, ') +
-        (this.bus ? `invalidation bus on '${this.options.invalidation.channel}'` : 'no invalidation bus'),
+        (this.bus
+          ? `invalidation bus on '${this.options.invalidation.channel}'`
+          : 'no invalidation bus'),
     );
   }
 

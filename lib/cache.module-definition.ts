@@ -13,5 +13,8 @@ export const {
 } = new ConfigurableModuleBuilder<DistributedCacheModuleOptions>({ moduleName: 'DistributedCache' })
   .setClassMethodName('forRoot')
   .setFactoryMethodName('createCacheOptions')
-  .setExtras({ isGlobal: false }, (definition, extras) => ({ ...definition, global: extras.isGlobal }))
+  .setExtras({ isGlobal: false }, (definition, extras) => ({
+    ...definition,
+    global: extras.isGlobal,
+  }))
   .build();

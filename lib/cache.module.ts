@@ -1,4 +1,5 @@
 import { type DynamicModule, Module } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
 import { CacheLifecycle } from './cache.lifecycle.js';
 import {
   ASYNC_OPTIONS_TYPE,
@@ -7,6 +8,8 @@ import {
 } from './cache.module-definition.js';
 import { cacheProviders } from './cache.providers.js';
 import { CacheService } from './cache.service.js';
+import { CacheExplorer } from './instrumentation/cache.explorer.js';
+import { CacheMetadataAccessor } from './instrumentation/cache-metadata.accessor.js';
 
 /**
  * Registers the two-tier cache. `forRoot(options)` or `forRootAsync({ useFactory, inject,
@@ -14,7 +17,15 @@ import { CacheService } from './cache.service.js';
  * everywhere.
  */
 @Module({
-  providers: [...cacheProviders, CacheService, CacheLifecycle],
+  // DiscoveryModule: the explorer binds @Cacheable/@CacheEvict/@CachePut methods at init.
+  imports: [DiscoveryModule],
+  providers: [
+    ...cacheProviders,
+    CacheService,
+    CacheLifecycle,
+    CacheMetadataAccessor,
+    CacheExplorer,
+  ],
   exports: [CacheService],
 })
 export class DistributedCacheModule extends ConfigurableModuleClass {

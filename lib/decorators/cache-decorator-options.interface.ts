@@ -28,8 +28,7 @@ export type CacheKeyOption<A extends any[] = any[]> = string | ((...args: A) => 
  * @example 'product:{result.id}'
  */
 export type CacheResultKeyOption<A extends any[] = any[], R = any> =
-  | string
-  | ((...argsAndResult: [...A, R]) => string);
+  string | ((...argsAndResult: [...A, R]) => string);
 
 /**
  * Tags of an entry or of an eviction: an array, or a function of the arguments and (after the
@@ -38,8 +37,7 @@ export type CacheResultKeyOption<A extends any[] = any[], R = any> =
  * @example (id: string) => [`product:${id}`]
  */
 export type CacheTagsOption<A extends any[] = any[], R = any> =
-  | readonly string[]
-  | ((...argsAndResult: [...A, R]) => readonly string[]);
+  readonly string[] | ((...argsAndResult: [...A, R]) => readonly string[]);
 
 /** Options shared by the three decorators. */
 interface CacheDecoratorBaseOptions<A extends any[]> {
@@ -62,8 +60,10 @@ interface CacheDecoratorBaseOptions<A extends any[]> {
  * Options of {@link Cacheable}. Every option is optional: `@Cacheable()` caches under
  * `ClassName.methodName:<hash of the arguments>` for the module's `ttl`.
  */
-export interface CacheableOptions<A extends any[] = any[], R = any>
-  extends CacheDecoratorBaseOptions<A> {
+export interface CacheableOptions<
+  A extends any[] = any[],
+  R = any,
+> extends CacheDecoratorBaseOptions<A> {
   /** Where the result is stored. @default `ClassName.methodName:` plus a stable hash of the arguments */
   key?: CacheKeyOption<A>;
   /** Lifetime of the stored result: milliseconds, or `'30s'`, `'5m'`... @default the module's `ttl` */
@@ -79,8 +79,10 @@ export interface CacheableOptions<A extends any[] = any[], R = any>
 }
 
 /** Options of {@link CachePut}. The method always runs; its result is stored under `key`. */
-export interface CachePutOptions<A extends any[] = any[], R = any>
-  extends CacheDecoratorBaseOptions<A> {
+export interface CachePutOptions<
+  A extends any[] = any[],
+  R = any,
+> extends CacheDecoratorBaseOptions<A> {
   /** Where the result is stored; may use `{result...}`. @default `ClassName.methodName:` plus a stable hash of the arguments */
   key?: CacheResultKeyOption<A, R>;
   /** Lifetime of the stored result: milliseconds, or `'30s'`, `'5m'`... @default the module's `ttl` */
@@ -95,8 +97,10 @@ export interface CachePutOptions<A extends any[] = any[], R = any>
  * Options of {@link CacheEvict}: give `key`, `tags` or `allEntries` (`key` and `tags` may be
  * combined).
  */
-export interface CacheEvictOptions<A extends any[] = any[], R = any>
-  extends CacheDecoratorBaseOptions<A> {
+export interface CacheEvictOptions<
+  A extends any[] = any[],
+  R = any,
+> extends CacheDecoratorBaseOptions<A> {
   /**
    * The entry to delete. Without `beforeInvocation` it may use the result (`{result.id}`, or a
    * function's argument after the method's declared parameters).

@@ -10,7 +10,13 @@ import {
 } from './cached-method.handle.js';
 
 /** Own properties every function has; never copied from the original to the trampoline. */
-const FUNCTION_OWN_KEYS = new Set<PropertyKey>(['length', 'name', 'prototype', 'arguments', 'caller']);
+const FUNCTION_OWN_KEYS = new Set<PropertyKey>([
+  'length',
+  'name',
+  'prototype',
+  'arguments',
+  'caller',
+]);
 
 /**
  * Records `operation` on the method and, for the first cache decorator of that method, replaces
@@ -54,8 +60,7 @@ export function addCacheOperation<T>(
     );
   }
   const existing = Reflect.getOwnMetadata(CACHED_METHOD_METADATA, method) as
-    | CachedMethodHandle
-    | undefined;
+    CachedMethodHandle | undefined;
   if (existing?.trampoline === method) {
     // A second cache decorator on the same method: one trampoline runs them all.
     existing.operations.push(operation);
@@ -125,7 +130,8 @@ function copyIdentity(original: object, trampoline: object): void {
 function lateBind(handle: CachedMethodHandle, instance: object): CachedMethodBinding | undefined {
   if (handle.lateBinders.size === 0) return undefined;
   const constructor = (instance as { constructor?: unknown }).constructor;
-  const binder = typeof constructor === 'function' ? handle.lateBinders.get(constructor) : undefined;
+  const binder =
+    typeof constructor === 'function' ? handle.lateBinders.get(constructor) : undefined;
   if (!binder?.owner.active) return undefined;
   const binding = binder.bind(instance);
   handle.bindings.set(instance, binding);

@@ -29,7 +29,12 @@ export type CacheEvent =
       readonly error?: unknown;
     }
   /** An L2 call failed, or a payload could not be decoded. The caller saw a miss, not an error. */
-  | { readonly type: 'error'; readonly operation: string; readonly key?: string; readonly error: unknown }
+  | {
+      readonly type: 'error';
+      readonly operation: string;
+      readonly key?: string;
+      readonly error: unknown;
+    }
   /** The L2 circuit breaker changed state. */
   | { readonly type: 'breaker'; readonly state: 'closed' | 'open' | 'half-open' }
   /** Keys dropped from L1 because another instance changed them. */

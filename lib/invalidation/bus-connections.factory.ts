@@ -1,6 +1,10 @@
 import { Cluster, type Redis, type RedisOptions } from 'ioredis';
 import { CacheOptionsError } from '../errors/cache-options.error.js';
-import { buildRedisClientOptions, createRedisClient, describeRedisTarget } from '../l2/redis-client.factory.js';
+import {
+  buildRedisClientOptions,
+  createRedisClient,
+  describeRedisTarget,
+} from '../l2/redis-client.factory.js';
 import type { ResolvedCacheOptions } from '../options/resolved-options.js';
 
 /** The two connections of the bus: pub/sub needs a connection of its own to subscribe. */
@@ -73,7 +77,9 @@ export function createBusConnections(options: ResolvedCacheOptions): BusConnecti
       throw new CacheOptionsError(
         'invalidation.url',
         `invalidation.url (or invalidation.redis) is required when invalidation is enabled and l2.type is '${l2.type}'` +
-          (l2.type === 'twemproxy' ? ': twemproxy has no pub/sub, so the bus needs a direct Redis connection' : ''),
+          (l2.type === 'twemproxy'
+            ? ': twemproxy has no pub/sub, so the bus needs a direct Redis connection'
+            : ''),
       );
   }
 }

@@ -27,7 +27,13 @@ export interface BusStats {
  */
 export class InvalidationBus {
   readonly instanceId = randomUUID();
-  readonly stats: BusStats = { published: 0, received: 0, ignored: 0, publishErrors: 0, resubscribes: 0 };
+  readonly stats: BusStats = {
+    published: 0,
+    received: 0,
+    ignored: 0,
+    publishErrors: 0,
+    resubscribes: 0,
+  };
   private subscribedOnce = false;
   private subscribed = false;
   private landed: Subscription | undefined;

@@ -37,7 +37,10 @@ export function decodeInvalidation(raw: string): InvalidationMessage | undefined
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined;
   const { v, ns, src, k, t, c } = parsed as Record<string, unknown>;
   if (v !== 1 || typeof ns !== 'string' || typeof src !== 'string') return undefined;
-  if (k !== undefined && !(Array.isArray(k) && k.every((key) => typeof key === 'string' && key !== ''))) {
+  if (
+    k !== undefined &&
+    !(Array.isArray(k) && k.every((key) => typeof key === 'string' && key !== ''))
+  ) {
     return undefined;
   }
   if (

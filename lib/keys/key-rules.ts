@@ -1,6 +1,5 @@
 import { CacheKeyError } from '../errors/cache-key.error.js';
 
-// eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
 
 /**

@@ -40,6 +40,16 @@ export interface L2Store {
   /** Deletes the keys (missing keys are fine). */
   del(keys: readonly string[]): Promise<void>;
 
+  /**
+   * Proves the store can serve real keys now: resolves after a write, read-back and delete of a
+   * short-lived key (TTL 10 s) succeeded, rejects otherwise. Optional; for readiness probes.
+   *
+   * NOTE: never a PING: twemproxy answers PING itself, PONG even with every shard down. The
+   * Redis stores round-trip one random key (so, through twemproxy, one shard); the Cluster store
+   * one key on every master.
+   */
+  healthCheck?(): Promise<void>;
+
   /** Closes connections. Pending calls may reject. */
   close(): Promise<void>;
 }

@@ -2,11 +2,7 @@ import { CacheOptionsError } from '../errors/cache-options.error.js';
 
 /** A duration string: a non-negative number followed by one unit: `ms`, `s`, `m`, `h` or `d`. */
 export type DurationString =
-  | `${number}ms`
-  | `${number}s`
-  | `${number}m`
-  | `${number}h`
-  | `${number}d`;
+  `${number}ms` | `${number}s` | `${number}m` | `${number}h` | `${number}d`;
 
 /**
  * A duration: milliseconds as a number, or a {@link DurationString}.

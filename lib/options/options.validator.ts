@@ -15,7 +15,9 @@ const L2_TYPES = ['redis', 'twemproxy', 'cluster', 'sentinel', 'memory', 'custom
 /** JSON of a value for an error message, without throwing on cycles or BigInt. */
 function show(value: unknown): string {
   try {
-    return typeof value === 'string' ? JSON.stringify(value) : (JSON.stringify(value) ?? String(value));
+    return typeof value === 'string'
+      ? JSON.stringify(value)
+      : (JSON.stringify(value) ?? String(value));
   } catch {
     return String(value);
   }
@@ -101,7 +103,10 @@ function validateL2(value: unknown): L2Options {
     case 'redis':
       checkKeys(value, ['type', 'url', 'host', 'port', 'redis'], 'l2');
       if (value['url'] === undefined && value['host'] === undefined) {
-        throw new CacheOptionsError('l2.url', "l2.url or l2.host is required when l2.type is 'redis'");
+        throw new CacheOptionsError(
+          'l2.url',
+          "l2.url or l2.host is required when l2.type is 'redis'",
+        );
       }
       if (value['url'] !== undefined) validateUrl(value['url'], 'l2.url');
       if (value['host'] !== undefined) nonEmptyString(value['host'], 'l2.host');
@@ -169,15 +174,30 @@ function validateWriteBehind(value: unknown): ResolvedCacheOptions['writeBehind'
       `writeBehind.maxPending (${maxPending}) must be at least writeBehind.maxBatchSize (${maxBatchSize})`,
     );
   }
-  const retryBaseDelayMs = integer(value['retryBaseDelayMs'], 'writeBehind.retryBaseDelayMs', 1, 50);
-  const retryMaxDelayMs = integer(value['retryMaxDelayMs'], 'writeBehind.retryMaxDelayMs', 1, 2_000);
+  const retryBaseDelayMs = integer(
+    value['retryBaseDelayMs'],
+    'writeBehind.retryBaseDelayMs',
+    1,
+    50,
+  );
+  const retryMaxDelayMs = integer(
+    value['retryMaxDelayMs'],
+    'writeBehind.retryMaxDelayMs',
+    1,
+    2_000,
+  );
   return {
     enabled,
     flushIntervalMs: integer(value['flushIntervalMs'], 'writeBehind.flushIntervalMs', 0, 20),
     maxBatchSize,
     maxPending,
     overflow,
-    shutdownTimeoutMs: integer(value['shutdownTimeoutMs'], 'writeBehind.shutdownTimeoutMs', 0, 10_000),
+    shutdownTimeoutMs: integer(
+      value['shutdownTimeoutMs'],
+      'writeBehind.shutdownTimeoutMs',
+      0,
+      10_000,
+    ),
     retryBaseDelayMs,
     retryMaxDelayMs: Math.max(retryBaseDelayMs, retryMaxDelayMs),
   };
@@ -241,7 +261,8 @@ export function resolveCacheOptions(raw: unknown): ResolvedCacheOptions {
       maxBytes: integer(l1Input['maxBytes'], 'l1.maxBytes', 1, 64 * 1024 * 1024),
       ttlMs: parseDuration(l1Input['ttl'] ?? '30s', 'l1.ttl'),
     };
-    if (l1.ttlMs === 0) fail('l1.ttl', 'greater than zero (use l1: false to disable L1)', l1Input['ttl']);
+    if (l1.ttlMs === 0)
+      fail('l1.ttl', 'greater than zero (use l1: false to disable L1)', l1Input['ttl']);
   }
 
   const l2 = validateL2(input.l2);
@@ -253,7 +274,8 @@ export function resolveCacheOptions(raw: unknown): ResolvedCacheOptions {
   const remote = l2.type !== 'memory' && l2.type !== 'custom';
   const enabled = invalidationInput['enabled'] ?? remote;
   if (typeof enabled !== 'boolean') fail('invalidation.enabled', 'a boolean', enabled);
-  if (invalidationInput['url'] !== undefined) validateUrl(invalidationInput['url'], 'invalidation.url');
+  if (invalidationInput['url'] !== undefined)
+    validateUrl(invalidationInput['url'], 'invalidation.url');
   optionalObject(invalidationInput['redis'], 'invalidation.redis');
   if (
     enabled &&
@@ -279,7 +301,12 @@ export function resolveCacheOptions(raw: unknown): ResolvedCacheOptions {
     if (!isObject(breaker)) fail('circuitBreaker', 'an object or false', breaker);
     checkKeys(breaker, ['failureThreshold', 'cooldownMs'], 'circuitBreaker');
     circuitBreaker = {
-      failureThreshold: integer(breaker['failureThreshold'], 'circuitBreaker.failureThreshold', 1, 5),
+      failureThreshold: integer(
+        breaker['failureThreshold'],
+        'circuitBreaker.failureThreshold',
+        1,
+        5,
+      ),
       cooldownMs: integer(breaker['cooldownMs'], 'circuitBreaker.cooldownMs', 1, 1_000),
     };
   }

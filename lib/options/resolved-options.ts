@@ -23,7 +23,8 @@ export interface ResolvedCacheOptions {
   };
   readonly serializer: CacheSerializer;
   readonly l2TimeoutMs: number;
-  readonly circuitBreaker: false | { readonly failureThreshold: number; readonly cooldownMs: number };
+  readonly circuitBreaker:
+    false | { readonly failureThreshold: number; readonly cooldownMs: number };
   readonly maxKeyLength: number;
   readonly maxValueBytes: number;
 }

@@ -38,7 +38,12 @@ export interface ReadThroughHost {
   /** The entry under `key`, fresh or stale, from L1, a queued write or L2. Counts nothing. */
   lookup(key: string): Promise<FoundEntry | undefined>;
   /** Stores a produced value, kept `keepStaleMs` past its TTL. */
-  store(key: string, value: unknown, options: SetOptions | undefined, keepStaleMs: number): Promise<void>;
+  store(
+    key: string,
+    value: unknown,
+    options: SetOptions | undefined,
+    keepStaleMs: number,
+  ): Promise<void>;
   /** Counts a hit (fresh or stale value served) or a miss. */
   countRead(key: string, served: FoundEntry | undefined): void;
   /** Reports an error that did not reach the caller. */
@@ -60,7 +65,9 @@ export class ReadThrough {
   private readonly flights = new Map<string, Promise<unknown>>();
   private readonly refreshes = new Set<string>();
   /** Keys whose factory failed recently; bounded, since failing keys are unbounded. */
-  private readonly backoff = new LRUCache<string, { until: number; attempt: number }>({ max: 10_000 });
+  private readonly backoff = new LRUCache<string, { until: number; attempt: number }>({
+    max: 10_000,
+  });
 
   constructor(private readonly host: ReadThroughHost) {}
 
@@ -78,9 +85,13 @@ export class ReadThrough {
     options: GetOrSetOptions | undefined,
   ): Promise<T> {
     const windows: Windows = {
-      swr: options?.staleWhileRevalidate === undefined ? 0 : parseDuration(options.staleWhileRevalidate, 'staleWhileRevalidate'),
+      swr:
+        options?.staleWhileRevalidate === undefined
+          ? 0
+          : parseDuration(options.staleWhileRevalidate, 'staleWhileRevalidate'),
       grace: options?.grace === undefined ? 0 : parseDuration(options.grace, 'grace'),
-      timeout: options?.timeout === undefined ? undefined : parseDuration(options.timeout, 'timeout'),
+      timeout:
+        options?.timeout === undefined ? undefined : parseDuration(options.timeout, 'timeout'),
     };
     const found = await this.host.lookup(key);
     const now = Date.now();
@@ -88,7 +99,10 @@ export class ReadThrough {
       this.host.countRead(key, found);
       return found.value as T;
     }
-    const stale = found !== undefined && now <= found.freshUntil + Math.max(windows.swr, windows.grace) ? found : undefined;
+    const stale =
+      found !== undefined && now <= found.freshUntil + Math.max(windows.swr, windows.grace)
+        ? found
+        : undefined;
     if (stale !== undefined && now <= stale.freshUntil + windows.swr) {
       this.host.countRead(key, stale);
       this.refreshInBackground(key, factory, options, windows);
@@ -103,9 +117,12 @@ export class ReadThrough {
     const produced = this.produce(key, factory, options, windows);
     if (stale === undefined) return produced;
     try {
-      return windows.timeout === undefined ? await produced : await withTimeout(produced, windows.timeout, stale.value as T);
+      return windows.timeout === undefined
+        ? await produced
+        : await withTimeout(produced, windows.timeout, stale.value as T);
     } catch (error: unknown) {
-      if (error instanceof CacheSerializationError || Date.now() > stale.freshUntil + windows.grace) throw error;
+      if (error instanceof CacheSerializationError || Date.now() > stale.freshUntil + windows.grace)
+        throw error;
       this.host.reportError('factory', key, error);
       return stale.value as T;
     }

@@ -100,7 +100,9 @@ export class TieredCache {
     this.breaker = new CircuitBreaker(options.circuitBreaker);
     this.breaker.changes$.subscribe((state) => {
       if (state === 'open') {
-        this.logger?.warn(`L2 circuit breaker open: L2 (${store.description}) keeps failing; serving L1 and queueing writes`);
+        this.logger?.warn(
+          `L2 circuit breaker open: L2 (${store.description}) keeps failing; serving L1 and queueing writes`,
+        );
       } else if (state === 'closed') {
         this.logger?.log('L2 circuit breaker closed: L2 answers again');
       }
@@ -191,7 +193,9 @@ export class TieredCache {
   /** `set` for many entries. Every value is encoded first: one bad value rejects them all. */
   async mset<T>(entries: ReadonlyArray<MsetEntry<T>>): Promise<void> {
     assertArray(entries, 'mset() takes an array of { key, value }');
-    const encoded = entries.map((entry) => this.encode(entry.key, entry.value, entry.ttl, entry.tags));
+    const encoded = entries.map((entry) =>
+      this.encode(entry.key, entry.value, entry.ttl, entry.tags),
+    );
     await this.store(encoded);
   }
 
@@ -223,7 +227,11 @@ export class TieredCache {
    * `staleWhileRevalidate`, `grace` and `timeout`, expired values can be served (see
    * GetOrSetOptions).
    */
-  async getOrSet<T>(key: string, factory: () => T | Promise<T>, options?: GetOrSetOptions): Promise<T> {
+  async getOrSet<T>(
+    key: string,
+    factory: () => T | Promise<T>,
+    options?: GetOrSetOptions,
+  ): Promise<T> {
     assertKey(key, this.options.maxKeyLength);
     const local = this.l1?.get(key);
     if (local !== undefined) {
@@ -272,15 +280,13 @@ export class TieredCache {
     operation: string,
   ): Promise<void> {
     const expiresAt = Date.now() + VERSION_TTL_MS;
-    const writes = versions.map(
-      ({ key, token }): PendingWrite => ({
-        kind: 'set',
-        key,
-        value: Buffer.from(token),
-        expiresAt,
-        seq: this.flusher.nextSeq(),
-      }),
-    );
+    const writes = versions.map(({ key, token }): PendingWrite => ({
+      kind: 'set',
+      key,
+      value: Buffer.from(token),
+      expiresAt,
+      seq: this.flusher.nextSeq(),
+    }));
     try {
       await this.flusher.writeNow(writes);
     } catch (error: unknown) {
@@ -451,7 +457,9 @@ export class TieredCache {
         value: this.options.serializer.deserialize(envelope.payload),
         expiresAt: envelope.expiresAt,
         freshUntil:
-          typeof freshUntil === 'number' && freshUntil < envelope.expiresAt ? freshUntil : envelope.expiresAt,
+          typeof freshUntil === 'number' && freshUntil < envelope.expiresAt
+            ? freshUntil
+            : envelope.expiresAt,
         stamp: readStamp(key, envelope.meta),
       };
     } catch (error: unknown) {
@@ -479,7 +487,10 @@ export class TieredCache {
       tags.forEach((tag) => assertTag(tag));
     }
     if (value === undefined) {
-      throw new CacheSerializationError(key, `Cannot cache undefined under "${key}" (undefined means a miss)`);
+      throw new CacheSerializationError(
+        key,
+        `Cannot cache undefined under "${key}" (undefined means a miss)`,
+      );
     }
     const ttlMs = ttl === undefined ? this.options.ttlMs : parseDuration(ttl, 'ttl');
     if (ttlMs < 1 || ttlMs > MAX_ENTRY_TTL_MS) {
@@ -569,7 +580,11 @@ export class TieredCache {
 
   private l2Failed(operation: string, key: string | undefined, error: unknown): void {
     this.counters.l2Errors++;
-    this.emit(key === undefined ? { type: 'error', operation, error } : { type: 'error', operation, key, error });
+    this.emit(
+      key === undefined
+        ? { type: 'error', operation, error }
+        : { type: 'error', operation, key, error },
+    );
   }
 
   /** Turns landed writes back into caller keys, tags and clears. */
@@ -588,7 +603,11 @@ export class TieredCache {
         (tags ??= {})[write.key.slice(versionPrefix.length)] = write.value.toString('utf8');
       }
     }
-    this.landed.next({ keys, ...(tags ? { tags } : {}), ...(clear !== undefined ? { clear } : {}) });
+    this.landed.next({
+      keys,
+      ...(tags ? { tags } : {}),
+      ...(clear !== undefined ? { clear } : {}),
+    });
   }
 
   /** Drops are logged at most every 5 s, as one line with the count, never per key. */
@@ -659,17 +678,25 @@ function assertArray(value: unknown, message: string): void {
 
 function assertTag(tag: unknown): void {
   if (typeof tag !== 'string' || tag.length === 0) {
-    throw new CacheError(`A tag must be a non-empty string, got ${typeof tag === 'string' ? 'an empty string' : typeof tag}`);
+    throw new CacheError(
+      `A tag must be a non-empty string, got ${typeof tag === 'string' ? 'an empty string' : typeof tag}`,
+    );
   }
 }
 
 /** The version stamp in an entry's meta; a malformed one makes the entry corrupt. */
-function readStamp(key: string, meta: Readonly<Record<string, unknown>> | undefined): VersionStamp | undefined {
+function readStamp(
+  key: string,
+  meta: Readonly<Record<string, unknown>> | undefined,
+): VersionStamp | undefined {
   if (meta === undefined) return undefined;
   const { g, t } = meta;
   const tagsOk =
     t === undefined ||
-    (typeof t === 'object' && t !== null && !Array.isArray(t) && Object.values(t).every((v) => typeof v === 'string'));
+    (typeof t === 'object' &&
+      t !== null &&
+      !Array.isArray(t) &&
+      Object.values(t).every((v) => typeof v === 'string'));
   if (typeof g !== 'string' || !tagsOk) {
     throw new CacheCorruptEntryError(key, `L2 entry "${key}" has a malformed version stamp`);
   }

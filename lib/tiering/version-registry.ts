@@ -93,7 +93,8 @@ export class VersionRegistry {
       const token = raw === undefined ? ABSENT_VERSION : raw.toString('utf8');
       fresh.set(tag, token);
       // A token bumped here while the read was in flight is newer than what the read saw.
-      if (startedAt >= (this.known.get(tag)?.at ?? -1)) this.known.set(tag, { token, at: startedAt });
+      if (startedAt >= (this.known.get(tag)?.at ?? -1))
+        this.known.set(tag, { token, at: startedAt });
     });
     return fresh;
   }
@@ -127,9 +128,7 @@ export class VersionRegistry {
         return false;
       }
     }
-    return tags.every(
-      (tag) => (fresh.tags.get(tag) ?? fetched.get(tag)) === stamp.t?.[tag],
-    );
+    return tags.every((tag) => (fresh.tags.get(tag) ?? fetched.get(tag)) === stamp.t?.[tag]);
   }
 
   /** Synchronous check against what this instance knows (for its own writes not yet flushed). */
@@ -177,7 +176,10 @@ export class VersionRegistry {
   }
 
   /** Tokens another instance bumped (from the invalidation bus): newest knowledge. */
-  learnRemote(namespaceToken: string | undefined, tags: Readonly<Record<string, string>> | undefined): void {
+  learnRemote(
+    namespaceToken: string | undefined,
+    tags: Readonly<Record<string, string>> | undefined,
+  ): void {
     const at = performance.now();
     if (namespaceToken !== undefined) this.namespaceToken = { token: namespaceToken, at };
     for (const [tag, token] of Object.entries(tags ?? {})) this.known.set(tag, { token, at });

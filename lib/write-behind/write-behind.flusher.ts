@@ -20,6 +20,7 @@ import {
 } from 'rxjs';
 import { CacheBatchError } from '../errors/cache-batch.error.js';
 import { CacheFlushTimeoutError } from '../errors/cache-flush-timeout.error.js';
+import { CacheL2Error } from '../errors/cache-l2.error.js';
 import { CacheOverflowError } from '../errors/cache-overflow.error.js';
 import type { CacheCounters } from '../events/cache-stats.js';
 import type { RemoteTier } from '../tiering/remote-tier.js';
@@ -39,8 +40,18 @@ export interface FlusherOptions {
 
 /** What the flusher reports; the tiered cache turns these into `events$`. */
 export type FlusherSignal =
-  | { readonly type: 'landed'; readonly writes: readonly PendingWrite[]; readonly durationMs: number }
-  | { readonly type: 'failed'; readonly count: number; readonly attempt: number; readonly retryInMs: number; readonly error: unknown }
+  | {
+      readonly type: 'landed';
+      readonly writes: readonly PendingWrite[];
+      readonly durationMs: number;
+    }
+  | {
+      readonly type: 'failed';
+      readonly count: number;
+      readonly attempt: number;
+      readonly retryInMs: number;
+      readonly error: unknown;
+    }
   | {
       readonly type: 'dropped';
       readonly write: PendingWrite;
@@ -90,7 +101,11 @@ export class WriteBehindFlusher {
       retry({
         resetOnSuccess: true,
         delay: (error: unknown, attempt: number) => {
-          const retryInMs = backoffDelay(attempt, options.retryBaseDelayMs, options.retryMaxDelayMs);
+          const retryInMs = backoffDelay(
+            attempt,
+            options.retryBaseDelayMs,
+            options.retryMaxDelayMs,
+          );
           this.counters.retries++;
           this.signals.next({ type: 'failed', count: this.pending, attempt, retryInMs, error });
           return timer(retryInMs);
@@ -152,7 +167,11 @@ export class WriteBehindFlusher {
   async writeNow(writes: readonly PendingWrite[]): Promise<void> {
     for (const write of writes) this.enqueue(write);
     const rejected = await this.inLane(() => this.sendBatch(writes));
-    if (rejected !== undefined) throw rejected;
+    if (rejected !== undefined) {
+      throw rejected instanceof Error
+        ? rejected
+        : new CacheL2Error('write', `L2 refused the write: ${String(rejected)}`);
+    }
   }
 
   /**

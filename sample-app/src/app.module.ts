@@ -4,6 +4,9 @@ import { cacheOptionsFromEnv } from './cache-options.js';
 import { ProductsModule } from './products/products.module.js';
 
 @Module({
-  imports: [DistributedCacheModule.forRoot({ isGlobal: true, ...cacheOptionsFromEnv(process.env) }), ProductsModule],
+  imports: [
+    DistributedCacheModule.forRoot({ isGlobal: true, ...cacheOptionsFromEnv(process.env) }),
+    ProductsModule,
+  ],
 })
 export class AppModule {}

@@ -85,14 +85,20 @@ describe('DistributedCacheModule', () => {
     it('takes useClass and useExisting', async () => {
       await roundTrip([DistributedCacheModule.forRootAsync({ useClass: CacheConfig })]);
       await roundTrip([
-        DistributedCacheModule.forRootAsync({ imports: [CacheConfigModule], useExisting: CacheConfig }),
+        DistributedCacheModule.forRootAsync({
+          imports: [CacheConfigModule],
+          useExisting: CacheConfig,
+        }),
       ]);
     });
 
     it('honours isGlobal beside useFactory', async () => {
       const moduleRef = await Test.createTestingModule({
         imports: [
-          DistributedCacheModule.forRootAsync({ isGlobal: true, useFactory: () => ({ ttl: '1m' }) }),
+          DistributedCacheModule.forRootAsync({
+            isGlobal: true,
+            useFactory: () => ({ ttl: '1m' }),
+          }),
           FeatureModule,
         ],
       })
@@ -112,7 +118,11 @@ describe('DistributedCacheModule', () => {
       [{ ttl: Number.NaN }, 'ttl', 'NaN'],
       [{ writeBehind: { maxBatchSize: 0 } }, 'writeBehind.maxBatchSize', '0'],
       [{ l2: { type: 'redis' } }, 'l2.url', 'l2.host'],
-      [{ l2: { type: 'sentinel', sentinels: [{ host: '127.0.0.1', port: 26379 }] } }, 'l2.name', 'undefined'],
+      [
+        { l2: { type: 'sentinel', sentinels: [{ host: '127.0.0.1', port: 26379 }] } },
+        'l2.name',
+        'undefined',
+      ],
     ])('fails app start-up for %j, naming %s and the bad value', async (options, option, shown) => {
       const start = async (): Promise<void> => {
         const moduleRef = await Test.createTestingModule({
@@ -135,7 +145,9 @@ describe('DistributedCacheModule', () => {
     it('fails start-up from an async factory too', async () => {
       await expect(
         Test.createTestingModule({
-          imports: [DistributedCacheModule.forRootAsync({ useFactory: () => ({ l1: { max: -5 } }) })],
+          imports: [
+            DistributedCacheModule.forRootAsync({ useFactory: () => ({ l1: { max: -5 } }) }),
+          ],
         })
           .setLogger(silent)
           .compile(),

@@ -7,7 +7,11 @@ let client: Redis;
 const apps: CacheApp[] = [];
 
 async function start(namespace: string, l1 = true): Promise<CacheApp> {
-  const app = await startCacheApp({ l2: { type: 'redis', url: redis.url }, namespace, ...(l1 ? {} : { l1: false }) });
+  const app = await startCacheApp({
+    l2: { type: 'redis', url: redis.url },
+    namespace,
+    ...(l1 ? {} : { l1: false }),
+  });
   apps.push(app);
   return app;
 }

@@ -18,7 +18,12 @@ async function start(options: Parameters<typeof startCacheApp>[0]): Promise<Cach
 
 beforeAll(async () => {
   redis = await RedisServer.start();
-  client = new Redis({ host: redis.host, port: redis.port, lazyConnect: true, maxRetriesPerRequest: 1 });
+  client = new Redis({
+    host: redis.host,
+    port: redis.port,
+    lazyConnect: true,
+    maxRetriesPerRequest: 1,
+  });
   await client.connect();
 });
 
@@ -86,7 +91,13 @@ describe('CacheService on a real Redis', () => {
       await client.set('corrupt:bad', 'not an envelope');
       await client.set('corrupt:truncated', Buffer.from([0xdc, 1, 0, 0]));
       const errors = new Subject<void>();
-      const seen = firstValueFrom(cache.events$.pipe(filter((e: CacheEvent) => e.type === 'error'), takeUntil(errors), toArray()));
+      const seen = firstValueFrom(
+        cache.events$.pipe(
+          filter((e: CacheEvent) => e.type === 'error'),
+          takeUntil(errors),
+          toArray(),
+        ),
+      );
       expect(await cache.get('bad')).toBeUndefined();
       expect(await cache.get('truncated')).toBeUndefined();
       errors.next();
@@ -145,7 +156,8 @@ describe('CacheService on a real Redis', () => {
         namespace: 'drain',
         writeBehind: { flushIntervalMs: 60_000 },
       });
-      for (let i = 0; i < 10_000; i++) await app.cache.set(`k${i}`, { i, payload: 'x'.repeat(100) });
+      for (let i = 0; i < 10_000; i++)
+        await app.cache.set(`k${i}`, { i, payload: 'x'.repeat(100) });
       expect(app.cache.stats().pending).toBe(10_000);
       await app.close();
       expect(await client.dbsize()).toBe(10_000);
@@ -230,7 +242,9 @@ describe('CacheService on a real Redis', () => {
       await cache.set('during', 2);
       await redis.restart();
       await cache.flush(10_000);
-      await waitFor(async () => (await client.exists('crash:during')) === 1, { message: 'write to land after restart' });
+      await waitFor(async () => (await client.exists('crash:during')) === 1, {
+        message: 'write to land after restart',
+      });
       expect(await cache.get('during')).toBe(2);
       expect(cache.stats().l2Errors).toBeGreaterThan(0);
     });

@@ -26,7 +26,11 @@ function busOf(app: CacheApp): InvalidationBus {
 }
 
 /** Polls `read` until it returns `expected`, and resolves with how long that took (ms). */
-async function converges(read: () => Promise<unknown>, expected: unknown, timeoutMs = 2_000): Promise<number> {
+async function converges(
+  read: () => Promise<unknown>,
+  expected: unknown,
+  timeoutMs = 2_000,
+): Promise<number> {
   const started = performance.now();
   await waitFor(async () => JSON.stringify(await read()) === JSON.stringify(expected), {
     timeoutMs,
@@ -114,7 +118,10 @@ describe('InvalidationBus on a single Redis', () => {
 
   it('leaves instances of another namespace alone, and ignores malformed messages', async () => {
     const a = await instance();
-    const other = await instance({ namespace: 'blog', invalidation: { channel: 'shop:invalidate' } });
+    const other = await instance({
+      namespace: 'blog',
+      invalidation: { channel: 'shop:invalidate' },
+    });
     await other.cache.set('k', 'blog value');
     await other.cache.flush();
     await a.cache.set('k', 'shop value');

@@ -21,8 +21,7 @@ async function startInstance(): Promise<{ app: INestApplication; repository: Pro
       }),
       ProductsModule,
     ],
-  })
-    .compile();
+  }).compile();
   const app = moduleRef.createNestApplication({ logger: false });
   await app.init();
   apps.push(app);
@@ -57,7 +56,10 @@ describe('sample app (catalogue) on Redis', () => {
     const { app } = await startInstance();
     const server = app.getHttpServer();
     await request(server).get('/products/2').expect(200);
-    await request(server).put('/products/2').send({ name: 'Better chair', priceCents: 19_900 }).expect(200);
+    await request(server)
+      .put('/products/2')
+      .send({ name: 'Better chair', priceCents: 19_900 })
+      .expect(200);
     const updated = await request(server).get('/products/2').expect(200);
     expect(updated.body).toMatchObject({ id: '2', name: 'Better chair', priceCents: 19_900 });
     await request(server).delete('/products/2').expect(204);
@@ -67,7 +69,10 @@ describe('sample app (catalogue) on Redis', () => {
   it('lets a second instance sharing the Redis read an update once the writer flushed', async () => {
     const a = await startInstance();
     const b = await startInstance();
-    await request(a.app.getHttpServer()).put('/products/3').send({ name: 'Tall desk', priceCents: 1 }).expect(200);
+    await request(a.app.getHttpServer())
+      .put('/products/3')
+      .send({ name: 'Tall desk', priceCents: 1 })
+      .expect(200);
     await a.app.get(CacheService).flush();
     const fromB = await request(b.app.getHttpServer()).get('/products/3').expect(200);
     expect(fromB.body).toMatchObject({ name: 'Tall desk', priceCents: 1 });

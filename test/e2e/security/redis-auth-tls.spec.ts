@@ -24,7 +24,8 @@ async function app(...args: Parameters<typeof startCacheApp>): Promise<CacheApp>
 /** Every message in an error and its causes. */
 function messages(error: unknown): string {
   const parts: string[] = [];
-  for (let e: unknown = error; e instanceof Error; e = e.cause) parts.push(e.message, String(e.stack));
+  for (let e: unknown = error; e instanceof Error; e = e.cause)
+    parts.push(e.message, String(e.stack));
   return parts.join('\n');
 }
 
@@ -50,10 +51,20 @@ describe('Redis AUTH, ACL users and TLS', () => {
     // The same server with a wrong password: reads miss, nothing throws, nothing leaks.
     const badLogger = new RecordingLogger();
     const bad = await app(
-      { namespace: 'auth', l2TimeoutMs: 100, l2: { type: 'redis', url: `redis://:wrong-pw-777@127.0.0.1:${redis.port}` } },
+      {
+        namespace: 'auth',
+        l2TimeoutMs: 100,
+        l2: { type: 'redis', url: `redis://:wrong-pw-777@127.0.0.1:${redis.port}` },
+      },
       badLogger,
     );
-    const errors = firstValueFrom(bad.cache.events$.pipe(filter((e: CacheEvent) => e.type === 'error'), take(1), toArray()));
+    const errors = firstValueFrom(
+      bad.cache.events$.pipe(
+        filter((e: CacheEvent) => e.type === 'error'),
+        take(1),
+        toArray(),
+      ),
+    );
     expect(await bad.cache.get('k')).toBeUndefined();
     const seen = (await errors).map((e) => messages((e as { error: unknown }).error)).join('\n');
     const everything = `${seen}\n${badLogger.lines.join('\n')}`;
@@ -63,7 +74,17 @@ describe('Redis AUTH, ACL users and TLS', () => {
 
   it('works as an ACL user confined to its namespace, and a NOPERM reply is a miss, not an outage', async () => {
     const redis = await server([]);
-    await redis.cli('ACL', 'SETUSER', 'shop-app', 'on', '>shop-pw', '~shop:*', '~shop|*', '&*', '+@all');
+    await redis.cli(
+      'ACL',
+      'SETUSER',
+      'shop-app',
+      'on',
+      '>shop-pw',
+      '~shop:*',
+      '~shop|*',
+      '&*',
+      '+@all',
+    );
     const url = `redis://shop-app:shop-pw@127.0.0.1:${redis.port}`;
     const shop = await app({ namespace: 'shop', l2: { type: 'redis', url } });
     const reader = await app({ namespace: 'shop', l1: false, l2: { type: 'redis', url } });
@@ -79,12 +100,14 @@ describe('Redis AUTH, ACL users and TLS', () => {
       circuitBreaker: { failureThreshold: 1, cooldownMs: 60_000 },
       writeBehind: { retryBaseDelayMs: 10, retryMaxDelayMs: 50 },
     });
-    const drop = firstValueFrom(other.cache.events$.pipe(filter((e: CacheEvent) => e.type === 'drop')));
+    const drop = firstValueFrom(
+      other.cache.events$.pipe(filter((e: CacheEvent) => e.type === 'drop')),
+    );
     expect(await other.cache.get('k')).toBeUndefined();
     await other.cache.set('k', 1);
     // Refused for good: dropped and reported once, not retried forever.
     expect(await drop).toMatchObject({ type: 'drop', key: 'k', reason: 'rejected' });
-    expect(messages((await drop as { error: unknown }).error)).toContain('NOPERM');
+    expect(messages(((await drop) as { error: unknown }).error)).toContain('NOPERM');
     expect(other.cache.stats()).toMatchObject({ pending: 0, dropped: 1 });
     // Redis answered: the breaker must not treat a permission error as an outage.
     expect(other.cache.stats().breaker).toBe('closed');
@@ -107,11 +130,16 @@ describe('Redis AUTH, ACL users and TLS', () => {
     it('reads, writes and invalidates over TLS (rediss://) with a CA made at test time', async () => {
       const tlsPort = await freePort();
       await server([
-        '--tls-port', String(tlsPort),
-        '--tls-cert-file', certs.serverCert,
-        '--tls-key-file', certs.serverKey,
-        '--tls-ca-cert-file', certs.caCert,
-        '--tls-auth-clients', 'no',
+        '--tls-port',
+        String(tlsPort),
+        '--tls-cert-file',
+        certs.serverCert,
+        '--tls-key-file',
+        certs.serverKey,
+        '--tls-ca-cert-file',
+        certs.caCert,
+        '--tls-auth-clients',
+        'no',
       ]);
       const l2 = {
         type: 'redis' as const,
@@ -125,18 +153,25 @@ describe('Redis AUTH, ACL users and TLS', () => {
       await a.cache.flush();
       expect(await b.cache.get('k')).toBe('v1');
       await a.cache.set('k', 'v2');
-      await waitFor(async () => (await b.cache.get('k')) === 'v2', { message: 'invalidation over TLS' });
+      await waitFor(async () => (await b.cache.get('k')) === 'v2', {
+        message: 'invalidation over TLS',
+      });
       expect(a.cache.stats().l2Errors + b.cache.stats().l2Errors).toBe(0);
     });
 
     it('refuses a server whose certificate is not from the trusted CA: misses, no crash', async () => {
       const tlsPort = await freePort();
       await server([
-        '--tls-port', String(tlsPort),
-        '--tls-cert-file', certs.serverCert,
-        '--tls-key-file', certs.serverKey,
-        '--tls-ca-cert-file', certs.caCert,
-        '--tls-auth-clients', 'no',
+        '--tls-port',
+        String(tlsPort),
+        '--tls-cert-file',
+        certs.serverCert,
+        '--tls-key-file',
+        certs.serverKey,
+        '--tls-ca-cert-file',
+        certs.caCert,
+        '--tls-auth-clients',
+        'no',
       ]);
       const untrusting = await app({
         namespace: 'tls',

@@ -38,7 +38,10 @@ describe('LocalTier', () => {
       const start = Date.now();
       tier.set('k', 'v', start + 80, 1);
       expect(tier.get('k')).toBe('v');
-      await waitFor(() => tier.get('k') === undefined, { timeoutMs: 2_000, message: 'entry expired' });
+      await waitFor(() => tier.get('k') === undefined, {
+        timeoutMs: 2_000,
+        message: 'entry expired',
+      });
       expect(Date.now() - start).toBeGreaterThanOrEqual(79);
     });
 
@@ -46,7 +49,10 @@ describe('LocalTier', () => {
       const tier = new LocalTier({ max: 10, maxBytes: 1000, ttlMs: 80 });
       tier.set('k', 'v', Date.now() + 60_000, 1);
       expect(tier.get('k')).toBe('v');
-      await waitFor(() => tier.get('k') === undefined, { timeoutMs: 2_000, message: 'L1 TTL capped' });
+      await waitFor(() => tier.get('k') === undefined, {
+        timeoutMs: 2_000,
+        message: 'L1 TTL capped',
+      });
     });
 
     it('does not store an entry that already expired, and drops the older value', () => {

@@ -16,21 +16,29 @@ describe('parseDuration()', () => {
     expect(parseDuration(input, 'ttl')).toBe(expected);
   });
 
-  it.each([['5 minutes'], ['5'], ['-1s'], [''], ['1w'], [-1], [Number.NaN], [Infinity], [null], [{}]])(
-    'rejects %p with an error naming the option and the value',
-    (input) => {
-      let caught: unknown;
-      try {
-        parseDuration(input, 'l1.ttl');
-      } catch (error: unknown) {
-        caught = error;
-      }
-      expect(caught).toBeInstanceOf(CacheOptionsError);
-      expect((caught as CacheOptionsError).option).toBe('l1.ttl');
-      expect((caught as Error).message).toContain('l1.ttl');
-      expect((caught as Error).message).toContain(
-        typeof input === 'number' ? String(input) : JSON.stringify(input),
-      );
-    },
-  );
+  it.each([
+    ['5 minutes'],
+    ['5'],
+    ['-1s'],
+    [''],
+    ['1w'],
+    [-1],
+    [Number.NaN],
+    [Infinity],
+    [null],
+    [{}],
+  ])('rejects %p with an error naming the option and the value', (input) => {
+    let caught: unknown;
+    try {
+      parseDuration(input, 'l1.ttl');
+    } catch (error: unknown) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(CacheOptionsError);
+    expect((caught as CacheOptionsError).option).toBe('l1.ttl');
+    expect((caught as Error).message).toContain('l1.ttl');
+    expect((caught as Error).message).toContain(
+      typeof input === 'number' ? String(input) : JSON.stringify(input),
+    );
+  });
 });

@@ -15,13 +15,31 @@ type Op =
 
 const key = fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f');
 const op: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ op: fc.constant('set' as const), key, value: fc.integer() }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({ op: fc.constant('set' as const), key, value: fc.integer() }),
+  },
   { weight: 4, arbitrary: fc.record({ op: fc.constant('get' as const), key }) },
   { weight: 2, arbitrary: fc.record({ op: fc.constant('del' as const), key }) },
-  { weight: 2, arbitrary: fc.record({ op: fc.constant('getOrSet' as const), key, value: fc.integer() }) },
-  { weight: 1, arbitrary: fc.record({ op: fc.constant('mget' as const), keys: fc.array(key, { maxLength: 4 }) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({ op: fc.constant('getOrSet' as const), key, value: fc.integer() }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      op: fc.constant('mget' as const),
+      keys: fc.array(key, { maxLength: 4 }),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('flush' as const) }) },
-  { weight: 1, arbitrary: fc.record({ op: fc.constant('fail' as const), calls: fc.integer({ min: 1, max: 3 }) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      op: fc.constant('fail' as const),
+      calls: fc.integer({ min: 1, max: 3 }),
+    }),
+  },
 );
 
 /**
@@ -40,7 +58,12 @@ describe('TieredCache (model-based)', () => {
           l1: { max: 3 },
           l2TimeoutMs: 200,
           circuitBreaker: false,
-          writeBehind: { flushIntervalMs: 1, maxBatchSize: 2, retryBaseDelayMs: 1, retryMaxDelayMs: 5 },
+          writeBehind: {
+            flushIntervalMs: 1,
+            maxBatchSize: 2,
+            retryBaseDelayMs: 1,
+            retryMaxDelayMs: 5,
+          },
         });
         const cache = new TieredCache(options, store);
         const model = new Map<string, number>();
@@ -55,7 +78,9 @@ describe('TieredCache (model-based)', () => {
                 model.set(step.key, step.value);
                 break;
               case 'get':
-                expect(agrees(await cache.get(step.key), model.get(step.key), errorsBefore)).toBe(true);
+                expect(agrees(await cache.get(step.key), model.get(step.key), errorsBefore)).toBe(
+                  true,
+                );
                 break;
               case 'del':
                 await cache.del(step.key);
@@ -66,14 +91,19 @@ describe('TieredCache (model-based)', () => {
                 const result = await cache.getOrSet(step.key, () => step.value);
                 if (had === undefined || result !== had) {
                   // A miss (possibly from an L2 failure) runs the factory and stores its value.
-                  expect(result === step.value && (had === undefined || cache.stats().l2Errors > errorsBefore)).toBe(true);
+                  expect(
+                    result === step.value &&
+                      (had === undefined || cache.stats().l2Errors > errorsBefore),
+                  ).toBe(true);
                   model.set(step.key, step.value);
                 }
                 break;
               }
               case 'mget': {
                 const values = await cache.mget(step.keys);
-                step.keys.forEach((k, i) => expect(agrees(values[i], model.get(k), errorsBefore)).toBe(true));
+                step.keys.forEach((k, i) =>
+                  expect(agrees(values[i], model.get(k), errorsBefore)).toBe(true),
+                );
                 break;
               }
               case 'flush':
@@ -86,8 +116,12 @@ describe('TieredCache (model-based)', () => {
           }
           store.recover();
           await cache.flush(5_000);
-          const reader = new TieredCache(resolveCacheOptions({ namespace: 'model', l1: false }), store);
-          for (const k of ['a', 'b', 'c', 'd', 'e', 'f']) expect([k, await reader.get(k)]).toEqual([k, model.get(k)]);
+          const reader = new TieredCache(
+            resolveCacheOptions({ namespace: 'model', l1: false }),
+            store,
+          );
+          for (const k of ['a', 'b', 'c', 'd', 'e', 'f'])
+            expect([k, await reader.get(k)]).toEqual([k, model.get(k)]);
           await reader.close();
         } finally {
           store.recover();

@@ -24,7 +24,12 @@ function setup(
       namespace: 't',
       l2TimeoutMs: 100,
       ...options,
-      writeBehind: { retryBaseDelayMs: 5, retryMaxDelayMs: 20, shutdownTimeoutMs: 2_000, ...options.writeBehind },
+      writeBehind: {
+        retryBaseDelayMs: 5,
+        retryMaxDelayMs: 20,
+        shutdownTimeoutMs: 2_000,
+        ...options.writeBehind,
+      },
     }),
     store,
   );
@@ -101,7 +106,9 @@ describe('TieredCache', () => {
     it('reads a corrupt L2 payload as a miss and reports it as an error event', async () => {
       const { cache, store } = setup();
       const events = firstValueFrom(cache.events$.pipe(filter((e) => e.type === 'error')));
-      await store.inner.write([{ kind: 'set', key: 't:bad', value: Buffer.from('garbage'), ttlMs: 10_000 }]);
+      await store.inner.write([
+        { kind: 'set', key: 't:bad', value: Buffer.from('garbage'), ttlMs: 10_000 },
+      ]);
       expect(await cache.get('bad')).toBeUndefined();
       const event = await events;
       expect(event).toMatchObject({ type: 'error', operation: 'decode', key: 'bad' });
@@ -209,10 +216,14 @@ describe('TieredCache', () => {
 
     it('writes the remaining TTL, and a write that expired while queued becomes a delete', async () => {
       const { cache, store } = setup();
-      await store.inner.write([{ kind: 'set', key: 't:k', value: Buffer.from('older'), ttlMs: 60_000 }]);
+      await store.inner.write([
+        { kind: 'set', key: 't:k', value: Buffer.from('older'), ttlMs: 60_000 },
+      ]);
       store.failAlways();
       await cache.set('k', 'short-lived', { ttl: 50 });
-      await waitFor(async () => (await cache.get('k')) === undefined, { message: 'entry to expire' });
+      await waitFor(async () => (await cache.get('k')) === undefined, {
+        message: 'entry to expire',
+      });
       store.recover();
       await cache.flush();
       expect(store.batches.flat()).toEqual([{ kind: 'del', key: 't:k' }]);
@@ -259,7 +270,11 @@ describe('TieredCache', () => {
       const { cache, store } = setup({
         writeBehind: { maxPending: 10, maxBatchSize: 5, overflow: 'drop-oldest' },
       });
-      const drops = cache.events$.pipe(filter((e: CacheEvent) => e.type === 'drop'), take(15), toArray());
+      const drops = cache.events$.pipe(
+        filter((e: CacheEvent) => e.type === 'drop'),
+        take(15),
+        toArray(),
+      );
       const dropped = firstValueFrom(drops);
       store.failAlways();
       for (let i = 0; i < 25; i++) await cache.set(`k${i}`, i);
@@ -300,7 +315,9 @@ describe('TieredCache', () => {
       await cache.set('k', 'v');
       store.stall();
       const flushing = cache.flush();
-      await waitFor(() => cache.stats().pending === 1 && store.batches.length === 0, { message: 'batch in flight' });
+      await waitFor(() => cache.stats().pending === 1 && store.batches.length === 0, {
+        message: 'batch in flight',
+      });
       const deleting = cache.del('k');
       store.recover();
       await Promise.all([flushing, deleting]);
@@ -330,7 +347,9 @@ describe('TieredCache', () => {
         await new Promise((resolve) => setTimeout(resolve, 20));
         return 'value';
       };
-      const results = await Promise.all(Array.from({ length: 1000 }, () => cache.getOrSet('k', factory)));
+      const results = await Promise.all(
+        Array.from({ length: 1000 }, () => cache.getOrSet('k', factory)),
+      );
       expect(runs).toBe(1);
       expect(new Set(results)).toEqual(new Set(['value']));
       expect(await cache.getOrSet('k', factory)).toBe('value');
@@ -346,7 +365,9 @@ describe('TieredCache', () => {
         await new Promise((resolve) => setTimeout(resolve, 10));
         throw boom;
       };
-      const results = await Promise.allSettled(Array.from({ length: 100 }, () => cache.getOrSet('k', factory)));
+      const results = await Promise.allSettled(
+        Array.from({ length: 100 }, () => cache.getOrSet('k', factory)),
+      );
       expect(runs).toBe(1);
       for (const result of results) expect(result).toEqual({ status: 'rejected', reason: boom });
       expect(cache.stats().sets).toBe(0);
@@ -379,7 +400,9 @@ describe('TieredCache', () => {
       // Expired: plain get() misses, getOrSet serves the stale value without waiting.
       expect(await cache.get('k')).toBeUndefined();
       const started = performance.now();
-      const stale = await Promise.all(Array.from({ length: 20 }, () => cache.getOrSet('k', factory, options)));
+      const stale = await Promise.all(
+        Array.from({ length: 20 }, () => cache.getOrSet('k', factory, options)),
+      );
       expect(performance.now() - started).toBeLessThan(25);
       expect(new Set(stale)).toEqual(new Set([1]));
       await waitFor(async () => (await cache.get('k')) === 2, { message: 'background refresh' });
@@ -430,7 +453,9 @@ describe('TieredCache', () => {
       );
       expect(value).toBe('old');
       expect(performance.now() - started).toBeLessThan(200);
-      await waitFor(async () => (await cache.get('k')) === 'new', { message: 'slow factory result stored' });
+      await waitFor(async () => (await cache.get('k')) === 'new', {
+        message: 'slow factory result stored',
+      });
     });
 
     it('waits for a slow factory when there is no stale value', async () => {
@@ -455,10 +480,14 @@ describe('TieredCache', () => {
       await pause(50);
       let refreshed = 0;
       expect(
-        await b.getOrSet('k', () => {
-          refreshed++;
-          return 'v2';
-        }, { ttl: '1m', staleWhileRevalidate: '5s' }),
+        await b.getOrSet(
+          'k',
+          () => {
+            refreshed++;
+            return 'v2';
+          },
+          { ttl: '1m', staleWhileRevalidate: '5s' },
+        ),
       ).toBe('v1');
       await waitFor(() => refreshed === 1, { message: 'B to refresh in the background' });
     });
@@ -505,7 +534,9 @@ describe('TieredCache', () => {
 
     it('rejects tags that are not non-empty strings', async () => {
       const { cache } = setup();
-      await expect(cache.set('k', 1, { tags: [''] })).rejects.toThrow(/tag must be a non-empty string/);
+      await expect(cache.set('k', 1, { tags: [''] })).rejects.toThrow(
+        /tag must be a non-empty string/,
+      );
       await expect(cache.invalidateTags([3 as unknown as string])).rejects.toThrow(/tag/);
     });
   });
@@ -564,7 +595,10 @@ describe('TieredCache', () => {
       await cache.set('queued', 1);
       expect(cache.stats().pending).toBe(1);
       store.recover();
-      await waitFor(() => cache.stats().breaker === 'closed', { timeoutMs: 3_000, message: 'breaker to close' });
+      await waitFor(() => cache.stats().breaker === 'closed', {
+        timeoutMs: 3_000,
+        message: 'breaker to close',
+      });
       await cache.flush();
       expect(cache.stats().pending).toBe(0);
       expect(states).toEqual(['open', 'half-open', 'closed']);
@@ -578,10 +612,13 @@ describe('TieredCache', () => {
       store.failAlways();
       await cache.get('a');
       expect(cache.stats().breaker).toBe('open');
-      await waitFor(async () => {
-        await cache.get('b');
-        return cache.stats().breakerOpens >= 2;
-      }, { message: 'a failed probe to re-open the breaker' });
+      await waitFor(
+        async () => {
+          await cache.get('b');
+          return cache.stats().breakerOpens >= 2;
+        },
+        { message: 'a failed probe to re-open the breaker' },
+      );
       expect(cache.stats().breaker).toBe('open');
     });
   });
