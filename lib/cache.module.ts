@@ -19,12 +19,13 @@ import { CacheMetadataAccessor } from './instrumentation/cache-metadata.accessor
 @Module({
   // DiscoveryModule: the explorer binds @Cacheable/@CacheEvict/@CachePut methods at init.
   imports: [DiscoveryModule],
+  // NOTE: CacheExplorer before CacheLifecycle: a bad decorator fails start-up before L2 connects.
   providers: [
     ...cacheProviders,
     CacheService,
-    CacheLifecycle,
     CacheMetadataAccessor,
     CacheExplorer,
+    CacheLifecycle,
   ],
   exports: [CacheService],
 })

@@ -9,6 +9,7 @@ export type {
   InvalidationOptions,
   L1Options,
   L2Options,
+  CircuitBreakerOptions,
   MemoryL2Options,
   RedisL2Options,
   RedisNode,
@@ -31,7 +32,17 @@ export { CacheBatchError } from './errors/cache-batch.error.js';
 export { CacheFlushTimeoutError } from './errors/cache-flush-timeout.error.js';
 export { CacheKeyError } from './errors/cache-key.error.js';
 export { CacheCorruptEntryError } from './errors/cache-corrupt-entry.error.js';
+export { CacheCircuitOpenError } from './errors/cache-circuit-open.error.js';
+export { CacheValueTooLargeError } from './errors/cache-value-too-large.error.js';
+export { CacheUnsendableWriteError } from './errors/cache-unsendable-write.error.js';
+export { CacheUnsupportedCommandError } from './errors/cache-unsupported-command.error.js';
+export { CacheShardUnavailableError } from './errors/cache-shard-unavailable.error.js';
+export { CacheFailoverInProgressError } from './errors/cache-failover.error.js';
 export { MemoryStore } from './l2/memory.store.js';
+export { RedisStore } from './l2/redis.store.js';
+export { TwemproxyStore } from './l2/twemproxy.store.js';
+export { ClusterStore } from './l2/cluster.store.js';
+export { SentinelStore } from './l2/sentinel.store.js';
 export { JsonSerializer } from './serialization/json.serializer.js';
 export { Cacheable } from './decorators/cacheable.decorator.js';
 export type { CacheableMethod } from './decorators/cacheable.decorator.js';
@@ -47,3 +58,37 @@ export type {
 } from './decorators/cache-decorator-options.interface.js';
 export { CacheDecoratorError } from './errors/cache-decorator.error.js';
 export { CacheBindingError } from './errors/cache-binding.error.js';
+// Metrics: prom-client is an optional peer, imported only when PrometheusCacheExporter starts.
+export { DistributedCacheMetricsModule } from './metrics/metrics.module.js';
+export { CacheMetricsService } from './metrics/cache-metrics.service.js';
+export { PrometheusCacheExporter } from './metrics/prometheus.exporter.js';
+export type { PrometheusScrape } from './metrics/prometheus.exporter.js';
+export { deriveCacheMetrics } from './metrics/cache-metrics.js';
+export type {
+  CacheBreakerState,
+  CacheBusMetrics,
+  CacheMetricsContext,
+  CacheMetricsSnapshot,
+} from './metrics/cache-metrics.js';
+export type {
+  CacheMetricsModuleOptions,
+  PrometheusRegistry,
+} from './metrics/metrics-options.interface.js';
+// Health: a @nestjs/terminus indicator that imports nothing from terminus (optional peer).
+export { DistributedCacheHealthModule } from './health/health.module.js';
+export { DistributedCacheHealthIndicator } from './health/cache-health.indicator.js';
+export type { CacheHealthIndicatorResult } from './health/cache-health.indicator.js';
+export type { CacheHealthReport } from './health/cache-health.monitor.js';
+export type { CacheHealthModuleOptions } from './health/health-options.interface.js';
+// HTTP response caching (Express and Fastify).
+export { CacheInterceptor } from './http/cache.interceptor.js';
+export { CacheRoute } from './http/cache-route.decorator.js';
+export { DistributedCacheHttpModule } from './http/http-cache.module.js';
+export { HTTP_CACHE_OPTIONS } from './http/http-cache-options.interface.js';
+export type {
+  CacheRouteOptions,
+  HttpCacheOptions,
+  HttpCacheRequestInfo,
+} from './http/http-cache-options.interface.js';
+export { CacheOptionalDependencyError } from './errors/cache-optional-dependency.error.js';
+export { CacheModuleMissingError } from './errors/cache-module-missing.error.js';

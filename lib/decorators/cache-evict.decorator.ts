@@ -12,8 +12,10 @@ import { addCacheOperation } from './method-trampoline.js';
  * (and one `@CachePut` or `@Cacheable`) may decorate one method.
  *
  * @example
- * \@CacheEvict({ key: 'product:{0}' })
+ * ```ts
+ * @CacheEvict({ key: 'product:{0}' })
  * update(id: string, dto: UpdateProductDto): Promise<Product> { ... }
+ * ```
  */
 export function CacheEvict<A extends any[] = any[], R = any>(options: CacheEvictOptions<A, R>) {
   return <T extends CacheableMethod>(

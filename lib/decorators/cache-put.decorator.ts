@@ -10,8 +10,10 @@ import { addCacheOperation } from './method-trampoline.js';
  * nothing. Cannot be combined with `@Cacheable` on the same method.
  *
  * @example
- * \@CachePut({ key: 'product:{result.id}' })
+ * ```ts
+ * @CachePut({ key: 'product:{result.id}' })
  * create(dto: CreateProductDto): Promise<Product> { ... }
+ * ```
  */
 export function CachePut<A extends any[] = any[], R = any>(options: CachePutOptions<A, R> = {}) {
   return <T extends CacheableMethod>(

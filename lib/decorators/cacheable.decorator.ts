@@ -19,8 +19,10 @@ export type CacheableMethod = (...args: any[]) => Promise<unknown> | Observable<
  * on an instance no application created (plain `new`) it runs uncached.
  *
  * @example
- * \@Cacheable({ key: 'product:{0}', ttl: '1m', unless: (product) => product == null })
+ * ```ts
+ * @Cacheable({ key: 'product:{0}', ttl: '1m', unless: (product) => product == null })
  * findOne(id: string): Promise<Product | null> { ... }
+ * ```
  */
 export function Cacheable<A extends any[] = any[], R = any>(options: CacheableOptions<A, R> = {}) {
   return <T extends CacheableMethod>(

@@ -85,8 +85,10 @@ function createTrampoline(
 ): CachedMethodHandle {
   const trampoline = function (this: unknown, ...args: unknown[]): unknown {
     if (typeof this === 'object' && this !== null) {
-      const binding = handle.bindings.get(this) ?? lateBind(handle, this);
-      if (binding?.owner.active) return binding.run(args);
+      const bound = handle.bindings.get(this);
+      // An inactive binding belongs to a closed application; a running one may bind it anew.
+      const binding = bound?.owner.active ? bound : lateBind(handle, this);
+      if (binding) return binding.run(args);
     }
     reportUnbound(handle);
     return original.apply(this, args);

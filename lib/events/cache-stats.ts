@@ -19,6 +19,8 @@ export interface CacheStatsSnapshot {
   flushed: number;
   /** Batches acknowledged by L2. */
   batches: number;
+  /** Sum of the L2 round trips of acknowledged batches, in milliseconds (÷ `batches` = mean flush latency). */
+  flushDurationMsTotal: number;
   /** Batch retries after a failure. */
   retries: number;
   /** Writes dropped by the overflow policy or left unwritten at shutdown. */
@@ -31,6 +33,8 @@ export interface CacheStatsSnapshot {
   breaker: 'closed' | 'open' | 'half-open';
   /** Times the circuit breaker opened. */
   breakerOpens: number;
+  /** `(l1Hits + l2Hits) / (l1Hits + l2Hits + misses)`, 0 before the first read. */
+  hitRatio: number;
 }
 
 /** Mutable counters behind `stats()`. Internal. */
@@ -42,6 +46,7 @@ export class CacheCounters {
   deletes = 0;
   flushed = 0;
   batches = 0;
+  flushDurationMsTotal = 0;
   retries = 0;
   dropped = 0;
   l2Errors = 0;

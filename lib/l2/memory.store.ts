@@ -1,4 +1,5 @@
 import { CacheBatchError } from '../errors/cache-batch.error.js';
+import { CacheUnsendableWriteError } from '../errors/cache-unsendable-write.error.js';
 import { CacheL2Error } from '../errors/cache-l2.error.js';
 import type { L2Store, L2Write } from './l2-store.interface.js';
 
@@ -99,7 +100,7 @@ export class MemoryStore implements L2Store {
   private apply(writes: readonly L2Write[]): void {
     const now = this.now();
     const failed: number[] = [];
-    const problems: CacheL2Error[] = [];
+    const problems: CacheUnsendableWriteError[] = [];
     writes.forEach((write, index) => {
       if (write.kind === 'del') {
         this.entries.delete(write.key);
@@ -108,9 +109,7 @@ export class MemoryStore implements L2Store {
       const problem = invalidSet(write);
       if (problem !== undefined) {
         failed.push(index);
-        problems.push(
-          new CacheL2Error('write', `set of key ${JSON.stringify(write.key)} refused: ${problem}`),
-        );
+        problems.push(new CacheUnsendableWriteError(write.key, problem));
         return;
       }
       // NOTE: delete first so that a rewritten key moves to the end of the Map's order, where a

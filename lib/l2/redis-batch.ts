@@ -1,5 +1,6 @@
 import { CacheBatchError } from '../errors/cache-batch.error.js';
 import { CacheL2Error } from '../errors/cache-l2.error.js';
+import { CacheUnsendableWriteError } from '../errors/cache-unsendable-write.error.js';
 import type { L2Write } from './l2-store.interface.js';
 
 /**
@@ -32,7 +33,7 @@ export function unsentSetError(
   write: Extract<L2Write, { kind: 'set' }>,
   problem: string,
 ): CacheL2Error {
-  return new CacheL2Error('write', `set of key ${JSON.stringify(write.key)} not sent: ${problem}`);
+  return new CacheUnsendableWriteError(write.key, problem);
 }
 
 /**
@@ -61,7 +62,10 @@ export function toValues(
  * to be applied, so it is not a partial failure); otherwise `CacheBatchError` naming the failed
  * positions.
  */
-export function throwBatchFailures(failures: ReadonlyMap<number, unknown>, batchSize: number): void {
+export function throwBatchFailures(
+  failures: ReadonlyMap<number, unknown>,
+  batchSize: number,
+): void {
   if (failures.size === 0) return;
   const failedIndexes = [...failures.keys()].sort((a, b) => a - b);
   const firstError = failures.get(failedIndexes[0] ?? 0);

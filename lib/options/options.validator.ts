@@ -1,4 +1,7 @@
+import type { ClusterOptions, RedisOptions } from 'ioredis';
 import { CacheOptionsError } from '../errors/cache-options.error.js';
+import { assertProxyCompatibleOptions } from '../l2/proxy-command.guard.js';
+import { assertSentinelCompatibleOptions } from '../l2/sentinel.store.js';
 import { JsonSerializer } from '../serialization/json.serializer.js';
 import type { CacheSerializer } from '../serialization/serializer.interface.js';
 import type {
@@ -114,21 +117,42 @@ function validateL2(value: unknown): L2Options {
       optionalObject(value['redis'], 'l2.redis');
       break;
     case 'twemproxy':
-      checkKeys(value, ['type', 'host', 'port', 'redis'], 'l2');
-      nonEmptyString(value['host'], 'l2.host');
-      if (value['port'] !== undefined) integer(value['port'], 'l2.port', 1, 22121);
+      checkKeys(value, ['type', 'host', 'port', 'proxies', 'redis'], 'l2');
+      if (value['proxies'] !== undefined) {
+        if (value['host'] !== undefined || value['port'] !== undefined) {
+          throw new CacheOptionsError(
+            'l2.proxies',
+            'l2.proxies cannot be combined with l2.host/l2.port; list every proxy in l2.proxies',
+          );
+        }
+        nodes(value['proxies'], 'l2.proxies');
+      } else {
+        nonEmptyString(value['host'], 'l2.host');
+        if (value['port'] !== undefined) integer(value['port'], 'l2.port', 1, 22121);
+      }
       optionalObject(value['redis'], 'l2.redis');
+      // db, connectionName, a ready check, RESP3 ... each makes twemproxy close the connection.
+      assertProxyCompatibleOptions(value['redis'] as RedisOptions | undefined, 'l2.redis');
       break;
-    case 'cluster':
+    case 'cluster': {
       checkKeys(value, ['type', 'nodes', 'cluster'], 'l2');
       nodes(value['nodes'], 'l2.nodes');
       optionalObject(value['cluster'], 'l2.cluster');
+      const db = (value['cluster'] as ClusterOptions | undefined)?.redisOptions?.db;
+      if (db !== undefined && db !== 0) {
+        throw new CacheOptionsError(
+          'l2.cluster.redisOptions.db',
+          "l2.cluster.redisOptions.db cannot be used with l2.type 'cluster': Redis Cluster has database 0 only; remove it",
+        );
+      }
       break;
+    }
     case 'sentinel':
       checkKeys(value, ['type', 'sentinels', 'name', 'redis'], 'l2');
       nodes(value['sentinels'], 'l2.sentinels');
       nonEmptyString(value['name'], 'l2.name');
       optionalObject(value['redis'], 'l2.redis');
+      assertSentinelCompatibleOptions(value['redis'] as RedisOptions | undefined, 'l2.redis');
       break;
     case 'memory':
       checkKeys(value, ['type'], 'l2');

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { LRUCache } from 'lru-cache';
 import { CacheSerializationError } from '../errors/cache-serialization.error.js';
 import { parseDuration, type Duration } from '../options/duration.js';
@@ -63,6 +64,12 @@ interface Windows {
  */
 export class ReadThrough {
   private readonly flights = new Map<string, Promise<unknown>>();
+  /**
+   * Keys whose flight the current async context is running. A factory that asks for its own key
+   * again (e.g. two @Cacheable methods sharing a key, one calling the other) would otherwise wait
+   * for its own flight forever.
+   */
+  private readonly running = new AsyncLocalStorage<ReadonlySet<string>>();
   private readonly refreshes = new Set<string>();
   /** Keys whose factory failed recently; bounded, since failing keys are unbounded. */
   private readonly backoff = new LRUCache<string, { until: number; attempt: number }>({
@@ -72,9 +79,16 @@ export class ReadThrough {
   constructor(private readonly host: ReadThroughHost) {}
 
   run<T>(key: string, factory: () => T | Promise<T>, options?: GetOrSetOptions): Promise<T> {
+    const outer = this.running.getStore();
+    // Re-entry from inside this key's own factory: run it, without single-flight.
+    if (outer?.has(key)) return this.resolve(key, factory, options);
     const inFlight = this.flights.get(key);
     if (inFlight) return inFlight as Promise<T>;
-    const flight = this.resolve(key, factory, options).finally(() => this.flights.delete(key));
+    const keys = new Set(outer);
+    keys.add(key);
+    const flight = this.running
+      .run(keys, () => this.resolve(key, factory, options))
+      .finally(() => this.flights.delete(key));
     this.flights.set(key, flight);
     return flight;
   }

@@ -340,8 +340,11 @@ export class TieredCache {
   }
 
   stats(): CacheStatsSnapshot {
+    const { l1Hits, l2Hits, misses } = this.counters;
+    const reads = l1Hits + l2Hits + misses;
     return {
       ...this.counters,
+      hitRatio: reads === 0 ? 0 : (l1Hits + l2Hits) / reads,
       pending: this.flusher.pending,
       l1Size: this.l1?.size ?? 0,
       breaker: this.breaker.state,

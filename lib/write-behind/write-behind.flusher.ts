@@ -170,7 +170,7 @@ export class WriteBehindFlusher {
     if (rejected !== undefined) {
       throw rejected instanceof Error
         ? rejected
-        : new CacheL2Error('write', `L2 refused the write: ${String(rejected)}`);
+        : new CacheL2Error('write', 'L2 refused the write', { cause: rejected });
     }
   }
 
@@ -304,6 +304,7 @@ export class WriteBehindFlusher {
     for (const write of writes) this.inFlight.delete(write.key);
     this.counters.flushed += writes.length;
     this.counters.batches++;
+    this.counters.flushDurationMsTotal += durationMs;
     this.signals.next({ type: 'landed', writes, durationMs });
   }
 

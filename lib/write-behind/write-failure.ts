@@ -1,4 +1,4 @@
-import { CacheL2Error } from '../errors/cache-l2.error.js';
+import { CacheUnsendableWriteError } from '../errors/cache-unsendable-write.error.js';
 
 /**
  * Redis error replies that will fail again however often the write is retried: the ACL forbids
@@ -12,6 +12,5 @@ const PERMANENT_REPLIES = /^(NOPERM|WRONGTYPE|ERR|EXECABORT)\b/;
 export function isPermanentWriteFailure(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   if (error.name === 'ReplyError') return PERMANENT_REPLIES.test(error.message);
-  // Refused by the store before sending (e.g. a TTL it cannot express): never sendable.
-  return error instanceof CacheL2Error && error.operation === 'write';
+  return error instanceof CacheUnsendableWriteError;
 }

@@ -10,7 +10,7 @@ async function bootstrap(): Promise<void> {
   const port = Number(process.env['PORT'] ?? 3000);
   await app.listen(port, '127.0.0.1');
   new Logger('SampleApp').log(
-    `Catalogue on http://127.0.0.1:${port}/products/1 (L2: ${process.env['REDIS_URL'] ? 'Redis' : 'embedded memory'})`,
+    `Catalogue on http://127.0.0.1:${port}/products/1, metrics on /metrics, health on /health (L2: ${process.env['REDIS_URL'] ? 'Redis' : 'embedded memory'})`,
   );
 }
 

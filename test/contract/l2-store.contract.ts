@@ -242,6 +242,16 @@ export function describeL2StoreContract(name: string, setup: () => Promise<L2Sto
       it('resolves for no keys', async () => {
         await expect(store().del([])).resolves.toBeUndefined();
       });
+
+      it('deletes a batch of 10,000 keys (spread across shards), leaving the keys not named', async () => {
+        const keys = Array.from({ length: 10_000 }, (_, i) => key(`bulk-del:${i}`));
+        const kept = key('bulk-del:kept');
+        await store().write([...keys, kept].map((k) => set(k, 'v')));
+        await store().del(keys);
+        const values = await store().mget([...keys, kept]);
+        expect(values.slice(0, 10_000).every((value) => value === undefined)).toBe(true);
+        expect(text(values[10_000])).toBe('v');
+      });
     });
 
     describe('close()', () => {

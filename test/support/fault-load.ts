@@ -148,7 +148,6 @@ export function printReports(title: string, reports: readonly LoadReport[]): voi
     (r) =>
       `| ${r.scenario} | ${r.served} | ${r.failed} | ${r.p99Ms} | ${r.maxMs} | ${r.queued} | ${r.dropped} | ${r.flushed} | ${r.lost} |`,
   );
-  // eslint-disable-next-line no-console -- the table is the output this suite exists to print
   console.log(`${title}\n${header}\n|---|---|---|---|---|---|---|---|---|\n${rows.join('\n')}`);
 }
 

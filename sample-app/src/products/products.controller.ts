@@ -10,7 +10,7 @@ import {
   Put,
   BadRequestException,
 } from '@nestjs/common';
-import { CacheService } from 'nestjs-distributed-cache';
+import { Cacheable, CacheEvict, CacheService } from 'nestjs-distributed-cache';
 import type { Product, ProductInput } from './product.js';
 import { ProductsService } from './products.service.js';
 
@@ -29,7 +29,12 @@ export class ProductsController {
     private readonly cache: CacheService,
   ) {}
 
+  /**
+   * A cached route: a hit answers without calling the service at all. A 404 throws, so it is
+   * never cached. PUT and DELETE evict it.
+   */
   @Get('products/:id')
+  @Cacheable({ key: 'product-view:{0}', ttl: '1m' })
   async findOne(@Param('id') id: string): Promise<Product> {
     const product = await this.products.findOne(id);
     if (!product) throw new NotFoundException(`product ${id} not found`);
@@ -42,6 +47,7 @@ export class ProductsController {
   }
 
   @Put('products/:id')
+  @CacheEvict({ key: 'product-view:{0}' })
   async update(@Param('id') id: string, @Body() body: unknown): Promise<Product> {
     const product = await this.products.update(id, parseInput(body));
     if (!product) throw new NotFoundException(`product ${id} not found`);
@@ -50,6 +56,7 @@ export class ProductsController {
 
   @Delete('products/:id')
   @HttpCode(204)
+  @CacheEvict({ key: 'product-view:{0}' })
   async remove(@Param('id') id: string): Promise<void> {
     if (!(await this.products.remove(id))) throw new NotFoundException(`product ${id} not found`);
   }

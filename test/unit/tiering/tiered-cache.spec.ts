@@ -375,6 +375,14 @@ describe('TieredCache', () => {
       expect(await cache.getOrSet('k', () => 'recovered')).toBe('recovered');
     });
 
+    it('does not deadlock when a factory asks for its own key', async () => {
+      const { cache } = setup();
+      const inner = (): Promise<string> => cache.getOrSet('k', () => 'inner value');
+      const outer = await cache.getOrSet('k', async () => `outer of ${await inner()}`);
+      expect(outer).toBe('outer of inner value');
+      expect(await cache.get('k')).toBe('outer of inner value');
+    });
+
     it('returns undefined from the factory without caching it', async () => {
       const { cache } = setup();
       expect(await cache.getOrSet('k', () => undefined)).toBeUndefined();

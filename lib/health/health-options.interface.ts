@@ -1,0 +1,92 @@
+import { CacheOptionsError } from '../errors/cache-options.error.js';
+
+/**
+ * Options of `DistributedCacheHealthModule.forRoot()`.
+ *
+ * @example
+ * DistributedCacheHealthModule.forRoot({ downAfterMs: 15_000, probeIntervalMs: 3_000 })
+ */
+export interface CacheHealthModuleOptions {
+  /**
+   * How long, in milliseconds, L2 must stay unreachable (every probe failing) before the
+   * indicator reports "down". One slow or failed call never does.
+   * @default 10_000
+   */
+  downAfterMs?: number;
+  /**
+   * Milliseconds between two L2 probes (a real key round trip, never PING). Probes run in the
+   * background, so a health request answers at once even while Redis hangs.
+   * @default 2_000
+   */
+  probeIntervalMs?: number;
+  /**
+   * A probe that takes longer than this many milliseconds fails.
+   * @default 1_000
+   */
+  probeTimeoutMs?: number;
+  /**
+   * Report "down" when the write-behind queue has stayed at or above this fraction of
+   * `writeBehind.maxPending` for `downAfterMs` (at 1 the queue is full: writes are dropped or
+   * rejected). `false`: the queue never makes the cache "down".
+   * @default 1
+   */
+  maxQueueUtilization?: number | false;
+  /**
+   * Report "down" when the invalidation bus has been disconnected for `downAfterMs`. Off by
+   * default: without the bus, other instances' changes still reach this one within `l1.ttl`.
+   * @default false
+   */
+  requireBus?: boolean;
+  /** Make `DistributedCacheHealthIndicator` injectable everywhere. @default false */
+  isGlobal?: boolean;
+}
+
+/** Options after validation and defaults. Internal. */
+export interface ResolvedCacheHealthOptions {
+  readonly downAfterMs: number;
+  readonly probeIntervalMs: number;
+  readonly probeTimeoutMs: number;
+  readonly maxQueueUtilization: number | false;
+  readonly requireBus: boolean;
+}
+
+/** Injection token of the health module's validated options. Internal. */
+export const CACHE_HEALTH_OPTIONS = Symbol('distributed-cache:health-options');
+
+/**
+ * Validates the options and applies the defaults. Internal.
+ * @throws CacheOptionsError naming the option.
+ */
+export function resolveHealthOptions(
+  options: CacheHealthModuleOptions,
+): ResolvedCacheHealthOptions {
+  const ms = (
+    name: keyof CacheHealthModuleOptions,
+    value: unknown,
+    fallback: number,
+    min: number,
+  ): number => {
+    const chosen = value ?? fallback;
+    if (typeof chosen !== 'number' || !Number.isFinite(chosen) || chosen < min) {
+      throw new CacheOptionsError(
+        name,
+        `DistributedCacheHealthModule option '${name}' must be a number of milliseconds >= ${min}, got ${JSON.stringify(chosen) ?? typeof chosen}`,
+      );
+    }
+    return chosen;
+  };
+  const ratio = options.maxQueueUtilization ?? 1;
+  if (ratio !== false && (typeof ratio !== 'number' || !(ratio > 0 && ratio <= 1))) {
+    throw new CacheOptionsError(
+      'maxQueueUtilization',
+      `DistributedCacheHealthModule option 'maxQueueUtilization' must be a number in (0, 1] or false, got ${String(ratio)}`,
+    );
+  }
+  return {
+    downAfterMs: ms('downAfterMs', options.downAfterMs, 10_000, 0),
+    probeIntervalMs: ms('probeIntervalMs', options.probeIntervalMs, 2_000, 10),
+    probeTimeoutMs: ms('probeTimeoutMs', options.probeTimeoutMs, 1_000, 1),
+    maxQueueUtilization: ratio,
+    requireBus: options.requireBus ?? false,
+  };
+}

@@ -1,0 +1,215 @@
+import type { Redis } from 'ioredis';
+import { CacheL2Error } from '../errors/cache-l2.error.js';
+import type { L2Store, L2Write } from './l2-store.interface.js';
+import {
+  chunks,
+  invalidSet,
+  REDIS_KEYS_PER_COMMAND,
+  throwBatchFailures,
+  toValues,
+  unsentSetError,
+} from './redis-batch.js';
+import {
+  closeRedisClient,
+  HEALTH_KEY_PREFIX,
+  openRedisClient,
+  redisRoundTrip,
+} from './redis-connection.js';
+
+/** Options of {@link RedisClientStore} and the stores built on it. */
+export interface RedisStoreOptions {
+  /**
+   * Milliseconds `connect()` waits for the connection to become ready before resolving anyway
+   * (the client keeps reconnecting in the background; calls fail fast until it is ready).
+   * @default 2_000
+   */
+  connectWaitMs?: number;
+  /**
+   * Milliseconds `close()` waits for QUIT to be answered before dropping the connection.
+   * @default 500
+   */
+  quitTimeoutMs?: number;
+  /**
+   * Called with every connection-level error the client emits (refused connection, reset, ...).
+   * Failed calls reject anyway, so the default is to ignore them; without any listener ioredis
+   * would print each reconnect failure to stderr.
+   */
+  onClientError?: (error: Error) => void;
+  /**
+   * Prefix of the short-lived keys `healthCheck()` writes (a random id follows; TTL 10 s).
+   * @default 'ndc-health:'
+   */
+  healthKeyPrefix?: string;
+}
+
+/**
+ * The L2 store over one logical Redis reached through ioredis `Redis` clients: the base of the
+ * single-Redis, twemproxy and Sentinel stores, which only differ in how their client is built,
+ * which client a call uses ({@link commandClient}), and how connections open and close.
+ *
+ * Values travel as Buffers both ways (`getBuffer`/`mgetBuffer`), so bytes are never re-encoded. It
+ * adds no timeouts or retries of its own: the remote tier above settles every call within
+ * `l2TimeoutMs`, and the clients are built to fail fast (see redis-client.factory.ts). Every
+ * method is `async`, so none can throw synchronously.
+ */
+export class RedisClientStore implements L2Store {
+  protected readonly connectWaitMs: number;
+  protected readonly quitTimeoutMs: number;
+  protected readonly healthKeyPrefix: string;
+  protected closed = false;
+
+  /**
+   * @param client An ioredis client set up to fail fast (see redis-client.factory.ts); the store
+   *   owns it and closes it in {@link close}.
+   * @param description For logs; must not contain a password.
+   */
+  constructor(
+    readonly client: Redis,
+    readonly description: string,
+    options: RedisStoreOptions = {},
+  ) {
+    this.connectWaitMs = options.connectWaitMs ?? 2_000;
+    this.quitTimeoutMs = options.quitTimeoutMs ?? 500;
+    this.healthKeyPrefix = options.healthKeyPrefix ?? HEALTH_KEY_PREFIX;
+    const onClientError = options.onClientError;
+    client.on('error', (error: Error) => onClientError?.(error));
+  }
+
+  /**
+   * Opens the connection and resolves once it is ready, or after `connectWaitMs` even if it is not
+   * (never rejects: the client keeps retrying with backoff, and calls fail fast meanwhile).
+   */
+  async connect(): Promise<void> {
+    if (this.closed) return;
+    await openRedisClient(this.client, this.connectWaitMs);
+  }
+
+  /** GET as a Buffer; `undefined` when the key is missing. */
+  async get(key: string): Promise<Buffer | undefined> {
+    try {
+      return (await this.commandClient().getBuffer(key)) ?? undefined;
+    } catch (error: unknown) {
+      throw this.translateError('get', error);
+    }
+  }
+
+  /** One MGET per 1,000 keys, all sent as one pipeline. Rejects if any chunk fails. */
+  async mget(keys: readonly string[]): Promise<Array<Buffer | undefined>> {
+    if (keys.length === 0) return [];
+    const client = this.commandClient();
+    if (keys.length <= REDIS_KEYS_PER_COMMAND) {
+      try {
+        return toValues(keys.length, await client.mgetBuffer([...keys]));
+      } catch (error: unknown) {
+        throw this.translateError('mget', error);
+      }
+    }
+    const parts = [...chunks(keys)];
+    const pipeline = client.pipeline();
+    for (const part of parts) pipeline.mgetBuffer(part);
+    const results = await pipeline.exec();
+    const values: Array<Buffer | undefined> = [];
+    for (const [i, part] of parts.entries()) {
+      const result = results?.[i];
+      if (result === undefined) {
+        throw new CacheL2Error('mget', 'the pipeline returned fewer replies than commands sent');
+      }
+      if (result[0]) throw this.translateError('mget', result[0]);
+      values.push(...toValues(part.length, result[1] as Array<Buffer | null>));
+    }
+    return values;
+  }
+
+  /**
+   * Sends every write in one pipeline, in order: `SET key value PX ttlMs` or `DEL key`. A write that
+   * cannot be sent (a `ttlMs` that is not a whole number >= 1, a value that is not bytes) fails alone.
+   * Per-write failures reject with `CacheBatchError` (the others were applied); when the pipeline
+   * as a whole failed (connection down or lost), the client's error is rethrown as is.
+   */
+  async write(writes: readonly L2Write[]): Promise<void> {
+    if (writes.length === 0) return;
+    const failures = new Map<number, unknown>();
+    /** Batch index of each command in the pipeline. */
+    const sent: number[] = [];
+    const pipeline = this.commandClient().pipeline();
+    writes.forEach((write, index) => {
+      if (write.kind === 'del') {
+        pipeline.del(write.key);
+      } else {
+        const problem = invalidSet(write);
+        if (problem !== undefined) {
+          failures.set(index, unsentSetError(write, problem));
+          return;
+        }
+        pipeline.set(write.key, write.value, 'PX', write.ttlMs);
+      }
+      sent.push(index);
+    });
+
+    if (sent.length > 0) {
+      const results = await pipeline.exec();
+      sent.forEach((index, position) => {
+        const result = results?.[position];
+        if (result === undefined) {
+          failures.set(
+            index,
+            new CacheL2Error('write', 'the pipeline returned fewer replies than commands sent'),
+          );
+        } else if (result[0]) {
+          failures.set(index, this.translateError('write', result[0]));
+        }
+      });
+    }
+    throwBatchFailures(failures, writes.length);
+  }
+
+  /** DEL in chunks of 1,000 keys (one pipeline when there are several). Missing keys are fine. */
+  async del(keys: readonly string[]): Promise<void> {
+    if (keys.length === 0) return;
+    const client = this.commandClient();
+    if (keys.length <= REDIS_KEYS_PER_COMMAND) {
+      try {
+        await client.del([...keys]);
+      } catch (error: unknown) {
+        throw this.translateError('del', error);
+      }
+      return;
+    }
+    const pipeline = client.pipeline();
+    for (const chunk of chunks(keys)) pipeline.del(chunk);
+    const results = await pipeline.exec();
+    for (const [error] of results ?? []) if (error) throw this.translateError('del', error);
+  }
+
+  /**
+   * A real key round trip (SET with a 10 s TTL, GET, DEL of a `healthKeyPrefix` key), never PING.
+   * @throws CacheL2Error (or the client's error) when Redis cannot serve it.
+   */
+  async healthCheck(): Promise<void> {
+    await redisRoundTrip(this.commandClient(), this.healthKeyPrefix);
+  }
+
+  /**
+   * Sends QUIT (waiting at most `quitTimeoutMs`, e.g. when the server is hung), then drops the
+   * connection and stops reconnecting, leaving no socket or timer behind. Calls made afterwards
+   * reject. Safe to call twice.
+   */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await closeRedisClient(this.client, { quitTimeoutMs: this.quitTimeoutMs });
+  }
+
+  /**
+   * The error a caller sees for `error`, which a command of `operation` met. As is here; the
+   * twemproxy store turns the proxy's "shard unreachable" replies into a retryable error.
+   */
+  protected translateError(_operation: string, error: unknown): unknown {
+    return error;
+  }
+
+  /** The client a call goes to. One client here; the twemproxy store picks among its proxies. */
+  protected commandClient(): Redis {
+    return this.client;
+  }
+}

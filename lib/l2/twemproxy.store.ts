@@ -1,0 +1,182 @@
+import { Redis, type RedisOptions } from 'ioredis';
+import { CacheL2Error } from '../errors/cache-l2.error.js';
+import { CacheShardUnavailableError } from '../errors/cache-shard-unavailable.error.js';
+import type { RedisNode, TwemproxyL2Options } from '../options/cache-options.interface.js';
+import { assertProxyCompatibleOptions, guardProxyClient } from './proxy-command.guard.js';
+import { buildRedisClientOptions, describeRedisTarget } from './redis-client.factory.js';
+import { closeRedisClient, openRedisClient } from './redis-connection.js';
+import { RedisClientStore, type RedisStoreOptions } from './redis-client.store.js';
+
+/**
+ * Error replies nutcracker makes itself when the shard of a key cannot be reached: `ERR ` and the
+ * text of the socket error (`strerror`) it met on the shard connection.
+ */
+const PROXY_BACKEND_FAILURE =
+  /^ERR (Connection (refused|timed out|reset by peer)|Broken pipe|Software caused connection abort|Host is (down|unreachable)|No route to host|Network is (down|unreachable)|Operation timed out|Resource temporarily unavailable)\b/;
+
+/** Default port of a twemproxy pool. */
+export const DEFAULT_TWEMPROXY_PORT = 22121;
+
+/**
+ * ioredis options the twemproxy store always sets, over the user's (see shared/REDIS-FACTS.md:
+ * with defaults ioredis cannot even connect through the proxy):
+ *
+ * - `enableReadyCheck: false`: the ready check sends INFO, which makes twemproxy close the
+ *   connection. "Ready" then means connected to the proxy, not to the shards; the health check
+ *   is what proves a shard answers.
+ * - `disableClientInfo: true`: no CLIENT SETINFO on connect (ioredis 5.4+ and 6).
+ *
+ * `protocol: 2` (no HELLO 3) is forced for every client already (redis-client.factory.ts).
+ */
+export const TWEMPROXY_CLIENT_OPTIONS: Readonly<RedisOptions> = Object.freeze({
+  enableReadyCheck: false,
+  disableClientInfo: true,
+});
+
+/** The proxies named by the options: `proxies`, or `host`/`port`. */
+export function twemproxyNodes(options: TwemproxyL2Options): RedisNode[] {
+  if (options.proxies !== undefined && options.proxies.length > 0) return [...options.proxies];
+  return [
+    {
+      host: options.host ?? options.redis?.host ?? '127.0.0.1',
+      port: options.port ?? options.redis?.port ?? DEFAULT_TWEMPROXY_PORT,
+    },
+  ];
+}
+
+/**
+ * A new, not yet connected ioredis client for one twemproxy, set up for a proxy
+ * ({@link TWEMPROXY_CLIENT_OPTIONS}, the fail-fast settings of every client) and guarded so that it
+ * cannot send a command twemproxy would answer by closing the connection (see
+ * proxy-command.guard.ts).
+ *
+ * @param redis The user's pass-through ioredis options.
+ * @throws CacheOptionsError when `redis` holds an option that cannot work through a proxy.
+ */
+export function createTwemproxyClient(proxy: RedisNode, redis?: RedisOptions): Redis {
+  assertProxyCompatibleOptions(redis);
+  const options = buildRedisClientOptions(
+    { host: proxy.host, port: proxy.port, redis },
+    TWEMPROXY_CLIENT_OPTIONS,
+  );
+  return guardProxyClient(new Redis(options));
+}
+
+/**
+ * The L2 store behind twemproxy: the single-Redis store's commands (batches as one pipeline,
+ * `SET ... PX` so every key carries a TTL and orphans left by an ejection expire, DEL chunked by
+ * 1,000 keys), except that reads are pipelined GETs, never a multi-key MGET (see {@link mget}),
+ * all over guarded clients. It never relies on what twemproxy gets wrong across shards: no
+ * multi-key EXISTS, no scripts, no transactions, and a health check that round-trips a real key
+ * instead of PING.
+ *
+ * With several proxies, every call goes to the first connected one (in the order given); the
+ * others take over while it is down. NOTE: not round-robin: two batches of this instance sent
+ * through two proxies could reach a shard out of order.
+ *
+ * @example
+ * const store = TwemproxyStore.fromOptions({ type: 'twemproxy', host: '127.0.0.1', port: 22121 });
+ * await store.connect();
+ */
+export class TwemproxyStore extends RedisClientStore {
+  /** One guarded client per proxy, in order of preference; `client` is the first. */
+  readonly clients: readonly Redis[];
+
+  /**
+   * @param clients Clients from {@link createTwemproxyClient} (at least one); the store owns them.
+   * @param description For logs; must not contain a password.
+   */
+  constructor(clients: readonly Redis[], description: string, options: RedisStoreOptions = {}) {
+    const [first, ...others] = clients;
+    if (first === undefined) throw new TypeError('TwemproxyStore needs at least one client');
+    super(first, description, options);
+    this.clients = [first, ...others];
+    const onClientError = options.onClientError;
+    for (const client of others) client.on('error', (error: Error) => onClientError?.(error));
+  }
+
+  /**
+   * A store with one client per proxy of `options` (not connected yet: call {@link connect}).
+   * @throws CacheOptionsError when `options.redis` holds an option that cannot work through a proxy.
+   */
+  static fromOptions(
+    options: TwemproxyL2Options,
+    storeOptions: RedisStoreOptions = {},
+  ): TwemproxyStore {
+    const nodes = twemproxyNodes(options);
+    const clients = nodes.map((node) => createTwemproxyClient(node, options.redis));
+    return new TwemproxyStore(clients, describeTwemproxy(nodes, options.redis), storeOptions);
+  }
+
+  /** Connects every proxy; resolves when all are connected or after `connectWaitMs`. */
+  override async connect(): Promise<void> {
+    if (this.closed) return;
+    await Promise.all(this.clients.map((client) => openRedisClient(client, this.connectWaitMs)));
+  }
+
+  /** Closes every proxy connection (QUIT, bounded), leaving no socket or timer behind. */
+  override async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all(
+      this.clients.map((client) => closeRedisClient(client, { quitTimeoutMs: this.quitTimeoutMs })),
+    );
+  }
+
+  /**
+   * The values of `keys` in order, as one pipeline of GETs (twemproxy routes each to its shard).
+   * Rejects with the first error when any key's shard failed.
+   *
+   * NOTE: not MGET: nutcracker 0.5.0 answers an MGET of several keys that touches a dead shard
+   * with an error *and closes the client connection*, failing every command in flight on it
+   * (measured). A GET to a dead shard only gets an error reply.
+   */
+  override async mget(keys: readonly string[]): Promise<Array<Buffer | undefined>> {
+    if (keys.length === 0) return [];
+    const pipeline = this.commandClient().pipeline();
+    for (const key of keys) pipeline.getBuffer(key);
+    const results = await pipeline.exec();
+    return keys.map((_, i) => {
+      const result = results?.[i];
+      if (result === undefined) {
+        throw new CacheL2Error('mget', 'the pipeline returned fewer replies than commands sent');
+      }
+      if (result[0]) throw this.translateError('mget', result[0]);
+      return (result[1] as Buffer | null) ?? undefined;
+    });
+  }
+
+  /**
+   * Turns the proxy's own error replies about an unreachable shard into
+   * {@link CacheShardUnavailableError}. NOTE: nutcracker sends them as `-ERR <strerror>`, which
+   * looks like a Redis reply refusing the command for good; the command never reached Redis and
+   * must be retried (write-behind) and counted as an outage, not dropped as refused.
+   */
+  protected override translateError(operation: string, error: unknown): unknown {
+    if (
+      error instanceof Error &&
+      error.name === 'ReplyError' &&
+      PROXY_BACKEND_FAILURE.test(error.message)
+    ) {
+      // NOTE: the operation is named `... via twemproxy`, not `write`: the write-behind queue drops
+      // a CacheL2Error of operation `write` as never sendable, and this one must be retried.
+      return new CacheShardUnavailableError(`${operation} via twemproxy`, error.message, {
+        cause: error,
+      });
+    }
+    return error;
+  }
+
+  /** The first connected proxy; the first proxy when none is (its calls then fail fast). */
+  protected override commandClient(): Redis {
+    return this.clients.find((client) => client.status === 'ready') ?? this.client;
+  }
+}
+
+/** `twemproxy 127.0.0.1:22121` (several proxies comma-separated); never contains a password. */
+export function describeTwemproxy(nodes: readonly RedisNode[], redis?: RedisOptions): string {
+  const addresses = nodes.map((node) =>
+    describeRedisTarget({ host: node.host, port: node.port, redis }, '').trim(),
+  );
+  return `twemproxy ${addresses.join(', ')}`;
+}
