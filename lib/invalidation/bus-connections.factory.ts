@@ -1,10 +1,8 @@
-import { Cluster, type Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { CacheOptionsError } from '../errors/cache-options.error.js';
-import {
-  buildRedisClientOptions,
-  createRedisClient,
-  describeRedisTarget,
-} from '../l2/redis-client.factory.js';
+import { buildClusterOptions } from '../l2/cluster.store.js';
+import { createRedisClient, describeRedisTarget } from '../l2/redis-client.factory.js';
+import { buildSentinelClientOptions, describeSentinel } from '../l2/sentinel.store.js';
 import type { ResolvedCacheOptions } from '../options/resolved-options.js';
 
 /** The two connections of the bus: pub/sub needs a connection of its own to subscribe. */
@@ -51,26 +49,16 @@ export function createBusConnections(options: ResolvedCacheOptions): BusConnecti
         description: describeRedisTarget(l2),
       };
     case 'sentinel': {
-      const sentinel: RedisOptions = {
-        ...l2.redis,
-        sentinels: l2.sentinels,
-        name: l2.name,
-        failoverDetector: true,
-      };
+      // The same settings as the Sentinel store: follows the master across failovers.
+      const sentinel = buildSentinelClientOptions(l2);
       return {
-        publisher: createRedisClient({ redis: sentinel }),
-        subscriber: createRedisClient({ redis: sentinel }, SUBSCRIBER),
-        description: `sentinel master '${l2.name}'`,
+        publisher: new Redis(sentinel),
+        subscriber: new Redis({ ...sentinel, ...SUBSCRIBER }),
+        description: describeSentinel(l2.name, l2.sentinels),
       };
     }
     case 'cluster': {
-      const cluster = (): Cluster =>
-        new Cluster(l2.nodes, {
-          ...l2.cluster,
-          lazyConnect: true,
-          enableOfflineQueue: false,
-          redisOptions: { ...buildRedisClientOptions({ redis: l2.cluster?.redisOptions ?? {} }) },
-        });
+      const cluster = (): Cluster => new Cluster(l2.nodes, buildClusterOptions(l2));
       return { publisher: cluster(), subscriber: cluster(), description: 'redis cluster' };
     }
     default:
