@@ -3,6 +3,7 @@ import { Subject, type Observable } from 'rxjs';
 import { CacheValueTooLargeError } from '../errors/cache-value-too-large.error.js';
 import { CircuitBreaker } from './circuit-breaker.js';
 import { StaleableValue, type FoundEntry } from './found-entry.js';
+import { ReadBatcher } from './read-batcher.js';
 import { ReadThrough, type GetOrSetOptions, type SetOptions } from './read-through.js';
 import { CacheCorruptEntryError } from '../errors/cache-corrupt-entry.error.js';
 import { CacheError } from '../errors/cache.error.js';
@@ -68,6 +69,7 @@ export class TieredCache {
   readonly counters = new CacheCounters();
   private readonly l1: LocalTier | undefined;
   private readonly remote: RemoteTier;
+  private readonly reader: ReadBatcher;
   private readonly flusher: WriteBehindFlusher;
   private readonly versions: VersionRegistry;
   private readonly events = new Subject<CacheEvent>();
@@ -109,6 +111,7 @@ export class TieredCache {
       this.emit({ type: 'breaker', state });
     });
     this.remote = new RemoteTier(store, options.l2TimeoutMs, this.breaker);
+    this.reader = new ReadBatcher(this.remote);
     this.flusher = new WriteBehindFlusher(this.remote, options.writeBehind, this.counters);
     this.versions = new VersionRegistry(
       this.remote,
@@ -393,7 +396,7 @@ export class TieredCache {
     const startedAt = performance.now();
     let raws: Array<Buffer | undefined>;
     try {
-      raws = await this.remote.mget([
+      raws = await this.reader.mget([
         ...keys.map((key) => this.prefix + key),
         this.versions.namespaceKey,
         ...tags.map((tag) => this.versions.tagKey(tag)),

@@ -8,6 +8,8 @@ import type { L2Store, L2Write } from '../../lib/l2/l2-store.interface.js';
 export class ChaosStore implements L2Store {
   /** Every batch handed to the inner store, in the order it was applied. */
   readonly batches: L2Write[][] = [];
+  /** Every `mget` that reached the inner store, as its key lists. */
+  readonly reads: Array<readonly string[]> = [];
   private failures = 0;
   private failingForever = false;
   private stalled: Array<() => void> = [];
@@ -57,7 +59,10 @@ export class ChaosStore implements L2Store {
   }
 
   mget(keys: readonly string[]): Promise<Array<Buffer | undefined>> {
-    return this.around(() => this.inner.mget(keys));
+    return this.around(() => {
+      this.reads.push([...keys]);
+      return this.inner.mget(keys);
+    });
   }
 
   write(writes: readonly L2Write[]): Promise<void> {

@@ -146,6 +146,22 @@ describe('TieredCache', () => {
     });
   });
 
+  describe('concurrent L2 reads', () => {
+    it('coalesces the L1 misses of one tick into one MGET, answering each caller its own key', async () => {
+      const store = new ChaosStore(new MemoryStore());
+      const { cache: writer } = setup({}, store);
+      await writer.mset(Array.from({ length: 100 }, (_, i) => ({ key: `k${i}`, value: i })));
+      await writer.flush();
+      const { cache } = setup({}, store);
+      const readsBefore = store.reads.length;
+      const values = await Promise.all(Array.from({ length: 100 }, (_, i) => cache.get(`k${i}`)));
+      expect(values).toEqual(Array.from({ length: 100 }, (_, i) => i));
+      expect(store.reads.length - readsBefore).toBe(1);
+      // 100 values and the namespace version key, asked for once.
+      expect(store.reads.at(-1)).toHaveLength(101);
+    });
+  });
+
   describe('mget()', () => {
     it('returns values in key order with undefined for misses, from both tiers', async () => {
       const store = new ChaosStore(new MemoryStore());
