@@ -38,6 +38,8 @@ export class InvalidationBus {
   private subscribed = false;
   private landed: Subscription | undefined;
   private closed = false;
+  /** How every message this instance publishes begins (encodeInvalidation keeps key order). */
+  private readonly ownPrefix: string;
 
   constructor(
     private readonly connections: BusConnections,
@@ -45,7 +47,9 @@ export class InvalidationBus {
     private readonly namespace: string,
     private readonly channel: string,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.ownPrefix = `{"v":1,"ns":${JSON.stringify(namespace)},"src":${JSON.stringify(this.instanceId)}`;
+  }
 
   /** Whether the subscription is live (for health checks). */
   get connected(): boolean {
@@ -116,6 +120,8 @@ export class InvalidationBus {
 
   private receive(channel: string, raw: string): void {
     if (channel !== this.channel) return;
+    // Our own messages come back to us; recognise them without parsing (they can be large).
+    if (raw.startsWith(this.ownPrefix)) return;
     const message = decodeInvalidation(raw);
     if (message === undefined || message.ns !== this.namespace) {
       this.stats.ignored++;

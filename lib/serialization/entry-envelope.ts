@@ -55,6 +55,21 @@ function hasOwnKeys(record: Readonly<Record<string, unknown>>): boolean {
  * @example
  * const raw = encodeEnvelope({ expiresAt: Date.now() + 60_000, payload: serializer.serialize(v) });
  */
+/**
+ * JSON of frozen meta objects. The cache stamps every untagged entry with one frozen object per
+ * namespace version, so its JSON is built once rather than on every `set()`.
+ */
+const frozenMetaJson = new WeakMap<object, string | undefined>();
+
+function metaJsonOf(meta: Readonly<Record<string, unknown>> | undefined): string | undefined {
+  if (meta === undefined) return undefined;
+  if (!Object.isFrozen(meta)) return hasOwnKeys(meta) ? JSON.stringify(meta) : undefined;
+  if (frozenMetaJson.has(meta)) return frozenMetaJson.get(meta);
+  const json = hasOwnKeys(meta) ? JSON.stringify(meta) : undefined;
+  frozenMetaJson.set(meta, json);
+  return json;
+}
+
 export function encodeEnvelope(entry: EntryEnvelope): Buffer {
   const { expiresAt, payload, meta } = entry;
   if (typeof expiresAt !== 'number' || Number.isNaN(expiresAt)) {
@@ -63,7 +78,7 @@ export function encodeEnvelope(entry: EntryEnvelope): Buffer {
   if (payload.length > MAX_UINT32) {
     throw new RangeError(`EntryEnvelope.payload is too large (${payload.length} bytes)`);
   }
-  const metaJson = meta !== undefined && hasOwnKeys(meta) ? JSON.stringify(meta) : undefined;
+  const metaJson = metaJsonOf(meta);
   const metaBytes = metaJson === undefined ? 0 : Buffer.byteLength(metaJson, 'utf8');
   if (metaBytes > MAX_UINT32) {
     throw new RangeError(`EntryEnvelope.meta is too large (${metaBytes} bytes)`);

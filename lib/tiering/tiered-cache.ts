@@ -25,6 +25,9 @@ import { VersionRegistry, type FreshVersions, type VersionStamp } from './versio
 
 export type { GetOrSetOptions, SetOptions };
 
+/** Shared by every write-behind `set()`: it resolves once queued, which is at once. */
+const RESOLVED: Promise<void> = Promise.resolve();
+
 /** One entry of `mset`. */
 export interface MsetEntry<T = unknown> extends SetOptions {
   key: string;
@@ -188,9 +191,13 @@ export class TieredCache {
    * @throws CacheSerializationError when the value cannot be encoded (nothing is stored)
    * @throws CacheOverflowError when the queue is full and `overflow` is `'reject'`
    */
-  async set<T>(key: string, value: T, options?: SetOptions): Promise<void> {
-    const entry = this.encode(key, value, options?.ttl, options?.tags);
-    await this.store([entry]);
+  set<T>(key: string, value: T, options?: SetOptions): Promise<void> {
+    // Not `async`: a write-behind set is synchronous work, and this is the hottest write path.
+    try {
+      return this.store([this.encode(key, value, options?.ttl, options?.tags)]);
+    } catch (error: unknown) {
+      return Promise.reject(error as Error);
+    }
   }
 
   /** `set` for many entries. Every value is encoded first: one bad value rejects them all. */
@@ -535,7 +542,8 @@ export class TieredCache {
     };
   }
 
-  private async store(entries: readonly Encoded[]): Promise<void> {
+  /** Writes L1 and queues (or, write-through, sends) the L2 writes. Throws synchronously for a full queue. */
+  private store(entries: readonly Encoded[]): Promise<void> {
     for (const entry of entries) this.flusher.checkCapacity(entry.fullKey, entry.key);
     const writes = entries.map((entry): PendingWrite => {
       this.l1?.set(entry.key, entry.local, entry.expiresAt, entry.envelope.length, entry.tags);
@@ -552,9 +560,9 @@ export class TieredCache {
     this.counters.sets += entries.length;
     if (this.options.writeBehind.enabled) {
       for (const write of writes) this.flusher.enqueue(write);
-      return;
+      return RESOLVED;
     }
-    await this.flusher.writeNow(writes);
+    return this.flusher.writeNow(writes);
   }
 
   private beginRead(key: string): { dirty: boolean } | undefined {

@@ -45,7 +45,7 @@ export class VersionRegistry {
   /** Bounded: a forgotten token is read again from L2. */
   private readonly known = new LRUCache<string, KnownToken>({ max: 100_000 });
   private readonly hints: LRUCache<string, readonly string[]>;
-  private untaggedStamp: VersionStamp = { g: ABSENT_VERSION };
+  private untaggedStamp: VersionStamp = Object.freeze({ g: ABSENT_VERSION });
 
   constructor(
     private readonly remote: RemoteTier,
@@ -146,7 +146,8 @@ export class VersionRegistry {
     const g = this.namespaceToken.token;
     if (tags === undefined || tags.length === 0) {
       // One shared object per namespace token: untagged sets allocate nothing here.
-      if (this.untaggedStamp.g !== g) this.untaggedStamp = { g };
+      // Frozen, so the envelope encoder can reuse its JSON.
+      if (this.untaggedStamp.g !== g) this.untaggedStamp = Object.freeze({ g });
       return this.untaggedStamp;
     }
     const t: Record<string, string> = {};

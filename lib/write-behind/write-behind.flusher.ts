@@ -156,7 +156,11 @@ export class WriteBehindFlusher {
   enqueue(write: PendingWrite): void {
     if (!this.queued.delete(write.key)) this.makeRoom();
     this.queued.set(write.key, write);
-    this.enqueued$.next();
+    // Only two moments can start a batch: the first write of an idle queue (starts the interval)
+    // and a full batch; a drain in progress picks up everything else itself. Signalling only
+    // then keeps RxJS off the per-write path.
+    const size = this.queued.size;
+    if (size === 1 || size >= this.options.maxBatchSize) this.enqueued$.next();
   }
 
   /**
