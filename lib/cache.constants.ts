@@ -8,3 +8,9 @@ export const TIERED_CACHE = Symbol('distributed-cache:tiered-cache');
 export const LOGGER_CONTEXT = 'DistributedCache';
 /** Injection token of the `InvalidationBus`, or `null` when invalidation is off. Internal. */
 export const INVALIDATION_BUS = Symbol('distributed-cache:invalidation-bus');
+/**
+ * Injection token of a named cache registration's name. Only named registrations provide it;
+ * `CacheLifecycle` and `CacheExplorer` inject it as optional, so the default cache's stay plain
+ * class providers. Internal.
+ */
+export const CACHE_NAME = Symbol('distributed-cache:name');

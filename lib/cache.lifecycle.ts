@@ -6,8 +6,10 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
   type OnModuleInit,
+  Optional,
 } from '@nestjs/common';
 import {
+  CACHE_NAME,
   INVALIDATION_BUS,
   L2_STORE,
   LOGGER_CONTEXT,
@@ -36,6 +38,8 @@ export class CacheLifecycle
     @Inject(L2_STORE) private readonly store: L2Store,
     @Inject(TIERED_CACHE) private readonly cache: TieredCache,
     @Inject(INVALIDATION_BUS) private readonly bus: InvalidationBus | null,
+    /** The registration's name; `undefined` for the default cache. */
+    @Optional() @Inject(CACHE_NAME) private readonly name?: string,
   ) {}
 
   async onModuleInit(): Promise<void> {
@@ -47,7 +51,8 @@ export class CacheLifecycle
   onApplicationBootstrap(): void {
     const { namespace, l1, writeBehind: wb } = this.options;
     this.logger.log(
-      `Started: L2 ${this.store.description}, namespace '${namespace}', ` +
+      `Started${this.name === undefined ? '' : ` cache '${this.name}'`}: ` +
+        `L2 ${this.store.description}, namespace '${namespace}', ` +
         (l1 ? `L1 ${l1.max} entries / ${l1.maxBytes} bytes / ${l1.ttlMs} ms, ` : 'L1 off, ') +
         (wb.enabled
           ? `write-behind every ${wb.flushIntervalMs} ms, batches of ${wb.maxBatchSize}, max ${wb.maxPending} pending (${wb.overflow}), `

@@ -18,6 +18,11 @@ function describeValue(value: unknown): string {
   return `${typeof value} ${(value as number | boolean | bigint).toString()}`;
 }
 
+/** `cache 'sessions'`, or `the default cache` for the unnamed one. */
+export function cacheLabel(name: string | undefined): string {
+  return name === undefined ? 'the default cache' : `cache '${name}'`;
+}
+
 /** Message factories. */
 export const cacheMessages = {
   staticMethod: (className: string, methodName: string, decorator: string): string =>
@@ -157,6 +162,39 @@ export const cacheMessages = {
   ): string =>
     `${where(className, methodName, decorator)}: ${operation} failed and was skipped ` +
     `(the method's result is returned anyway): ${error instanceof Error ? error.message : String(error)}`,
+
+  nameFromFactory: (registered: string | undefined, got: unknown): string =>
+    `The options of ${cacheLabel(registered)} name ${typeof got === 'string' ? `'${got}'` : describeValue(got)}: ` +
+    `give name beside useFactory/useClass/useExisting (forRootAsync({ name, useFactory })), ` +
+    `not in the options the factory returns; the factory runs after the cache's tokens are chosen`,
+
+  duplicateName: (name: string, registrations: number): string =>
+    `DistributedCacheModule.forRoot({ name: '${name}' }) is registered ${registrations} times in ` +
+    `this application; a cache name may be registered once. Register it once (with isGlobal: true, ` +
+    `or in a module that exports it) and import that module wherever the cache is needed`,
+
+  unknownCache: (
+    className: string,
+    methodName: string,
+    decorator: string,
+    name: string,
+    registered: readonly string[],
+  ): string =>
+    `${where(className, methodName, decorator)}: option 'cache' names '${name}', but no ` +
+    `DistributedCacheModule.forRoot({ name: '${name}' }) is registered in this application ` +
+    `(registered: ${registered.length > 0 ? registered.join(', ') : 'none'})`,
+
+  cacheNotVisible: (
+    className: string,
+    methodName: string,
+    decorator: string,
+    name: string,
+    moduleName: string,
+  ): string =>
+    `${where(className, methodName, decorator)}: cache '${name}' is registered, but module ` +
+    `${moduleName} cannot inject it: import the module that registers ` +
+    `DistributedCacheModule.forRoot({ name: '${name}' }) into ${moduleName}, or register it with ` +
+    `isGlobal: true`,
 
   bound: (methods: number, instances: number, lateBound: number): string =>
     `Bound ${methods} cache-decorated method(s) on ${instances} instance(s)` +

@@ -3,7 +3,12 @@ import type { Observable } from 'rxjs';
 import { TIERED_CACHE } from './cache.constants.js';
 import type { CacheEvent } from './events/cache-event.js';
 import type { CacheStatsSnapshot } from './events/cache-stats.js';
-import type { MsetEntry, SetOptions, TieredCache } from './tiering/tiered-cache.js';
+import type {
+  GetOrSetOptions,
+  MsetEntry,
+  SetOptions,
+  TieredCache,
+} from './tiering/tiered-cache.js';
 
 /**
  * The cache: an in-process LRU (L1) in front of a shared L2 (Redis or memory), with write-behind
@@ -58,7 +63,7 @@ export class CacheService {
    * misses of one key in this instance run `factory` once; if it throws, every waiter gets the
    * error and nothing is cached.
    */
-  getOrSet<T>(key: string, factory: () => T | Promise<T>, options?: SetOptions): Promise<T> {
+  getOrSet<T>(key: string, factory: () => T | Promise<T>, options?: GetOrSetOptions): Promise<T> {
     return this.cache.getOrSet(key, factory, options);
   }
 

@@ -2,6 +2,14 @@
 export { DistributedCacheModule } from './cache.module.js';
 export { CacheService } from './cache.service.js';
 export { L2_STORE } from './cache.constants.js';
+// Named caches: forRoot({ name }) next to the default cache.
+export { InjectCache } from './decorators/inject-cache.decorator.js';
+export { getCacheInspectorToken, getCacheToken } from './cache.tokens.js';
+export type { DistributedCacheRegistrationExtras } from './cache.module-definition.js';
+// Testing: DistributedCacheModule.forTest() and what it provides.
+export { CacheInspector } from './testing/cache-inspector.js';
+export type { InspectOptions, StoredCacheEntry } from './testing/cache-inspector.js';
+export type { DistributedCacheTestingOptions } from './testing/testing-options.interface.js';
 export type {
   ClusterL2Options,
   CustomL2Options,

@@ -42,6 +42,14 @@ export type CacheTagsOption<A extends any[] = any[], R = any> =
 /** Options shared by the three decorators. */
 interface CacheDecoratorBaseOptions<A extends any[]> {
   /**
+   * The cache to use: the `name` of a `DistributedCacheModule.forRoot({ name })` registration
+   * that the class's module can inject (as `@InjectCache(name)` would). A name no registration
+   * has fails start-up, naming the class, the method and the cache.
+   * @default the default (unnamed) cache, `CacheService`
+   * @example 'sessions'
+   */
+  cache?: string;
+  /**
    * A key prefix segment inside the cache's namespace: the entry is stored under
    * `${namespace}:${key}` (and in Redis under `${moduleNamespace}:${namespace}:${key}`).
    * `@CacheEvict({ allEntries: true, namespace })` evicts what the decorators stored under it.
@@ -76,6 +84,12 @@ export interface CacheableOptions<
    * @example (result) => result == null
    */
   unless?: (result: R, ...args: A) => boolean;
+  /** After the TTL, serve the expired result at once and refresh it in the background for this long. See `GetOrSetOptions`. */
+  staleWhileRevalidate?: Duration;
+  /** After the TTL, serve the last result for this long when the method throws or exceeds `timeout`. See `GetOrSetOptions`. */
+  grace?: Duration;
+  /** When the method takes longer and an expired result is held, return it and let the method finish. See `GetOrSetOptions`. */
+  timeout?: Duration;
 }
 
 /** Options of {@link CachePut}. The method always runs; its result is stored under `key`. */

@@ -60,6 +60,7 @@ export class DistributedCacheHealthIndicator
     const { service, options, store, bus } = resolveCacheInternals(
       this.moduleRef,
       'DistributedCacheHealthModule',
+      this.options.cache,
     );
     const probeKey = probeKeyOf(options.namespace, randomUUID());
     this.monitor = new CacheHealthMonitor(

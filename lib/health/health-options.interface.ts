@@ -39,10 +39,20 @@ export interface CacheHealthModuleOptions {
   requireBus?: boolean;
   /** Make `DistributedCacheHealthIndicator` injectable everywhere. @default false */
   isGlobal?: boolean;
+  /**
+   * The cache to watch: the `name` of a `DistributedCacheModule.forRoot({ name })`
+   * registration. Register the module once per cache (in separate modules, each with its own
+   * health check) to watch several.
+   * @default the default (unnamed) cache
+   * @example 'sessions'
+   */
+  cache?: string;
 }
 
 /** Options after validation and defaults. Internal. */
 export interface ResolvedCacheHealthOptions {
+  /** `undefined`: the default cache. */
+  readonly cache: string | undefined;
   readonly downAfterMs: number;
   readonly probeIntervalMs: number;
   readonly probeTimeoutMs: number;
@@ -82,7 +92,15 @@ export function resolveHealthOptions(
       `DistributedCacheHealthModule option 'maxQueueUtilization' must be a number in (0, 1] or false, got ${String(ratio)}`,
     );
   }
+  const cache = options.cache;
+  if (cache !== undefined && (typeof cache !== 'string' || cache.length === 0)) {
+    throw new CacheOptionsError(
+      'cache',
+      `DistributedCacheHealthModule option 'cache' must be the name of a registered cache, got ${JSON.stringify(cache)}`,
+    );
+  }
   return {
+    cache,
     downAfterMs: ms('downAfterMs', options.downAfterMs, 10_000, 0),
     probeIntervalMs: ms('probeIntervalMs', options.probeIntervalMs, 2_000, 10),
     probeTimeoutMs: ms('probeTimeoutMs', options.probeTimeoutMs, 1_000, 1),

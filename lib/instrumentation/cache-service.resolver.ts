@@ -1,3 +1,4 @@
+import type { InjectionToken } from '@nestjs/common';
 import type { DiscoveryService } from '@nestjs/core';
 import { CacheService } from '../cache.service.js';
 
@@ -7,20 +8,25 @@ export type NestInstanceWrapper = ReturnType<DiscoveryService['getProviders']>[n
 export type NestModuleRef = NonNullable<NestInstanceWrapper['host']>;
 
 /**
- * The `CacheService` that a provider or controller of `module` would get injected, found the way
+ * The `CacheService` that a provider or controller of `module` would get injected under `token`
+ * (`CacheService` for the default cache, `getCacheToken(name)` for a named one), found the way
  * Nest's injector looks a dependency up: the module's own providers first, then, depth first, the
  * modules it imports (global modules included, Nest adds them to every module's imports), where
  * a token is visible when the imported module exports it, or re-exports a module that does.
  * Undefined when the module cannot inject one.
  */
-export function resolveModuleCacheService(module: NestModuleRef): CacheService | undefined {
-  const own = module.providers.get(CacheService);
+export function resolveModuleCacheService(
+  module: NestModuleRef,
+  token: InjectionToken = CacheService,
+): CacheService | undefined {
+  const own = module.providers.get(token);
   if (own) return asCacheService(own.instance);
-  return asCacheService(lookupInImports(module, new Set(), false)?.instance);
+  return asCacheService(lookupInImports(module, token, new Set(), false)?.instance);
 }
 
 function lookupInImports(
   module: NestModuleRef,
+  token: InjectionToken,
   visited: Set<string>,
   traversing: boolean,
 ): NestInstanceWrapper | undefined {
@@ -30,10 +36,10 @@ function lookupInImports(
     if (traversing && !module.exports.has(related.metatype)) continue;
     if (visited.has(related.id)) continue;
     visited.add(related.id);
-    if (related.exports.has(CacheService) && related.providers.has(CacheService)) {
-      return related.providers.get(CacheService);
+    if (related.exports.has(token) && related.providers.has(token)) {
+      return related.providers.get(token);
     }
-    const found = lookupInImports(related, visited, true);
+    const found = lookupInImports(related, token, visited, true);
     if (found) return found;
   }
   return undefined;

@@ -1,25 +1,49 @@
-import { Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationShutdown,
+  type OnModuleInit,
+  Optional,
+} from '@nestjs/common';
 import { DiscoveryService, MetadataScanner } from '@nestjs/core';
-import { LOGGER_CONTEXT } from '../cache.constants.js';
+import { CACHE_NAME, LOGGER_CONTEXT } from '../cache.constants.js';
 import { cacheMessages } from '../cache.messages.js';
 import { CacheService } from '../cache.service.js';
+import { cacheNameOfServiceToken, getCacheToken } from '../cache.tokens.js';
 import type { CacheBindingOwner, CachedMethodHandle } from '../decorators/cached-method.handle.js';
 import { CacheBindingError } from '../errors/cache-binding.error.js';
+import { CacheDecoratorError } from '../errors/cache-decorator.error.js';
+import { CacheOptionsError } from '../errors/cache-options.error.js';
 import {
   type CacheCapabilities,
   compileCachedMethod,
   type MethodPlan,
+  operationCacheName,
 } from './cached-method.compiler.js';
-import { createCachedMethodBinding } from './cached-method.factory.js';
+import { type BoundCaches, createCachedMethodBinding } from './cached-method.factory.js';
 import { CacheMetadataAccessor } from './cache-metadata.accessor.js';
-import { type NestInstanceWrapper, resolveModuleCacheService } from './cache-service.resolver.js';
+import {
+  type NestInstanceWrapper,
+  type NestModuleRef,
+  resolveModuleCacheService,
+} from './cache-service.resolver.js';
+
+/** A decorated method this explorer binds, with its plan and the caches its decorators use. */
+type OwnedMethod = readonly [CachedMethodHandle, MethodPlan, BoundCaches];
 
 /**
  * Binds every cache-decorated method of every provider and controller to the `CacheService` its
  * module injects, when the application starts (`onModuleInit`). One explorer per
- * `DistributedCacheModule`; it binds only instances whose module resolves to its own
- * `CacheService`, so two applications (or two cache modules in one application) never share a
- * binding, and there is no global cache.
+ * `DistributedCacheModule` registration; it binds only methods whose cache resolves, from the
+ * method's module, to its own `CacheService`, so two applications (or two cache modules in one
+ * application) never share a binding, and there is no global cache.
+ *
+ * - Named caches: a decorator's `cache: 'sessions'` is resolved like `@InjectCache('sessions')`
+ *   in the class's module. A method whose decorators use several caches is bound by the explorer
+ *   of the cache its first decorator uses, with every cache it names. Every explorer checks every
+ *   name, so an unknown one fails start-up whichever registration looks first.
+ * - A named registration also checks that its name is registered once in the application.
  *
  * - Singletons (and the static instances of transient providers) are bound one by one.
  * - Request-scoped classes (and classes made request-scoped by a dependency) have no instance
@@ -42,6 +66,8 @@ export class CacheExplorer implements OnModuleInit, OnApplicationShutdown, Cache
     private readonly scanner: MetadataScanner,
     private readonly accessor: CacheMetadataAccessor,
     private readonly cache: CacheService,
+    /** The registration's name; `undefined` for the default cache. */
+    @Optional() @Inject(CACHE_NAME) private readonly name?: string,
   ) {}
 
   /** Whether this explorer's bindings are in force (between init and shutdown). */
@@ -51,11 +77,12 @@ export class CacheExplorer implements OnModuleInit, OnApplicationShutdown, Cache
 
   onModuleInit(): void {
     this.running = true;
-    const capabilities = capabilitiesOf(this.cache);
+    const providers = this.discovery.getProviders();
+    if (this.name !== undefined) assertRegisteredOnce(this.name, providers);
     let methods = 0;
     let instances = 0;
     let lateClasses = 0;
-    const wrappers = [...this.discovery.getProviders(), ...this.discovery.getControllers()];
+    const wrappers = [...providers, ...this.discovery.getControllers()];
     for (const wrapper of wrappers) {
       if (wrapper.isAlias) continue; // the aliased provider's own wrapper binds the instance
       const prototype = prototypeOf(wrapper);
@@ -63,16 +90,9 @@ export class CacheExplorer implements OnModuleInit, OnApplicationShutdown, Cache
       const handles = this.findHandles(prototype);
       if (handles.length === 0) continue;
       const className = nameOf(prototype);
-      const host = wrapper.host;
-      const owner = host ? resolveModuleCacheService(host) : undefined;
-      if (!owner) {
-        throw new CacheBindingError(
-          className,
-          cacheMessages.noCacheService(className, host?.name ?? '(unknown module)'),
-        );
-      }
-      if (owner !== this.cache) continue; // another DistributedCacheModule's explorer binds it
-      const plans = handles.map((handle) => [handle, this.planFor(handle, capabilities)] as const);
+      const plans = this.ownedMethods(wrapper.host, className, handles, providers);
+      // Methods of another DistributedCacheModule registration are bound by its explorer.
+      if (plans.length === 0) continue;
       methods += plans.length;
 
       if (!wrapper.isDependencyTreeStatic()) {
@@ -118,14 +138,53 @@ export class CacheExplorer implements OnModuleInit, OnApplicationShutdown, Cache
     return handles;
   }
 
+  /**
+   * The methods of one class that this explorer binds: those whose first decorator's cache
+   * resolves, from the class's module, to this explorer's `CacheService`. Resolves every cache
+   * every method names, bound here or not, so a name the module cannot inject fails start-up.
+   *
+   * @throws CacheBindingError when the module cannot inject a cache a method names
+   * @throws CacheDecoratorError when a method names a cache no registration has
+   */
+  private ownedMethods(
+    host: NestModuleRef | undefined,
+    className: string,
+    handles: readonly CachedMethodHandle[],
+    providers: readonly NestInstanceWrapper[],
+  ): OwnedMethod[] {
+    const owned: OwnedMethod[] = [];
+    const resolved = new Map<string | undefined, CacheService>();
+    for (const handle of handles) {
+      const caches = new Map<string | undefined, CacheService>();
+      for (const operation of handle.operations) {
+        const name = operationCacheName(handle, operation);
+        if (caches.has(name)) continue;
+        let cache = resolved.get(name);
+        if (cache === undefined) {
+          cache = host ? resolveModuleCacheService(host, getCacheToken(name)) : undefined;
+          if (cache === undefined) {
+            throw unresolvedCache(className, handle, operation.decorator, name, host, providers);
+          }
+          resolved.set(name, cache);
+        }
+        caches.set(name, cache);
+      }
+      const first = handle.operations[0];
+      const primary = first && caches.get(operationCacheName(handle, first));
+      if (primary !== this.cache) continue;
+      owned.push([handle, this.planFor(handle, caches), caches]);
+    }
+    return owned;
+  }
+
   /** Validates a method once per application. @throws CacheDecoratorError */
-  private planFor(handle: CachedMethodHandle, capabilities: CacheCapabilities): MethodPlan {
+  private planFor(handle: CachedMethodHandle, caches: BoundCaches): MethodPlan {
     let plan = this.plans.get(handle);
     if (!plan) {
       plan = compileCachedMethod({
         handle,
         returnType: this.accessor.getReturnType(handle),
-        capabilities,
+        capabilities: (name) => capabilitiesOf(caches.get(name) ?? this.cache),
       });
       this.plans.set(handle, plan);
     }
@@ -136,10 +195,10 @@ export class CacheExplorer implements OnModuleInit, OnApplicationShutdown, Cache
   private bindInstance(
     instance: object,
     className: string,
-    plans: ReadonlyArray<readonly [CachedMethodHandle, MethodPlan]>,
+    plans: readonly OwnedMethod[],
   ): boolean {
     let bound = false;
-    for (const [handle, plan] of plans) {
+    for (const [handle, plan, caches] of plans) {
       const existing = handle.bindings.get(instance);
       if (existing?.owner === this) continue;
       if (existing?.owner.active) {
@@ -147,7 +206,7 @@ export class CacheExplorer implements OnModuleInit, OnApplicationShutdown, Cache
       }
       handle.bindings.set(
         instance,
-        createCachedMethodBinding(plan, instance, this.cache, this, this.logger),
+        createCachedMethodBinding(plan, instance, caches, this, this.logger),
       );
       bound = true;
     }
@@ -158,13 +217,13 @@ export class CacheExplorer implements OnModuleInit, OnApplicationShutdown, Cache
     wrapper: NestInstanceWrapper,
     prototype: object,
     className: string,
-    plans: ReadonlyArray<readonly [CachedMethodHandle, MethodPlan]>,
+    plans: readonly OwnedMethod[],
   ): void {
     const constructor = (prototype as { constructor: object }).constructor;
     const scope = wrapper.isTransient
       ? 'transient (with a request-scoped dependency)'
       : 'request-scoped';
-    for (const [handle, plan] of plans) {
+    for (const [handle, plan, caches] of plans) {
       const existing = handle.lateBinders.get(constructor);
       if (existing?.owner === this) continue;
       if (existing?.owner.active) {
@@ -175,8 +234,7 @@ export class CacheExplorer implements OnModuleInit, OnApplicationShutdown, Cache
       }
       handle.lateBinders.set(constructor, {
         owner: this,
-        bind: (instance) =>
-          createCachedMethodBinding(plan, instance, this.cache, this, this.logger),
+        bind: (instance) => createCachedMethodBinding(plan, instance, caches, this, this.logger),
       });
       this.lateBound.push({ handle, constructor });
     }
@@ -201,6 +259,53 @@ function prototypeOf(wrapper: NestInstanceWrapper): object | undefined {
 function nameOf(prototype: object): string {
   const constructor = (prototype as { constructor?: { name?: string } }).constructor;
   return constructor?.name || '(anonymous class)';
+}
+
+/**
+ * A cache name registered twice would make `@InjectCache(name)`, `cache: name` and the metrics and
+ * health integrations ambiguous: refused at start-up.
+ *
+ * @throws CacheOptionsError naming `name`
+ */
+function assertRegisteredOnce(name: string, providers: readonly NestInstanceWrapper[]): void {
+  const token = getCacheToken(name);
+  const hosts = new Set(
+    providers.filter((wrapper) => wrapper.token === token).map((wrapper) => wrapper.host),
+  );
+  if (hosts.size > 1) {
+    throw new CacheOptionsError('name', cacheMessages.duplicateName(name, hosts.size));
+  }
+}
+
+/** Why a cache a decorator names cannot be bound: not registered, or not visible from the module. */
+function unresolvedCache(
+  className: string,
+  handle: CachedMethodHandle,
+  decorator: string,
+  name: string | undefined,
+  host: NestModuleRef | undefined,
+  providers: readonly NestInstanceWrapper[],
+): Error {
+  const moduleName = host?.name ?? '(unknown module)';
+  if (name === undefined) {
+    return new CacheBindingError(className, cacheMessages.noCacheService(className, moduleName));
+  }
+  const registered = new Set<string>();
+  for (const wrapper of providers) {
+    const found = cacheNameOfServiceToken(wrapper.token);
+    if (found !== undefined) registered.add(found === null ? 'the default cache' : `'${found}'`);
+  }
+  if (!registered.has(`'${name}'`)) {
+    return new CacheDecoratorError(
+      className,
+      handle.methodName,
+      cacheMessages.unknownCache(className, handle.methodName, decorator, name, [...registered]),
+    );
+  }
+  return new CacheBindingError(
+    className,
+    cacheMessages.cacheNotVisible(className, handle.methodName, decorator, name, moduleName),
+  );
 }
 
 function capabilitiesOf(cache: CacheService): CacheCapabilities {

@@ -1,5 +1,6 @@
 import { Observable } from 'rxjs';
 import { cacheMessages } from '../cache.messages.js';
+import type { CacheableOptions } from '../decorators/cache-decorator-options.interface.js';
 import type {
   CacheDecoratorName,
   CachedMethodHandle,
@@ -33,6 +34,8 @@ type ResultPredicate = (result: unknown, ...args: unknown[]) => boolean;
 /** A validated `@Cacheable` or `@CachePut`. Internal. */
 export interface CompiledStore {
   readonly decorator: 'Cacheable' | 'CachePut';
+  /** The `cache` option: a named cache, or `undefined` for the default one. */
+  readonly cacheName: string | undefined;
   readonly key: KeyBuilder;
   /** Milliseconds; undefined means the module's `ttl`. */
   readonly ttlMs: number | undefined;
@@ -42,11 +45,17 @@ export interface CompiledStore {
   readonly tags: TagsBuilder | undefined;
   readonly condition: Predicate | undefined;
   readonly unless: ResultPredicate | undefined;
+  /** `@Cacheable` only: stale-serving windows, in milliseconds, passed to `getOrSet`. */
+  readonly staleWhileRevalidate?: number;
+  readonly grace?: number;
+  readonly timeout?: number;
 }
 
 /** A validated `@CacheEvict`. Internal. */
 export interface CompiledEvict {
   readonly decorator: 'CacheEvict';
+  /** The `cache` option: a named cache, or `undefined` for the default one. */
+  readonly cacheName: string | undefined;
   readonly key: KeyBuilder | undefined;
   readonly tags: TagsBuilder | undefined;
   /** `'clear'`: the whole cache namespace; a string: the tag of a decorator namespace. */
@@ -73,7 +82,11 @@ export interface CompileInput {
   readonly handle: CachedMethodHandle;
   /** `design:returntype` of the method, when TypeScript emitted it. */
   readonly returnType: unknown;
-  readonly capabilities: CacheCapabilities;
+  /**
+   * What the bound caches can do: one answer for every cache, or per cache name (`undefined`:
+   * the default cache) when the method's decorators use several caches.
+   */
+  readonly capabilities: CacheCapabilities | ((cacheName: string | undefined) => CacheCapabilities);
 }
 
 /**
@@ -85,10 +98,60 @@ export function namespaceTag(namespace: string): string {
 }
 
 const ALLOWED_OPTIONS: Readonly<Record<CacheDecoratorName, ReadonlySet<string>>> = {
-  Cacheable: new Set(['key', 'namespace', 'ttl', 'tags', 'condition', 'unless']),
-  CachePut: new Set(['key', 'namespace', 'ttl', 'tags', 'condition', 'unless']),
-  CacheEvict: new Set(['key', 'namespace', 'tags', 'allEntries', 'beforeInvocation', 'condition']),
+  Cacheable: new Set([
+    'cache',
+    'key',
+    'namespace',
+    'ttl',
+    'tags',
+    'condition',
+    'unless',
+    'staleWhileRevalidate',
+    'grace',
+    'timeout',
+  ]),
+  CachePut: new Set(['cache', 'key', 'namespace', 'ttl', 'tags', 'condition', 'unless']),
+  CacheEvict: new Set([
+    'cache',
+    'key',
+    'namespace',
+    'tags',
+    'allEntries',
+    'beforeInvocation',
+    'condition',
+  ]),
 };
+
+/**
+ * The cache an operation uses: its `cache` option, `undefined` for the default cache. The
+ * explorer asks before compiling, to find the caches the method needs.
+ *
+ * @throws CacheDecoratorError when `cache` is not a non-empty string
+ */
+export function operationCacheName(
+  handle: Pick<CachedMethodHandle, 'className' | 'methodName'>,
+  operation: CacheOperation,
+): string | undefined {
+  const options = operation.options as { cache?: unknown } | undefined;
+  const value = typeof options === 'object' && options !== null ? options.cache : undefined;
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || value.length === 0) {
+    const { className, methodName } = handle;
+    throw new CacheDecoratorError(
+      className,
+      methodName,
+      cacheMessages.badOption(
+        className,
+        methodName,
+        operation.decorator,
+        'cache',
+        'the name of a registered cache (a non-empty string)',
+        value,
+      ),
+    );
+  }
+  return value;
+}
 
 /**
  * Validates every cache decorator of one method and compiles it into a {@link MethodPlan}: key
@@ -116,7 +179,8 @@ export function compileCachedMethod({
     );
   }
   const arity = declaredParameterCount(handle.original);
-  const compiler = new OperationCompiler(className, methodName, arity, capabilities);
+  const capabilitiesOf = typeof capabilities === 'function' ? capabilities : () => capabilities;
+  const compiler = new OperationCompiler(handle, arity, capabilitiesOf);
   let cacheable: CompiledStore | undefined;
   const puts: CompiledStore[] = [];
   const evictsBefore: CompiledEvict[] = [];
@@ -206,42 +270,86 @@ export function withResult(
 
 /** Compiles the operations of one method; holds what every message needs. */
 class OperationCompiler {
+  private readonly className: string;
+  private readonly methodName: string;
+
   constructor(
-    private readonly className: string,
-    private readonly methodName: string,
+    private readonly handle: Pick<CachedMethodHandle, 'className' | 'methodName'>,
     private readonly arity: number | undefined,
-    private readonly capabilities: CacheCapabilities,
-  ) {}
+    private readonly capabilitiesOf: (cacheName: string | undefined) => CacheCapabilities,
+  ) {
+    this.className = handle.className;
+    this.methodName = handle.methodName;
+  }
 
   store(
     operation: Extract<CacheOperation, { decorator: 'Cacheable' | 'CachePut' }>,
   ): CompiledStore {
     const { decorator } = operation;
     const options = this.checkOptionNames(decorator, operation.options);
+    const cacheName = operationCacheName(this.handle, operation);
+    const capabilities = this.capabilitiesOf(cacheName);
     const namespace = this.namespace(decorator, options.namespace);
     const resultAvailable =
       decorator === 'CachePut'
         ? undefined
         : 'is not known before a @Cacheable method runs (use it in @CachePut or @CacheEvict)';
     const key = this.key(decorator, options.key, namespace, resultAvailable);
-    const tags = this.tags(decorator, options.tags);
-    if (namespace !== undefined && this.capabilities.tags) {
+    const tags = this.tags(decorator, options.tags, capabilities);
+    if (namespace !== undefined && capabilities.tags) {
       tags.static = [...(tags.static ?? []), namespaceTag(namespace)];
     }
     return {
       decorator,
+      cacheName,
       key,
       ttlMs: this.ttl(decorator, options.ttl),
       staticTags: tags.static,
       tags: tags.dynamic,
       condition: this.fn(decorator, 'condition', options.condition) as Predicate | undefined,
       unless: this.fn(decorator, 'unless', options.unless) as ResultPredicate | undefined,
+      // CachePut refuses these names in checkOptionNames, so they are undefined there.
+      ...this.window(
+        decorator,
+        'staleWhileRevalidate',
+        (options as CacheableOptions).staleWhileRevalidate,
+      ),
+      ...this.window(decorator, 'grace', (options as CacheableOptions).grace),
+      ...this.window(decorator, 'timeout', (options as CacheableOptions).timeout),
     };
+  }
+
+  /** A stale-serving option as milliseconds, or nothing when absent. */
+  private window(
+    decorator: CacheDecoratorName,
+    name: 'staleWhileRevalidate' | 'grace' | 'timeout',
+    value: unknown,
+  ): Partial<Record<typeof name, number>> {
+    if (value === undefined) return {};
+    try {
+      return { [name]: parseDuration(value, name) };
+    } catch (error: unknown) {
+      throw new CacheDecoratorError(
+        this.className,
+        this.methodName,
+        cacheMessages.badOption(
+          this.className,
+          this.methodName,
+          decorator,
+          name,
+          "milliseconds or a duration like '30s'",
+          value,
+        ),
+        { cause: error },
+      );
+    }
   }
 
   evict(operation: Extract<CacheOperation, { decorator: 'CacheEvict' }>): CompiledEvict {
     const decorator = 'CacheEvict';
     const options = this.checkOptionNames(decorator, operation.options);
+    const cacheName = operationCacheName(this.handle, operation);
+    const capabilities = this.capabilitiesOf(cacheName);
     const beforeInvocation = this.flag(decorator, 'beforeInvocation', options.beforeInvocation);
     const allEntries = this.flag(decorator, 'allEntries', options.allEntries);
     const namespace = this.namespace(decorator, options.namespace);
@@ -271,10 +379,10 @@ class OperationCompiler {
               ? 'is not known before the method runs (beforeInvocation: true)'
               : undefined,
           );
-    const tags = this.tags(decorator, options.tags);
+    const tags = this.tags(decorator, options.tags, capabilities);
     let all: CompiledEvict['allEntries'];
     if (allEntries && namespace !== undefined) {
-      if (!this.capabilities.tags) {
+      if (!capabilities.tags) {
         throw new CacheDecoratorError(
           className,
           methodName,
@@ -283,7 +391,7 @@ class OperationCompiler {
       }
       all = { tag: namespaceTag(namespace) };
     } else if (allEntries) {
-      if (!this.capabilities.clear) {
+      if (!capabilities.clear) {
         throw new CacheDecoratorError(
           className,
           methodName,
@@ -295,6 +403,7 @@ class OperationCompiler {
     const staticTags = tags.static;
     return {
       decorator,
+      cacheName,
       key,
       tags: staticTags ? () => staticTags : tags.dynamic,
       allEntries: all,
@@ -529,10 +638,11 @@ class OperationCompiler {
   private tags(
     decorator: CacheDecoratorName,
     value: unknown,
+    capabilities: CacheCapabilities,
   ): { static?: readonly string[]; dynamic?: TagsBuilder } {
     if (value === undefined) return {};
     const { className, methodName, arity } = this;
-    if (!this.capabilities.tags) {
+    if (!capabilities.tags) {
       throw this.error(cacheMessages.tagsUnsupported(className, methodName, decorator, 'tags'));
     }
     if (Array.isArray(value)) {

@@ -19,7 +19,7 @@ import { CacheDecoratorError } from '../errors/cache-decorator.error.js';
 import { CacheKeyError } from '../errors/cache-key.error.js';
 import { CacheOptionsError } from '../errors/cache-options.error.js';
 import { CacheSerializationError } from '../errors/cache-serialization.error.js';
-import type { SetOptions } from '../tiering/tiered-cache.js';
+import type { GetOrSetOptions } from '../tiering/tiered-cache.js';
 import type { CompiledEvict, CompiledStore, MethodPlan } from './cached-method.compiler.js';
 
 /**
@@ -32,7 +32,7 @@ type BindableCache = Pick<CacheService, 'getOrSet' | 'set' | 'del'> & {
 };
 
 /** `SetOptions` plus the tags a later version of `CacheService` understands. */
-type StoreOptions = SetOptions & { tags?: readonly string[] };
+type StoreOptions = GetOrSetOptions & { tags?: readonly string[] };
 
 /**
  * Thrown by a single-flight factory whose result `unless` refused: `getOrSet` then stores
@@ -72,21 +72,28 @@ function isCallerBug(error: unknown): boolean {
 }
 
 /**
- * Binds one decorated method to one instance and one `CacheService`: the function the
- * trampoline calls for that instance.
+ * The caches a bound method uses, by the decorators' `cache` option (`undefined`: the default
+ * cache). Holds every name the method's decorators use. Internal.
+ */
+export type BoundCaches = ReadonlyMap<string | undefined, CacheService>;
+
+/**
+ * Binds one decorated method to one instance and its caches: the function the trampoline calls
+ * for that instance.
  *
  * @param plan the validated decorators of the method (shared by every instance of the class)
  * @param instance the `this` of the original method
+ * @param caches the caches the decorators use: one `CacheService`, or one per cache name
  * @param owner the explorer that made the binding
  */
 export function createCachedMethodBinding(
   plan: MethodPlan,
   instance: object,
-  cache: CacheService,
+  caches: CacheService | BoundCaches,
   owner: CacheBindingOwner,
   logger: Logger,
 ): CachedMethodBinding {
-  const runner = new CachedMethodRunner(plan, instance, cache, logger);
+  const runner = new CachedMethodRunner(plan, instance, caches, logger);
   return { owner, run: (args) => runner.run(args) };
 }
 
@@ -101,13 +108,23 @@ export function createCachedMethodBinding(
 class CachedMethodRunner {
   /** Only `@Cacheable`, nothing else: the hot path, without the general machinery. */
   private readonly cacheableOnly: boolean;
+  private readonly caches: ReadonlyMap<string | undefined, BindableCache> | undefined;
+  /** The one cache, when every decorator of the method uses the same one. */
+  private readonly single: BindableCache | undefined;
 
   constructor(
     private readonly plan: MethodPlan,
     private readonly instance: object,
-    private readonly cache: BindableCache,
+    caches: BindableCache | BoundCaches,
     private readonly logger: Logger,
   ) {
+    if (caches instanceof Map) {
+      const bound = caches as BoundCaches;
+      this.caches = bound;
+      this.single = bound.size === 1 ? bound.values().next().value : undefined;
+    } else {
+      this.single = caches as BindableCache;
+    }
     this.cacheableOnly =
       plan.cacheable !== undefined &&
       plan.puts.length === 0 &&
@@ -231,7 +248,7 @@ class CachedMethodRunner {
     // One object per call when tags depend on the result: the factory fills them in before
     // getOrSet stores the value with these options.
     const options: StoreOptions = c.tags
-      ? { ttl: c.ttlMs, tags: c.staticTags }
+      ? { ...staleWindows(c), ttl: c.ttlMs, tags: c.staticTags }
       : this.staticOptions(c);
     const factory = observable
       ? async (): Promise<unknown> => {
@@ -242,7 +259,7 @@ class CachedMethodRunner {
           const value = await this.invoke(args);
           return this.admit(c, args, value, value, options);
         };
-    const read = this.cache.getOrSet<unknown>(key, factory, options);
+    const read = this.cacheOf(c).getOrSet<unknown>(key, factory, options);
     const value = c.unless ? read.catch(unwrapNotStored) : read;
     // A Promise method's value may be stored by another method as an array; an Observable
     // method always replays a list.
@@ -279,7 +296,9 @@ class CachedMethodRunner {
     const options: StoreOptions = c.tags
       ? { ttl: c.ttlMs, tags: [...(c.staticTags ?? []), ...c.tags(args, result)] }
       : this.staticOptions(c);
-    await this.guard(c.decorator, `storing '${key}'`, () => this.cache.set(key, stored, options));
+    await this.guard(c.decorator, `storing '${key}'`, () =>
+      this.cacheOf(c).set(key, stored, options),
+    );
     return stored;
   }
 
@@ -300,20 +319,20 @@ class CachedMethodRunner {
       if (evict.condition && !evict.condition(...args)) continue;
       if (evict.key) {
         const key = evict.key(args, result);
-        await this.guard('CacheEvict', `deleting '${key}'`, () => this.cache.del(key));
+        await this.guard('CacheEvict', `deleting '${key}'`, () => this.cacheOf(evict).del(key));
       }
       if (evict.tags) {
         const tags = evict.tags(args, result);
         await this.guard('CacheEvict', 'invalidateTags()', () =>
-          this.tagCache().invalidateTags(tags),
+          this.tagCache(evict).invalidateTags(tags),
         );
       }
       if (evict.allEntries === 'clear') {
-        await this.guard('CacheEvict', 'clear()', () => this.clearCache().clear());
+        await this.guard('CacheEvict', 'clear()', () => this.clearCache(evict).clear());
       } else if (evict.allEntries) {
         const tags = [evict.allEntries.tag];
         await this.guard('CacheEvict', 'invalidateTags()', () =>
-          this.tagCache().invalidateTags(tags),
+          this.tagCache(evict).invalidateTags(tags),
         );
       }
     }
@@ -386,17 +405,22 @@ class CachedMethodRunner {
   /** Options without per-call parts, built once (getOrSet and set only read them). */
   private staticOptions(c: CompiledStore): StoreOptions {
     if (c === this.plan.cacheable) {
-      return (this.staticOptionsCache ??= { ttl: c.ttlMs, tags: c.staticTags });
+      return (this.staticOptionsCache ??= { ...staleWindows(c), ttl: c.ttlMs, tags: c.staticTags });
     }
-    return { ttl: c.ttlMs, tags: c.staticTags };
+    return { ...staleWindows(c), ttl: c.ttlMs, tags: c.staticTags };
   }
 
-  private tagCache(): Required<Pick<BindableCache, 'invalidateTags'>> {
-    return this.cache as Required<Pick<BindableCache, 'invalidateTags'>>;
+  /** The cache an operation's `cache` option names (the explorer bound every one of them). */
+  private cacheOf(operation: { readonly cacheName: string | undefined }): BindableCache {
+    return this.single ?? (this.caches?.get(operation.cacheName) as BindableCache);
   }
 
-  private clearCache(): Required<Pick<BindableCache, 'clear'>> {
-    return this.cache as Required<Pick<BindableCache, 'clear'>>;
+  private tagCache(evict: CompiledEvict): Required<Pick<BindableCache, 'invalidateTags'>> {
+    return this.cacheOf(evict) as Required<Pick<BindableCache, 'invalidateTags'>>;
+  }
+
+  private clearCache(evict: CompiledEvict): Required<Pick<BindableCache, 'clear'>> {
+    return this.cacheOf(evict) as Required<Pick<BindableCache, 'clear'>>;
   }
 }
 
@@ -406,4 +430,13 @@ function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
     value !== null &&
     typeof (value as { then?: unknown }).then === 'function'
   );
+}
+
+/** The `@Cacheable` stale-serving windows that were set, for `getOrSet`. */
+function staleWindows(c: CompiledStore): GetOrSetOptions {
+  const windows: GetOrSetOptions = {};
+  if (c.staleWhileRevalidate !== undefined) windows.staleWhileRevalidate = c.staleWhileRevalidate;
+  if (c.grace !== undefined) windows.grace = c.grace;
+  if (c.timeout !== undefined) windows.timeout = c.timeout;
+  return windows;
 }

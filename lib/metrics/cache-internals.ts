@@ -1,6 +1,6 @@
 import type { ModuleRef } from '@nestjs/core';
-import { INVALIDATION_BUS, L2_STORE, RESOLVED_CACHE_OPTIONS } from '../cache.constants.js';
-import { CacheService } from '../cache.service.js';
+import type { CacheService } from '../cache.service.js';
+import { cacheTokens } from '../cache.tokens.js';
 import { CacheModuleMissingError } from '../errors/cache-module-missing.error.js';
 import type { InvalidationBus } from '../invalidation/invalidation-bus.js';
 import type { L2Store } from '../l2/l2-store.interface.js';
@@ -16,23 +16,29 @@ export interface CacheInternals {
 }
 
 /**
- * Finds the application's cache providers from an integration module.
+ * Finds the providers of one of the application's caches from an integration module: the default
+ * cache, or with `cacheName` the cache registered with `forRoot({ name: cacheName })`.
  *
  * NOTE: looked up with `strict: false` rather than injected: `DistributedCacheModule` exports only
  * `CacheService`, and the integrations must also work when it is not global. Call it from
  * `onModuleInit` or later, when every provider of the application exists.
  *
- * @throws CacheModuleMissingError when the application has no `DistributedCacheModule`.
+ * @throws CacheModuleMissingError when the application has no such `DistributedCacheModule`.
  */
-export function resolveCacheInternals(moduleRef: ModuleRef, feature: string): CacheInternals {
+export function resolveCacheInternals(
+  moduleRef: ModuleRef,
+  feature: string,
+  cacheName?: string,
+): CacheInternals {
+  const tokens = cacheTokens(cacheName);
   try {
     return {
-      service: moduleRef.get(CacheService, { strict: false }),
-      options: moduleRef.get<ResolvedCacheOptions>(RESOLVED_CACHE_OPTIONS, { strict: false }),
-      store: moduleRef.get<L2Store>(L2_STORE, { strict: false }),
-      bus: moduleRef.get<InvalidationBus | null>(INVALIDATION_BUS, { strict: false }) ?? null,
+      service: moduleRef.get<CacheService>(tokens.service, { strict: false }),
+      options: moduleRef.get<ResolvedCacheOptions>(tokens.options, { strict: false }),
+      store: moduleRef.get<L2Store>(tokens.store, { strict: false }),
+      bus: moduleRef.get<InvalidationBus | null>(tokens.bus, { strict: false }) ?? null,
     };
   } catch (error: unknown) {
-    throw new CacheModuleMissingError(feature, { cause: error });
+    throw new CacheModuleMissingError(feature, { cause: error, cacheName });
   }
 }

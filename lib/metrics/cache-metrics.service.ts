@@ -1,7 +1,11 @@
-import { Injectable, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { type CacheInternals, resolveCacheInternals } from './cache-internals.js';
 import { type CacheMetricsSnapshot, deriveCacheMetrics } from './cache-metrics.js';
+import {
+  CACHE_METRICS_OPTIONS,
+  type ResolvedCacheMetricsOptions,
+} from './metrics-options.interface.js';
 
 /**
  * The cache's counters with derived values (per-tier hit ratios, queue use, breaker and bus
@@ -16,7 +20,10 @@ import { type CacheMetricsSnapshot, deriveCacheMetrics } from './cache-metrics.j
 export class CacheMetricsService implements OnModuleInit {
   private internals: CacheInternals | undefined;
 
-  constructor(private readonly moduleRef: ModuleRef) {}
+  constructor(
+    private readonly moduleRef: ModuleRef,
+    @Inject(CACHE_METRICS_OPTIONS) private readonly options: ResolvedCacheMetricsOptions,
+  ) {}
 
   onModuleInit(): void {
     this.cache();
@@ -36,7 +43,11 @@ export class CacheMetricsService implements OnModuleInit {
   }
 
   private cache(): CacheInternals {
-    this.internals ??= resolveCacheInternals(this.moduleRef, 'DistributedCacheMetricsModule');
+    this.internals ??= resolveCacheInternals(
+      this.moduleRef,
+      'DistributedCacheMetricsModule',
+      this.options.cache,
+    );
     return this.internals;
   }
 }

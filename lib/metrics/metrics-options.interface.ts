@@ -36,6 +36,15 @@ export interface CacheMetricsModuleOptions {
   prefix?: string;
   /** Make `CacheMetricsService` and `PrometheusCacheExporter` injectable everywhere. @default false */
   isGlobal?: boolean;
+  /**
+   * The cache to report: the `name` of a `DistributedCacheModule.forRoot({ name })`
+   * registration. Register the module once per cache to report several; in one prom-client
+   * registry they share the metrics, told apart by their `namespace` label (give each cache its
+   * own namespace).
+   * @default the default (unnamed) cache
+   * @example 'sessions'
+   */
+  cache?: string;
 }
 
 /** Injection token of the metrics module's validated options. Internal. */
@@ -43,6 +52,8 @@ export const CACHE_METRICS_OPTIONS = Symbol('distributed-cache:metrics-options')
 
 /** Options after validation and defaults. Internal. */
 export interface ResolvedCacheMetricsOptions {
+  /** `undefined`: the default cache. */
+  readonly cache: string | undefined;
   readonly prometheus: boolean;
   readonly registry: PrometheusRegistry | undefined;
   readonly prefix: string;

@@ -69,5 +69,12 @@ export function resolveMetricsOptions(
       `DistributedCacheMetricsModule option 'registry' must be a prom-client Registry`,
     );
   }
-  return { prometheus: options.prometheus ?? true, registry, prefix };
+  const cache = options.cache;
+  if (cache !== undefined && (typeof cache !== 'string' || cache.length === 0)) {
+    throw new CacheOptionsError(
+      'cache',
+      `DistributedCacheMetricsModule option 'cache' must be the name of a registered cache, got ${JSON.stringify(cache)}`,
+    );
+  }
+  return { cache, prometheus: options.prometheus ?? true, registry, prefix };
 }

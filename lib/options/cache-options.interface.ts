@@ -149,6 +149,15 @@ export interface CircuitBreakerOptions {
 /** Options of `DistributedCacheModule.forRoot()`. */
 export interface DistributedCacheModuleOptions {
   /**
+   * Registers a named cache next to the default one: inject it with `@InjectCache(name)`, and
+   * point decorators at it with `cache: name`. Each name may be registered once per application.
+   * With `forRootAsync`, give it beside `useFactory`, not in the options the factory returns.
+   * No whitespace or `:`; `'default'` is reserved.
+   * @default undefined (the default cache, injected as `CacheService`)
+   * @example 'sessions'
+   */
+  name?: string;
+  /**
    * Prefix of every Redis key (`${namespace}:${key}`). Apps that share a Redis and use different
    * namespaces never see each other's entries. @default 'cache'
    */

@@ -10,6 +10,7 @@ import type {
   RedisNode,
   WriteBehindOptions,
 } from './cache-options.interface.js';
+import { assertCacheName } from './cache-name.js';
 import { parseDuration } from './duration.js';
 import type { ResolvedCacheOptions } from './resolved-options.js';
 
@@ -261,10 +262,13 @@ export function resolveCacheOptions(raw: unknown): ResolvedCacheOptions {
       'maxKeyLength',
       'maxValueBytes',
       'isGlobal',
+      'name',
     ],
     '',
   );
   const input = options as DistributedCacheModuleOptions;
+  // The registration's name chose its tokens already; here it only has to be well-formed.
+  assertCacheName(input.name);
 
   const namespace = input.namespace ?? 'cache';
   // NOTE: ':' separates keys and '|' version keys (see keys/version-keys.ts); braces would turn

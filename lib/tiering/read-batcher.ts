@@ -6,11 +6,8 @@ interface Waiter {
   reject(error: unknown): void;
 }
 
-/** Most keys in one batched MGET; a larger tick is split into several calls sent together. */
-const MAX_KEYS_PER_CALL = 1_000;
-
 /**
- * Coalesces the L2 reads issued in one tick into one MGET (per 1,000 keys). Under concurrency
+ * Coalesces the L2 reads issued in one tick into one L2 `mget`. Under concurrency
  * this turns N round trips into one: 100 requests missing L1 at once cost one MGET, not 100 GETs.
  * Keys asked for twice in a tick (hot keys, the namespace version key that every read carries)
  * are fetched once.
@@ -41,15 +38,11 @@ export class ReadBatcher {
     this.waiters = [];
     this.scheduled = false;
     const unique = [...new Set(waiters.flatMap((waiter) => waiter.keys))];
-    const calls: Array<Promise<Array<Buffer | undefined>>> = [];
-    for (let start = 0; start < unique.length; start += MAX_KEYS_PER_CALL) {
-      calls.push(this.remote.mget(unique.slice(start, start + MAX_KEYS_PER_CALL)));
-    }
-    Promise.all(calls).then(
-      (parts) => {
+    // One call: the store chunks it and splits it per shard or node in one round trip.
+    this.remote.mget(unique).then(
+      (answers) => {
         const values = new Map<string, Buffer | undefined>();
-        let index = 0;
-        for (const part of parts) for (const value of part) values.set(unique[index++]!, value);
+        unique.forEach((key, i) => values.set(key, answers[i]));
         for (const waiter of waiters) waiter.resolve(waiter.keys.map((key) => values.get(key)));
       },
       (error: unknown) => {

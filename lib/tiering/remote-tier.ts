@@ -24,8 +24,10 @@ export class RemoteTier {
     return this.settle('get', () => this.store.get(key));
   }
 
+  /** Like a write batch, a large read gets the timeout once per 1,000 keys. */
   mget(keys: readonly string[]): Promise<Array<Buffer | undefined>> {
-    return this.settle(`mget of ${keys.length}`, () => this.store.mget(keys));
+    const scale = Math.max(1, Math.ceil(keys.length / 1000));
+    return this.settle(`mget of ${keys.length}`, () => this.store.mget(keys), scale);
   }
 
   /** A batch gets the timeout once per 1,000 writes: a large pipeline takes longer on the wire. */

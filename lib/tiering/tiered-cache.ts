@@ -196,7 +196,7 @@ export class TieredCache {
     try {
       return this.store([this.encode(key, value, options?.ttl, options?.tags)]);
     } catch (error: unknown) {
-      return Promise.reject(error as Error);
+      return Promise.reject(error instanceof Error ? error : new CacheError(String(error)));
     }
   }
 

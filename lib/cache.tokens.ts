@@ -1,0 +1,122 @@
+import type { InjectionToken } from '@nestjs/common';
+import {
+  INVALIDATION_BUS,
+  L2_STORE,
+  RESOLVED_CACHE_OPTIONS,
+  TIERED_CACHE,
+} from './cache.constants.js';
+import { DISTRIBUTED_CACHE_MODULE_OPTIONS } from './cache.module-definition.js';
+import { CacheService } from './cache.service.js';
+import { assertCacheName } from './options/cache-name.js';
+import { CacheInspector } from './testing/cache-inspector.js';
+
+/**
+ * The injection tokens of one cache registration. The default (unnamed) cache keeps the tokens it
+ * always had (`CacheService`, the builder's options token and the `distributed-cache:*` symbols);
+ * a named cache gets string tokens `distributed-cache:<name>:<role>`, so two registrations never
+ * share a provider and Nest's "cannot resolve" errors show which cache is meant. Internal.
+ */
+export interface CacheTokens {
+  /** `undefined` for the default cache. */
+  readonly name: string | undefined;
+  /** The `CacheService` (for the default cache, the class itself). */
+  readonly service: InjectionToken;
+  /** The options as given (forRoot) or as the async factory returned them. */
+  readonly rawOptions: InjectionToken;
+  /** `ResolvedCacheOptions`. */
+  readonly options: InjectionToken;
+  /** The `L2Store`. */
+  readonly store: InjectionToken;
+  /** The `TieredCache` behind the service. */
+  readonly tieredCache: InjectionToken;
+  /** The `InvalidationBus`, or `null`. */
+  readonly bus: InjectionToken;
+  /** The `CacheInspector` of a `forTest()` registration. */
+  readonly inspector: InjectionToken;
+}
+
+const PREFIX = 'distributed-cache:';
+const SERVICE_ROLE = 'CacheService';
+
+const DEFAULT_TOKENS: CacheTokens = {
+  name: undefined,
+  service: CacheService,
+  rawOptions: DISTRIBUTED_CACHE_MODULE_OPTIONS,
+  options: RESOLVED_CACHE_OPTIONS,
+  store: L2_STORE,
+  tieredCache: TIERED_CACHE,
+  bus: INVALIDATION_BUS,
+  inspector: CacheInspector,
+};
+
+/**
+ * The tokens of the cache registered under `name` (`undefined`: the default cache). Internal.
+ * @throws CacheOptionsError when `name` is not a valid cache name
+ */
+export function cacheTokens(name: string | undefined): CacheTokens {
+  assertCacheName(name);
+  if (name === undefined) return DEFAULT_TOKENS;
+  const token = (role: string): string => namedCacheToken(name, role);
+  return {
+    name,
+    service: token(SERVICE_ROLE),
+    rawOptions: token('module-options'),
+    options: token('resolved-options'),
+    store: token('l2-store'),
+    tieredCache: token('tiered-cache'),
+    bus: token('invalidation-bus'),
+    inspector: token('CacheInspector'),
+  };
+}
+
+/**
+ * `'distributed-cache:<name>:<role>'`: the token of one provider of a named cache registration
+ * (its lifecycle, explorer, ... as well as the roles of {@link CacheTokens}). Internal.
+ */
+export function namedCacheToken(name: string, role: string): string {
+  return `${PREFIX}${name}:${role}`;
+}
+
+/**
+ * The injection token of a cache's `CacheService`: the `CacheService` class for the default
+ * (unnamed) cache, `'distributed-cache:<name>:CacheService'` for `forRoot({ name })`. Use it
+ * with `moduleRef.get()`, in a provider's `inject: [...]`, or to override a named cache in a test;
+ * in a constructor, `@InjectCache(name)` says the same.
+ *
+ * @param name the `name` the cache was registered with; omit it for the default cache
+ * @throws CacheOptionsError when `name` is not a valid cache name (empty, whitespace, `'default'`)
+ * @example
+ * const sessions = app.get<CacheService>(getCacheToken('sessions'));
+ * @example
+ * { provide: SessionStore, useFactory: (cache: CacheService) => new SessionStore(cache),
+ *   inject: [getCacheToken('sessions')] }
+ */
+export function getCacheToken(name?: string): InjectionToken {
+  return cacheTokens(name).service;
+}
+
+/**
+ * The injection token of the `CacheInspector` of a `DistributedCacheModule.forTest()`
+ * registration: the `CacheInspector` class for the default cache, a string token for
+ * `forTest({ name })`.
+ *
+ * @param name the `name` given to `forTest`; omit it for the default cache
+ * @example
+ * const inspector = moduleRef.get<CacheInspector>(getCacheInspectorToken('sessions'));
+ */
+export function getCacheInspectorToken(name?: string): InjectionToken {
+  return cacheTokens(name).inspector;
+}
+
+/**
+ * The cache name a `CacheService` token stands for: `null` for the default cache's token,
+ * the name for a named cache's token, `undefined` for any other token. Internal.
+ */
+export function cacheNameOfServiceToken(token: unknown): string | null | undefined {
+  if (token === CacheService) return null;
+  if (typeof token !== 'string' || !token.startsWith(PREFIX)) return undefined;
+  const suffix = `:${SERVICE_ROLE}`;
+  if (!token.endsWith(suffix)) return undefined;
+  const name = token.slice(PREFIX.length, -suffix.length);
+  return name.length > 0 && !name.includes(':') ? name : undefined;
+}
