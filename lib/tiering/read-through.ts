@@ -70,6 +70,12 @@ export class ReadThrough {
    * for its own flight forever.
    */
   private readonly running = new AsyncLocalStorage<ReadonlySet<string>>();
+  /**
+   * Flights in progress. NOTE: on Node 20 an enabled AsyncLocalStorage turns on promise hooks for
+   * the whole process (every await measured ~3x slower in the bench); so the storage is enabled
+   * only while a flight runs, and disabled again when none does.
+   */
+  private active = 0;
   private readonly refreshes = new Set<string>();
   /** Keys whose factory failed recently; bounded, since failing keys are unbounded. */
   private readonly backoff = new LRUCache<string, { until: number; attempt: number }>({
@@ -86,9 +92,13 @@ export class ReadThrough {
     if (inFlight) return inFlight as Promise<T>;
     const keys = new Set(outer);
     keys.add(key);
+    this.active++;
     const flight = this.running
       .run(keys, () => this.resolve(key, factory, options))
-      .finally(() => this.flights.delete(key));
+      .finally(() => {
+        this.flights.delete(key);
+        if (--this.active === 0) this.running.disable();
+      });
     this.flights.set(key, flight);
     return flight;
   }

@@ -13,6 +13,9 @@ import type { CircuitBreaker } from './circuit-breaker.js';
  * Calls pass the circuit breaker first. Timeouts and connection failures count against it; an
  * error *reply* (Redis answered, e.g. NOPERM or a partial batch failure) does not: L2 is up.
  */
+/** Shortest timeout of a write batch, in milliseconds. */
+const WRITE_TIMEOUT_FLOOR_MS = 1_000;
+
 export class RemoteTier {
   constructor(
     readonly store: L2Store,
@@ -30,9 +33,15 @@ export class RemoteTier {
     return this.settle(`mget of ${keys.length}`, () => this.store.mget(keys), scale);
   }
 
-  /** A batch gets the timeout once per 1,000 writes: a large pipeline takes longer on the wire. */
+  /**
+   * A write batch gets at least 1 s (or `l2TimeoutMs` when larger) per 1,000 writes: it is off
+   * the request path, a large pipeline takes longer on the wire, and a batch that times out only
+   * because the event loop was busy would be retried and written twice.
+   */
   write(writes: readonly L2Write[]): Promise<void> {
-    const scale = Math.max(1, Math.ceil(writes.length / 1000));
+    const scale =
+      Math.max(1, Math.ceil(writes.length / 1000)) *
+      Math.max(1, WRITE_TIMEOUT_FLOOR_MS / this.timeoutMs);
     return this.settle(`write batch of ${writes.length}`, () => this.store.write(writes), scale);
   }
 

@@ -1,0 +1,63 @@
+import type { Redis } from 'ioredis';
+import type { BenchOptions } from './bench-options.js';
+import { collectGarbage } from './measure.js';
+import { progress } from './progress.js';
+import type { ScenarioReport } from './report.js';
+
+/** The parts of a redis-server the scenarios use (a RedisServer satisfies it). */
+export interface RedisHandle {
+  readonly host: string;
+  readonly port: number;
+  /** `redis://127.0.0.1:PORT`. */
+  readonly url: string;
+  /** `redis-cli -p PORT ...args`, stdout without the trailing newline. */
+  cli(...args: string[]): Promise<string>;
+}
+
+/** What every scenario gets: the options and the single Redis all subjects share. */
+export interface BenchContext {
+  readonly options: BenchOptions;
+  readonly redis: RedisHandle;
+  /** `redis://127.0.0.1:PORT` of {@link redis}. */
+  readonly redisUrl: string;
+  /** An auto-pipelined client of {@link redis} for bookkeeping (flushing, counting keys). */
+  readonly admin: Redis;
+}
+
+/** A scenario: runs its subjects and returns one or more tables. */
+export interface Scenario {
+  readonly id: string;
+  readonly title: string;
+  run(context: BenchContext): Promise<ScenarioReport[]>;
+}
+
+/**
+ * Runs `rounds` rounds over `subjects`, one run of each per round (interleaved, so a slow moment
+ * of the machine hurts every subject alike rather than one), after one unrecorded warm-up round.
+ * GC runs between runs so that one subject's garbage is not collected on another's time.
+ */
+export async function interleave<S extends { label: string }>(
+  scenarioId: string,
+  subjects: readonly S[],
+  rounds: number,
+  runOne: (subject: S, round: number) => Promise<string | void>,
+  options: { warmUp?: boolean } = {},
+): Promise<void> {
+  const warmUp = options.warmUp ?? true;
+  for (let round = warmUp ? 0 : 1; round <= rounds; round++) {
+    for (const subject of subjects) {
+      collectGarbage();
+      const summary = await runOne(subject, round);
+      progress(
+        `(${scenarioId}) ${round === 0 ? 'warm-up' : `run ${round}/${rounds}`} ${subject.label}${summary ? `: ${summary}` : ''}`,
+      );
+    }
+  }
+}
+
+/** The error's first line, for "not available" cells. */
+export function reason(error: unknown): string {
+  const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  const line = text.split('\n')[0] ?? text;
+  return line.length > 140 ? `${line.slice(0, 137)}...` : line;
+}

@@ -1,0 +1,92 @@
+/**
+ * Runs one of our hot paths alone, for profiling with `node --cpu-prof` (no anchors in the
+ * profile). Starts its own redis-server and stops it at the end. See bench/profile.md.
+ *
+ * Usage: node --cpu-prof --cpu-prof-dir=/tmp/ndc-profiles --import ./bench/register.js \
+ *          bench/profile-target.ts WORKLOAD [--seconds N]
+ *
+ * WORKLOAD: l1-get | cacheable-hit | l2-get | durable-sets
+ */
+import 'reflect-metadata';
+import { startRedis, stopAll } from './core/bench-servers.js';
+import { runConcurrent } from './core/measure.js';
+import { progress } from './core/progress.js';
+import { makeKeys, makeValues } from './core/workload.js';
+import { BenchCatalogue } from './scenarios/cacheable-hit.scenario.js';
+import { redisOptions, startOurCache } from './subjects/our-cache.subject.js';
+
+const WORKLOADS = ['l1-get', 'cacheable-hit', 'l2-get', 'durable-sets'] as const;
+type Workload = (typeof WORKLOADS)[number];
+
+const args = process.argv.slice(2);
+const workload = args[0] as Workload | undefined;
+const secondsAt = args.indexOf('--seconds');
+const seconds = secondsAt >= 0 ? Number(args[secondsAt + 1]) : 5;
+if (workload === undefined || !WORKLOADS.includes(workload) || !(seconds > 0)) {
+  process.stderr.write(`usage: profile-target.ts ${WORKLOADS.join('|')} [--seconds N]\n`);
+  process.exit(2);
+}
+
+const redis = await startRedis();
+try {
+  const deadline = performance.now() + seconds * 1000;
+  let ops = 0;
+  const started = performance.now();
+  switch (workload) {
+    case 'l1-get':
+    case 'cacheable-hit': {
+      const ours = await startOurCache(redisOptions(redis.url, 'profile'), [BenchCatalogue]);
+      const keys = makeKeys('product:', 1024);
+      const ids = keys.map((_, i) => String(i));
+      const values = makeValues(1024);
+      await ours.cache.mset(keys.map((key, i) => ({ key, value: values[i] })));
+      const catalogue = ours.app.get(BenchCatalogue);
+      while (performance.now() < deadline) {
+        if (workload === 'l1-get')
+          for (let i = 0; i < 10_000; i++) await ours.cache.get(keys[i & 1023]!);
+        else for (let i = 0; i < 10_000; i++) await catalogue.findOne(ids[i & 1023]!);
+        ops += 10_000;
+      }
+      await ours.close();
+      break;
+    }
+    case 'l2-get': {
+      const total = 20_000;
+      const keys = makeKeys('p:', total);
+      const values = makeValues(total);
+      const writer = await startOurCache(redisOptions(redis.url, 'profile'));
+      await runConcurrent((i) => writer.cache.set(keys[i]!, values[i]), total, 100);
+      await writer.cache.flush();
+      await writer.close();
+      while (performance.now() < deadline) {
+        // A fresh instance each pass: every read is an L1 miss and an L2 hit.
+        const reader = await startOurCache(redisOptions(redis.url, 'profile'));
+        await runConcurrent((i) => reader.cache.get(keys[i]!), total, 100);
+        ops += total;
+        await reader.close();
+      }
+      break;
+    }
+    case 'durable-sets': {
+      const total = 100_000;
+      const values = makeValues(total);
+      let round = 0;
+      while (performance.now() < deadline) {
+        const keys = makeKeys(`d${round++}:`, total);
+        const ours = await startOurCache(redisOptions(redis.url, 'profile'));
+        await runConcurrent((i) => ours.cache.set(keys[i]!, values[i]), total, 100);
+        await ours.cache.flush();
+        ops += total;
+        await ours.close();
+        await redis.cli('FLUSHALL');
+      }
+      break;
+    }
+  }
+  const elapsed = (performance.now() - started) / 1000;
+  progress(
+    `${workload}: ${ops.toLocaleString('en-US')} ops in ${elapsed.toFixed(1)} s (${Math.round(ops / elapsed).toLocaleString('en-US')}/s)`,
+  );
+} finally {
+  await stopAll();
+}
