@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '@nestjs/common';
+import { Redis } from 'ioredis';
 import type { Subscription } from 'rxjs';
+import { closeRedisClient, openRedisClient } from '../l2/redis-connection.js';
 import type { LandedChange, TieredCache } from '../tiering/tiered-cache.js';
 import type { BusConnections } from './bus-connections.factory.js';
 import { decodeInvalidation, encodeInvalidation } from './invalidation-message.js';
@@ -137,8 +139,12 @@ export class InvalidationBus {
   }
 }
 
-/** `connect()`, settled after at most `waitMs` either way (the client keeps reconnecting). */
+/**
+ * Opens a bus client, settled after at most `waitMs` either way (the client keeps reconnecting).
+ * A single-server client goes through the stores' own helper; a Cluster client has its own.
+ */
 async function connectWithin(client: BusConnections['publisher'], waitMs: number): Promise<void> {
+  if (client instanceof Redis) return openRedisClient(client, waitMs);
   let timer: NodeJS.Timeout | undefined;
   await Promise.race([
     client.connect().catch(() => undefined),
@@ -149,7 +155,9 @@ async function connectWithin(client: BusConnections['publisher'], waitMs: number
   clearTimeout(timer);
 }
 
+/** Closes a bus client for good, leaving no socket or timer behind. */
 async function quit(client: BusConnections['publisher']): Promise<void> {
+  if (client instanceof Redis) return closeRedisClient(client, { quitTimeoutMs: 500 });
   let timer: NodeJS.Timeout | undefined;
   await Promise.race([
     client.quit().catch(() => undefined),
