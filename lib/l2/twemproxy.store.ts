@@ -9,10 +9,14 @@ import { RedisClientStore, type RedisStoreOptions } from './redis-client.store.j
 
 /**
  * Error replies nutcracker makes itself when the shard of a key cannot be reached: `ERR ` and the
- * text of the socket error (`strerror`) it met on the shard connection.
+ * text of the socket error (`strerror`) it met on the shard connection. Besides the usual ones,
+ * any `ERR` followed by a capitalised word is taken as such: strerror texts are capitalised
+ * ("Transport endpoint is not connected"), Redis' own ERR replies to GET/SET/DEL are not
+ * ("ERR syntax error"). NOTE: erring towards "shard unavailable" only means a retry; the other
+ * way round would drop a write that a restarted shard would have taken (seen in CI).
  */
 const PROXY_BACKEND_FAILURE =
-  /^ERR (Connection (refused|timed out|reset by peer)|Broken pipe|Software caused connection abort|Host is (down|unreachable)|No route to host|Network is (down|unreachable)|Operation timed out|Resource temporarily unavailable)\b/;
+  /^ERR ((Connection (refused|timed out|reset by peer)|Broken pipe|Software caused connection abort|Host is (down|unreachable)|No route to host|Network is (down|unreachable)|Operation timed out|Resource temporarily unavailable)\b|[A-Z][a-z])/;
 
 /** Default port of a twemproxy pool. */
 export const DEFAULT_TWEMPROXY_PORT = 22121;
