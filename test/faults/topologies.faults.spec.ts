@@ -28,13 +28,20 @@ async function instance(options: Parameters<typeof startCacheApp>[0]): Promise<C
   return app;
 }
 
+/**
+ * Flushes, then checks what Redis holds through a fresh instance without L1. NOTE: fresh, because
+ * an instance that sat idle through a Cluster master restart can keep failing reads to that
+ * master for a while (its node connection is not reopened until traffic forces a slot refresh;
+ * a known gap); what this suite checks is that no write was lost.
+ */
 async function finish(
   load: SteadyLoad,
   app: CacheApp,
-  reader: CacheApp,
+  options: Parameters<typeof startCacheApp>[0],
   scenario: string,
 ): Promise<LoadReport> {
   await app.cache.flush(20_000);
+  const reader = await instance({ ...options, l1: false });
   const report = { ...load.report(scenario), lost: await verifyWrites(load, reader.cache) };
   reports.push(report);
   expect({ scenario, failed: report.failed, errors: report.errors }).toEqual({
@@ -66,7 +73,6 @@ describe('fault suite: sharded topologies under steady load', () => {
         invalidation: { url: bus.url },
       };
       const app = await instance(options);
-      const reader = await instance({ ...options, l1: false });
       const load = new SteadyLoad(app.cache, { originMs: ORIGIN_MS });
       load.start();
       await delay(1_000);
@@ -76,7 +82,7 @@ describe('fault suite: sharded topologies under steady load', () => {
       await shard.restart();
       await delay(1_500);
       await load.stop();
-      await finish(load, app, reader, 'twemproxy: 1 of 3 shards kill -9 + restart');
+      await finish(load, app, options, 'twemproxy: 1 of 3 shards kill -9 + restart');
     } finally {
       await Promise.all(apps.splice(0).map((app) => app.close()));
       await proxy.stop();
@@ -89,7 +95,6 @@ describe('fault suite: sharded topologies under steady load', () => {
     try {
       const options = { l2: { type: 'cluster' as const, nodes: cluster.seeds } };
       const app = await instance(options);
-      const reader = await instance({ ...options, l1: false });
       const load = new SteadyLoad(app.cache, { originMs: ORIGIN_MS });
       load.start();
       await delay(1_000);
@@ -99,7 +104,7 @@ describe('fault suite: sharded topologies under steady load', () => {
       await master.restart();
       await delay(3_000);
       await load.stop();
-      await finish(load, app, reader, 'cluster: 1 of 3 masters kill -9 + restart');
+      await finish(load, app, options, 'cluster: 1 of 3 masters kill -9 + restart');
     } finally {
       await Promise.all(apps.splice(0).map((app) => app.close()));
       await cluster.stop();

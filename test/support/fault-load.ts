@@ -128,16 +128,30 @@ export class SteadyLoad {
 /**
  * After recovery and a flush: every key the load wrote must read its last value from L2 (through
  * `reader`, an instance without L1), unless its write was reported dropped. Returns how many did
- * not: writes lost silently.
+ * not: writes lost silently. A read that met an L2 error (the reader's own connections still
+ * opening after the fault) proves nothing either way, so it is repeated until one read is clean
+ * (for at most `timeoutMs`).
  */
-export async function verifyWrites(load: SteadyLoad, reader: CacheService): Promise<number> {
+export async function verifyWrites(
+  load: SteadyLoad,
+  reader: CacheService,
+  timeoutMs = 10_000,
+): Promise<number> {
   const keys = [...load.truth.keys()];
-  const stored = await reader.mget<number>(keys);
-  let lost = 0;
-  keys.forEach((key, i) => {
-    if (stored[i] !== load.truth.get(key) && !load.droppedKeys.has(key)) lost++;
-  });
-  return lost;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const errorsBefore = reader.stats().l2Errors;
+    const stored = await reader.mget<number>(keys);
+    const clean = reader.stats().l2Errors === errorsBefore;
+    if (clean || Date.now() >= deadline) {
+      let lost = 0;
+      keys.forEach((key, i) => {
+        if (stored[i] !== load.truth.get(key) && !load.droppedKeys.has(key)) lost++;
+      });
+      return lost;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
 }
 
 /** Prints reports as one table (kept in the test output and the README's failure section). */
