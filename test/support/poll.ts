@@ -55,3 +55,21 @@ export async function waitFor<T>(
       : ` (last error: ${lastError instanceof Error ? lastError.message : inspect(lastError)})`;
   throw new Error(`waitFor timed out after ${timeoutMs} ms: ${message}${detail}`);
 }
+
+/**
+ * Polls `read` until it returns a value equal (as JSON) to `expected`, and resolves with how long
+ * that took, in milliseconds. For "another instance reads the new state once it landed" checks.
+ */
+export async function waitForValue(
+  read: () => Promise<unknown>,
+  expected: unknown,
+  { timeoutMs = 3_000, intervalMs = 2 }: Pick<WaitForOptions, 'timeoutMs' | 'intervalMs'> = {},
+): Promise<number> {
+  const started = performance.now();
+  await waitFor(async () => JSON.stringify(await read()) === JSON.stringify(expected), {
+    timeoutMs,
+    intervalMs,
+    message: `read to return ${JSON.stringify(expected)}`,
+  });
+  return performance.now() - started;
+}

@@ -4,7 +4,7 @@ import { CacheOptionsError } from '../../../lib/errors/cache-options.error.js';
 import type { InvalidationBus } from '../../../lib/invalidation/invalidation-bus.js';
 import type { DistributedCacheModuleOptions } from '../../../lib/options/cache-options.interface.js';
 import { startCacheApp, type CacheApp } from '../../support/cache-app.js';
-import { waitFor } from '../../support/poll.js';
+import { waitFor, waitForValue } from '../../support/poll.js';
 import { RedisServer } from '../../support/redis-server.js';
 
 let redis: RedisServer;
@@ -23,21 +23,6 @@ async function instance(options: DistributedCacheModuleOptions = {}): Promise<Ca
 
 function busOf(app: CacheApp): InvalidationBus {
   return app.app.get<InvalidationBus>(INVALIDATION_BUS);
-}
-
-/** Polls `read` until it returns `expected`, and resolves with how long that took (ms). */
-async function converges(
-  read: () => Promise<unknown>,
-  expected: unknown,
-  timeoutMs = 2_000,
-): Promise<number> {
-  const started = performance.now();
-  await waitFor(async () => JSON.stringify(await read()) === JSON.stringify(expected), {
-    timeoutMs,
-    intervalMs: 2,
-    message: `read to return ${JSON.stringify(expected)}`,
-  });
-  return performance.now() - started;
 }
 
 beforeAll(async () => {
@@ -68,23 +53,23 @@ describe('InvalidationBus on a single Redis', () => {
     expect(b.cache.stats().l1Hits).toBe(1);
 
     await a.cache.set('k', 'v2', { tags: ['t'] });
-    await converges(() => b.cache.get('k'), 'v2');
+    await waitForValue(() => b.cache.get('k'), 'v2');
 
     await a.cache.del('k');
-    await converges(() => b.cache.get('k'), undefined);
+    await waitForValue(() => b.cache.get('k'), undefined);
 
     await a.cache.set('k', 'v3', { tags: ['t'] });
-    await converges(() => b.cache.get('k'), 'v3');
+    await waitForValue(() => b.cache.get('k'), 'v3');
     await a.cache.invalidateTags(['t']);
-    await converges(() => b.cache.get('k'), undefined);
+    await waitForValue(() => b.cache.get('k'), undefined);
 
     await a.cache.set('k', 'v4');
-    await converges(() => b.cache.get('k'), 'v4');
+    await waitForValue(() => b.cache.get('k'), 'v4');
     await a.cache.clear();
-    await converges(() => b.cache.get('k'), undefined);
+    await waitForValue(() => b.cache.get('k'), undefined);
     // B learnt the new namespace version from the message: what it writes now is visible to A.
     await b.cache.set('k', 'from b');
-    await converges(() => a.cache.get('k'), 'from b');
+    await waitForValue(() => a.cache.get('k'), 'from b');
   });
 
   it('ignores its own messages, keeping its own fresh L1 copies', async () => {
@@ -151,7 +136,7 @@ describe('InvalidationBus on a single Redis', () => {
     await a.cache.flush();
     await waitFor(() => busOf(a).stats.published === 2, { message: 'A to publish v2' });
 
-    const ms = await converges(() => b.cache.get('k'), 'v2', 5_000);
+    const ms = await waitForValue(() => b.cache.get('k'), 'v2', { timeoutMs: 5_000 });
     expect(busOf(b).stats.received).toBe(1);
     expect(busOf(b).stats.resubscribes).toBe(1);
     // Documented bound: l1.ttl (5 s here); in practice the reconnect time.

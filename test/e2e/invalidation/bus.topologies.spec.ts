@@ -1,6 +1,6 @@
 import type { DistributedCacheModuleOptions } from '../../../lib/options/cache-options.interface.js';
 import { startCacheApp, type CacheApp } from '../../support/cache-app.js';
-import { waitFor } from '../../support/poll.js';
+import { waitForValue } from '../../support/poll.js';
 import { RedisCluster } from '../../support/redis-cluster.js';
 import { RedisSentinelGroup, SENTINEL_MASTER_NAME } from '../../support/redis-sentinel.js';
 import { RedisServer } from '../../support/redis-server.js';
@@ -19,33 +19,25 @@ async function pair(options: DistributedCacheModuleOptions): Promise<[CacheApp, 
   return [a, b];
 }
 
-async function converges(read: () => Promise<unknown>, expected: unknown): Promise<void> {
-  await waitFor(async () => JSON.stringify(await read()) === JSON.stringify(expected), {
-    timeoutMs: 3_000,
-    intervalMs: 5,
-    message: `B to read ${JSON.stringify(expected)}`,
-  });
-}
-
 /** Runs the same script on any topology. */
 async function propagates([a, b]: [CacheApp, CacheApp]): Promise<void> {
   await a.cache.set('k', 'v1', { tags: ['t'] });
   await a.cache.flush();
-  await converges(() => b.cache.get('k'), 'v1');
+  await waitForValue(() => b.cache.get('k'), 'v1');
   // B now holds v1 in L1: only an invalidation can make it read anything else.
   expect(await b.cache.get('k')).toBe('v1');
   await a.cache.set('k', 'v2', { tags: ['t'] });
-  await converges(() => b.cache.get('k'), 'v2');
+  await waitForValue(() => b.cache.get('k'), 'v2');
   await a.cache.del('k');
-  await converges(() => b.cache.get('k'), undefined);
+  await waitForValue(() => b.cache.get('k'), undefined);
   await a.cache.set('k', 'v3', { tags: ['t'] });
-  await converges(() => b.cache.get('k'), 'v3');
+  await waitForValue(() => b.cache.get('k'), 'v3');
   await a.cache.invalidateTags(['t']);
-  await converges(() => b.cache.get('k'), undefined);
+  await waitForValue(() => b.cache.get('k'), undefined);
   await a.cache.set('k', 'v4');
-  await converges(() => b.cache.get('k'), 'v4');
+  await waitForValue(() => b.cache.get('k'), 'v4');
   await a.cache.clear();
-  await converges(() => b.cache.get('k'), undefined);
+  await waitForValue(() => b.cache.get('k'), undefined);
 }
 
 afterEach(async () => {

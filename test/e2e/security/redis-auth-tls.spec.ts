@@ -127,7 +127,8 @@ describe('Redis AUTH, ACL users and TLS', () => {
       certs = await makeTestCertificates();
     });
 
-    it('reads, writes and invalidates over TLS (rediss://) with a CA made at test time', async () => {
+    /** A redis-server that also listens with TLS (server certificate from the test CA); returns the TLS port. */
+    async function tlsServer(): Promise<number> {
       const tlsPort = await freePort();
       await server([
         '--tls-port',
@@ -141,6 +142,11 @@ describe('Redis AUTH, ACL users and TLS', () => {
         '--tls-auth-clients',
         'no',
       ]);
+      return tlsPort;
+    }
+
+    it('reads, writes and invalidates over TLS (rediss://) with a CA made at test time', async () => {
+      const tlsPort = await tlsServer();
       const l2 = {
         type: 'redis' as const,
         url: `rediss://127.0.0.1:${tlsPort}`,
@@ -160,19 +166,7 @@ describe('Redis AUTH, ACL users and TLS', () => {
     });
 
     it('refuses a server whose certificate is not from the trusted CA: misses, no crash', async () => {
-      const tlsPort = await freePort();
-      await server([
-        '--tls-port',
-        String(tlsPort),
-        '--tls-cert-file',
-        certs.serverCert,
-        '--tls-key-file',
-        certs.serverKey,
-        '--tls-ca-cert-file',
-        certs.caCert,
-        '--tls-auth-clients',
-        'no',
-      ]);
+      const tlsPort = await tlsServer();
       const untrusting = await app({
         namespace: 'tls',
         l2TimeoutMs: 100,
