@@ -15,6 +15,7 @@ import {
   openRedisClient,
   redisRoundTrip,
 } from './redis-connection.js';
+import { scriptRefusal, writeByScript } from './write-script.js';
 
 /** Options of {@link RedisClientStore} and the stores built on it. */
 export interface RedisStoreOptions {
@@ -40,6 +41,13 @@ export interface RedisStoreOptions {
    * @default 'ndc-health:'
    */
   healthKeyPrefix?: string;
+  /**
+   * Send write batches as Lua script calls (see write-script.ts) rather than pipelines. Only for
+   * servers that hold every key (single Redis, Sentinel); falls back to pipelines for good when
+   * Redis refuses scripts (e.g. an ACL without `+evalsha`).
+   * @default false
+   */
+  scriptedWrites?: boolean;
 }
 
 /**
@@ -57,6 +65,8 @@ export class RedisClientStore implements L2Store {
   protected readonly quitTimeoutMs: number;
   protected readonly healthKeyPrefix: string;
   protected closed = false;
+  /** Whether batches go as script calls ({@link writeByScript}); off after Redis refused one. */
+  private scripted: boolean;
 
   /**
    * @param client An ioredis client set up to fail fast (see redis-client.factory.ts); the store
@@ -71,6 +81,7 @@ export class RedisClientStore implements L2Store {
     this.connectWaitMs = options.connectWaitMs ?? 2_000;
     this.quitTimeoutMs = options.quitTimeoutMs ?? 500;
     this.healthKeyPrefix = options.healthKeyPrefix ?? HEALTH_KEY_PREFIX;
+    this.scripted = options.scriptedWrites ?? false;
     const onClientError = options.onClientError;
     client.on('error', (error: Error) => onClientError?.(error));
   }
@@ -121,44 +132,34 @@ export class RedisClientStore implements L2Store {
   }
 
   /**
-   * Sends every write in one pipeline, in order: `SET key value PX ttlMs` or `DEL key`. A write that
-   * cannot be sent (a `ttlMs` that is not a whole number >= 1, a value that is not bytes) fails alone.
-   * Per-write failures reject with `CacheBatchError` (the others were applied); when the pipeline
-   * as a whole failed (connection down or lost), the client's error is rethrown as is.
+   * Sends every write, in order: `SET key value PX ttlMs` or `DEL key`, as script calls of up to
+   * 1,000 writes when the store uses {@link writeByScript} (single Redis, Sentinel), else as one
+   * pipeline. A write that cannot be sent (a `ttlMs` that is not a whole number >= 1, a value that
+   * is not bytes) fails alone. Per-write failures reject with `CacheBatchError` (the others were
+   * applied); when the batch as a whole failed (connection down or lost), the client's error is
+   * rethrown as is.
    */
   async write(writes: readonly L2Write[]): Promise<void> {
     if (writes.length === 0) return;
     const failures = new Map<number, unknown>();
-    /** Batch index of each command in the pipeline. */
+    /** Batch index of each write sent. */
     const sent: number[] = [];
-    const pipeline = this.commandClient().pipeline();
+    const sendable: L2Write[] = [];
     writes.forEach((write, index) => {
-      if (write.kind === 'del') {
-        pipeline.del(write.key);
-      } else {
-        const problem = invalidSet(write);
-        if (problem !== undefined) {
-          failures.set(index, unsentSetError(write, problem));
-          return;
-        }
-        pipeline.set(write.key, write.value, 'PX', write.ttlMs);
+      const problem = write.kind === 'set' ? invalidSet(write) : undefined;
+      if (problem !== undefined && write.kind === 'set') {
+        failures.set(index, unsentSetError(write, problem));
+        return;
       }
       sent.push(index);
+      sendable.push(write);
     });
-
-    if (sent.length > 0) {
-      const results = await pipeline.exec();
-      sent.forEach((index, position) => {
-        const result = results?.[position];
-        if (result === undefined) {
-          failures.set(
-            index,
-            new CacheL2Error('write', 'the pipeline returned fewer replies than commands sent'),
-          );
-        } else if (result[0]) {
-          failures.set(index, this.translateError('write', result[0]));
-        }
-      });
+    if (sendable.length > 0) {
+      const client = this.commandClient();
+      const sentFailures = this.scripted
+        ? await this.writeScripted(client, sendable)
+        : await this.writePipelined(client, sendable);
+      for (const [position, error] of sentFailures) failures.set(sent[position]!, error);
     }
     throwBatchFailures(failures, writes.length);
   }
@@ -198,6 +199,65 @@ export class RedisClientStore implements L2Store {
     if (this.closed) return;
     this.closed = true;
     await closeRedisClient(this.client, { quitTimeoutMs: this.quitTimeoutMs });
+  }
+
+  /** Script calls of up to 1,000 writes, sent back to back (Redis runs them in order). */
+  private async writeScripted(
+    client: Redis,
+    writes: readonly L2Write[],
+  ): Promise<Map<number, unknown>> {
+    const parts = [...chunks(writes)];
+    const settled = await Promise.allSettled(parts.map((part) => writeByScript(client, part)));
+    const refusals = settled.map((result) =>
+      result.status === 'rejected' ? scriptRefusal(result.reason) : undefined,
+    );
+    if (refusals.includes('command')) this.scripted = false; // e.g. an ACL without +evalsha
+    if (refusals.some((refusal) => refusal !== undefined)) {
+      // Redis refused a call before running it (the command, or a key the ACL forbids), so none
+      // of its writes was applied: send the batch as a pipeline, which reports each write alone.
+      return this.writePipelined(client, writes);
+    }
+    const failures = new Map<number, unknown>();
+    let offset = 0;
+    settled.forEach((result, i) => {
+      const size = parts[i]!.length;
+      if (result.status === 'fulfilled') {
+        for (const [index, error] of result.value) {
+          failures.set(offset + index, this.translateError('write', error));
+        }
+      } else {
+        const error = this.translateError('write', result.reason);
+        for (let j = 0; j < size; j++) failures.set(offset + j, error);
+      }
+      offset += size;
+    });
+    return failures;
+  }
+
+  /** One pipeline of SET/DEL commands. */
+  private async writePipelined(
+    client: Redis,
+    writes: readonly L2Write[],
+  ): Promise<Map<number, unknown>> {
+    const pipeline = client.pipeline();
+    for (const write of writes) {
+      if (write.kind === 'del') pipeline.del(write.key);
+      else pipeline.set(write.key, write.value, 'PX', write.ttlMs);
+    }
+    const results = await pipeline.exec();
+    const failures = new Map<number, unknown>();
+    writes.forEach((_, position) => {
+      const result = results?.[position];
+      if (result === undefined) {
+        failures.set(
+          position,
+          new CacheL2Error('write', 'the pipeline returned fewer replies than commands sent'),
+        );
+      } else if (result[0]) {
+        failures.set(position, this.translateError('write', result[0]));
+      }
+    });
+    return failures;
   }
 
   /**

@@ -1,3 +1,4 @@
+import type { Redis } from 'ioredis';
 import type { RedisL2Options } from '../options/cache-options.interface.js';
 import { createRedisClient, describeRedisTarget } from './redis-client.factory.js';
 import { RedisClientStore, type RedisStoreOptions } from './redis-client.store.js';
@@ -7,7 +8,7 @@ export type { RedisStoreOptions } from './redis-client.store.js';
 
 /**
  * The L2 store for one Redis server (`l2: { type: 'redis' }`). Values travel as Buffers both ways,
- * batches go as one pipeline, MGET and DEL are chunked by 1,000 keys; no timeouts or retries of
+ * write batches go as Lua script calls of up to 1,000 writes (see write-script.ts), MGET and DEL are chunked by 1,000 keys; no timeouts or retries of
  * its own (the remote tier settles every call within `l2TimeoutMs`, and the client fails fast,
  * see redis-client.factory.ts). Every method is `async`, so none can throw synchronously.
  *
@@ -16,6 +17,11 @@ export type { RedisStoreOptions } from './redis-client.store.js';
  * await store.connect();
  */
 export class RedisStore extends RedisClientStore {
+  /** As {@link RedisClientStore}; batches go as script calls unless `scriptedWrites` is false. */
+  constructor(client: Redis, description: string, options: RedisStoreOptions = {}) {
+    super(client, description, { scriptedWrites: true, ...options });
+  }
+
   /**
    * A store with its own client for `options` (not connected yet: call `connect()`).
    * @throws TypeError when `options.url` is not a URL (the options validator rejects it earlier).

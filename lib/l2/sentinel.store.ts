@@ -143,7 +143,8 @@ export class SentinelStore extends RedisClientStore {
     private readonly watch?: SentinelFailoverWatch,
     private readonly masterName = 'master',
   ) {
-    super(client, description, options);
+    // One master holds every key, so batches can go as script calls (see write-script.ts).
+    super(client, description, { scriptedWrites: true, ...options });
   }
 
   /**

@@ -116,6 +116,74 @@ describe('RedisStore', () => {
     });
   });
 
+  describe('write batches as script calls', () => {
+    /** `calls` of each command in INFO commandstats. */
+    async function commandCalls(): Promise<Record<string, number>> {
+      const info = await server.cli('INFO', 'commandstats');
+      const calls: Record<string, number> = {};
+      for (const match of info.matchAll(/^cmdstat_([a-z|]+):calls=(\d+)/gm)) {
+        calls[match[1]!] = Number(match[2]);
+      }
+      return calls;
+    }
+
+    it('sends 2,500 writes as 3 EVALSHA calls, each write one SET PX inside Redis', async () => {
+      const store = await openStore(server.url);
+      await store.write([set(`${prefix}warm`, 'w')]); // loads the script
+      await server.cli('CONFIG', 'RESETSTAT');
+      const keys = Array.from({ length: 2_500 }, (_, i) => `${prefix}s${i}`);
+      await store.write(keys.map((key, i) => set(key, `v${i}`, 30_000)));
+      const calls = await commandCalls();
+      expect(calls['evalsha']).toBe(3);
+      expect(calls['set']).toBe(2_500);
+      expect(calls['expire'] ?? 0).toBe(0);
+      expect(await server.cli('GET', keys[2_499]!)).toBe('v2499');
+      const pttl = Number(await server.cli('PTTL', keys[0]!));
+      expect(pttl).toBeGreaterThan(0);
+      expect(pttl).toBeLessThanOrEqual(30_000);
+      await store.del([...keys, `${prefix}warm`]);
+    });
+
+    it('sends the script again after SCRIPT FLUSH (NOSCRIPT), as after a restart', async () => {
+      const store = await openStore(server.url);
+      await store.write([set(`${prefix}a`, '1')]);
+      await server.cli('SCRIPT', 'FLUSH');
+      await store.write([set(`${prefix}b`, '2'), { kind: 'del', key: `${prefix}a` }]);
+      expect(await server.cli('GET', `${prefix}b`)).toBe('2');
+      expect(await server.cli('EXISTS', `${prefix}a`)).toBe('0');
+      await store.del([`${prefix}b`]);
+    });
+
+    it('falls back to pipelines for good when the ACL forbids scripts, losing no write', async () => {
+      const user = `noscript-${randomUUID().slice(0, 8)}`;
+      await server.cli('ACL', 'SETUSER', user, 'on', '>s3cret-pw', '~*', '+@all', '-@scripting');
+      try {
+        const store = await openStore(`redis://${user}:s3cret-pw@127.0.0.1:${server.port}`);
+        await server.cli('CONFIG', 'RESETSTAT');
+        await store.write([set(`${prefix}a`, 'A'), set(`${prefix}b`, 'B')]);
+        await store.write([set(`${prefix}c`, 'C'), { kind: 'del', key: `${prefix}a` }]);
+        expect(await server.cli('MGET', `${prefix}a`, `${prefix}b`, `${prefix}c`)).toBe('\nB\nC');
+        const calls = await commandCalls();
+        expect(calls['set']).toBe(3);
+        // Refused once, then never tried again.
+        expect((calls['evalsha'] ?? 0) + (calls['eval'] ?? 0)).toBeLessThanOrEqual(1);
+        await store.del([`${prefix}b`, `${prefix}c`]);
+      } finally {
+        await server.cli('ACL', 'DELUSER', user);
+      }
+    });
+
+    it('can be turned off: scriptedWrites false sends pipelines', async () => {
+      const store = await openStore(server.url, { scriptedWrites: false });
+      await server.cli('CONFIG', 'RESETSTAT');
+      await store.write([set(`${prefix}a`, 'A'), set(`${prefix}b`, 'B')]);
+      const calls = await commandCalls();
+      expect(calls['set']).toBe(2);
+      expect(calls['evalsha'] ?? 0).toBe(0);
+      await store.del([`${prefix}a`, `${prefix}b`]);
+    });
+  });
+
   describe('keys and values', () => {
     it('stores keys as their UTF-8 bytes, so redis-cli reads what the store wrote and back', async () => {
       const store = await openStore(server.url);
