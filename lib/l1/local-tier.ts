@@ -83,6 +83,29 @@ export class LocalTier {
     this.lru.delete(key);
   }
 
+  /**
+   * Sets the size of `key`'s entry to `size` bytes, if it still holds `value` (evicting older
+   * entries should L1 now hold more than `maxBytes`); keeps its expiry and tags. For values sized
+   * by a guess when stored and by their serialized bytes once encoded.
+   */
+  resize(key: string, value: unknown, size: number): void {
+    const stored = value === null ? NULL_VALUE : value;
+    if (stored === undefined || this.lru.peek(key) !== stored) return;
+    const ttl = this.lru.getRemainingTTL(key);
+    const tags = this.tagsByKey.get(key);
+    // lru-cache keeps the old size when a key is set to the value it holds: delete, then set.
+    this.lru.delete(key);
+    if (size > this.options.maxBytes || !(ttl >= 1)) return;
+    this.lru.set(key, stored, { ttl: Math.ceil(ttl), size: Math.max(1, size) });
+    if (tags !== undefined && this.lru.has(key)) this.tagsByKey.set(key, tags);
+  }
+
+  /** Deletes `key` if it still holds `value` (a newer value stays). */
+  deleteIf(key: string, value: unknown): void {
+    const stored = value === null ? NULL_VALUE : value;
+    if (this.lru.peek(key) === stored) this.lru.delete(key);
+  }
+
   clear(): void {
     this.lru.clear();
     this.tagsByKey.clear();

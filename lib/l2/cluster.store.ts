@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Cluster, type ChainableCommander, type ClusterOptions } from 'ioredis';
+import { Cluster, type ChainableCommander, type ClusterOptions, type Redis } from 'ioredis';
 import { CacheL2Error } from '../errors/cache-l2.error.js';
 import type { ClusterL2Options, RedisNode } from '../options/cache-options.interface.js';
 import type { L2Store, L2Write } from './l2-store.interface.js';
@@ -197,7 +197,37 @@ export class ClusterStore implements L2Store {
     if (cluster.status === 'wait' || cluster.status === 'end') {
       cluster.connect().catch(() => undefined);
     }
+    const deadline = Date.now() + this.connectWaitMs;
     await ready;
+    await this.openMasterConnections(deadline - Date.now());
+  }
+
+  /**
+   * Opens the connection to every master and waits (at most `waitMs`) until each is ready.
+   * ioredis opens them lazily, on a node's first command, and without an offline queue the
+   * commands that race that connect fail ("Connection is closed"): a fresh instance's first
+   * batches would fail and be retried.
+   */
+  private async openMasterConnections(waitMs: number): Promise<void> {
+    if (this.closed || waitMs <= 0 || this.cluster.status !== 'ready') return;
+    const pending = this.cluster.nodes('master').filter((node) => node.status !== 'ready');
+    if (pending.length === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, waitMs);
+    });
+    try {
+      await Promise.race([
+        Promise.all(
+          pending.map((node) =>
+            node.status === 'wait' ? node.connect().catch(() => undefined) : onceReady(node),
+          ),
+        ),
+        timeout,
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** GET as a Buffer; `undefined` when the key is missing. ioredis follows MOVED/ASK. */
@@ -579,4 +609,17 @@ function crc16(bytes: readonly number[], start: number, end: number): number {
     crc = ((crc << 8) & 0xffff) ^ (CRC16_TABLE[((crc >> 8) ^ (bytes[i] ?? 0)) & 0xff] ?? 0);
   }
   return crc;
+}
+
+/** Resolves when `node` is ready or has ended (never rejects). */
+function onceReady(node: Redis): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      node.off('ready', done);
+      node.off('end', done);
+      resolve();
+    };
+    node.once('ready', done);
+    node.once('end', done);
+  });
 }

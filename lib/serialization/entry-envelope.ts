@@ -71,12 +71,33 @@ function metaJsonOf(meta: Readonly<Record<string, unknown>> | undefined): string
 }
 
 export function encodeEnvelope(entry: EntryEnvelope): Buffer {
-  const { expiresAt, payload, meta } = entry;
+  return encodeEnvelopeOf(entry.expiresAt, entry.payload, entry.meta);
+}
+
+/**
+ * `encodeEnvelope` for a payload given as text (written as UTF-8 straight into the envelope: no
+ * intermediate Buffer and copy, which is most of the framing cost of a small value).
+ */
+export function encodeTextEnvelope(
+  expiresAt: number,
+  payload: string,
+  meta?: Readonly<Record<string, unknown>>,
+): Buffer {
+  return encodeEnvelopeOf(expiresAt, payload, meta);
+}
+
+function encodeEnvelopeOf(
+  expiresAt: number,
+  payload: Buffer | string,
+  meta: Readonly<Record<string, unknown>> | undefined,
+): Buffer {
   if (typeof expiresAt !== 'number' || Number.isNaN(expiresAt)) {
     throw new RangeError(`EntryEnvelope.expiresAt must be a number of epoch ms, got ${expiresAt}`);
   }
-  if (payload.length > MAX_UINT32) {
-    throw new RangeError(`EntryEnvelope.payload is too large (${payload.length} bytes)`);
+  const payloadBytes =
+    typeof payload === 'string' ? Buffer.byteLength(payload, 'utf8') : payload.length;
+  if (payloadBytes > MAX_UINT32) {
+    throw new RangeError(`EntryEnvelope.payload is too large (${payloadBytes} bytes)`);
   }
   const metaJson = metaJsonOf(meta);
   const metaBytes = metaJson === undefined ? 0 : Buffer.byteLength(metaJson, 'utf8');
@@ -85,19 +106,20 @@ export function encodeEnvelope(entry: EntryEnvelope): Buffer {
   }
   const metaSection = metaJson === undefined ? 0 : META_LENGTH_BYTES + metaBytes;
 
-  const out = Buffer.allocUnsafe(HEADER_BYTES + metaSection + payload.length);
+  const out = Buffer.allocUnsafe(HEADER_BYTES + metaSection + payloadBytes);
   out[0] = MAGIC;
   out[1] = VERSION;
   out[2] = metaJson === undefined ? 0 : FLAG_META;
   out.writeDoubleBE(expiresAt, 3);
-  out.writeUInt32BE(payload.length, 11);
+  out.writeUInt32BE(payloadBytes, 11);
   let offset = HEADER_BYTES;
   if (metaJson !== undefined) {
     out.writeUInt32BE(metaBytes, offset);
     offset += META_LENGTH_BYTES;
     offset += out.write(metaJson, offset, 'utf8');
   }
-  payload.copy(out, offset);
+  if (typeof payload === 'string') out.write(payload, offset, 'utf8');
+  else payload.copy(out, offset);
   return out;
 }
 

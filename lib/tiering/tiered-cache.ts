@@ -16,9 +16,14 @@ import { LocalTier } from '../l1/local-tier.js';
 import type { L2Store } from '../l2/l2-store.interface.js';
 import { parseDuration, type Duration } from '../options/duration.js';
 import type { ResolvedCacheOptions } from '../options/resolved-options.js';
-import { decodeEnvelope, encodeEnvelope } from '../serialization/entry-envelope.js';
+import {
+  decodeEnvelope,
+  encodeEnvelope,
+  encodeTextEnvelope,
+} from '../serialization/entry-envelope.js';
+import { JsonSerializer } from '../serialization/json.serializer.js';
 import { WriteBehindFlusher, type FlusherSignal } from '../write-behind/write-behind.flusher.js';
-import type { PendingWrite } from '../write-behind/pending-write.js';
+import { encodedValue, type PendingWrite } from '../write-behind/pending-write.js';
 import { RemoteTier } from './remote-tier.js';
 import { MAX_ENTRY_TTL_MS, VERSION_TTL_MS } from '../keys/version-keys.js';
 import { VersionRegistry, type FreshVersions, type VersionStamp } from './version-registry.js';
@@ -44,16 +49,21 @@ export interface LandedChange {
   readonly clear?: string;
 }
 
-/** A value ready to store: encoded once, for L2 and for L1's size accounting. */
-interface Encoded {
+/** A value checked and stamped, ready to store; its bytes are made by {@link TieredCache.encode}. */
+interface Prepared {
   readonly key: string;
   readonly fullKey: string;
-  readonly envelope: Buffer;
+  readonly value: unknown;
   /** Physical expiry: the TTL plus any stale window. */
   readonly expiresAt: number;
+  /** End of the TTL proper; before `expiresAt` when a stale window is kept. */
+  readonly freshUntil: number;
+  readonly stamp: VersionStamp;
   /** What L1 holds: the value, or a StaleableValue when it outlives its TTL. */
   readonly local: unknown;
   readonly tags: readonly string[] | undefined;
+  /** The envelope, when encoded before queueing (write-through, getOrSet). */
+  bytes?: Buffer;
 }
 
 /** An L2 entry decoded. */
@@ -93,6 +103,8 @@ export class TieredCache {
   private readonly breaker: CircuitBreaker;
   private dropsToLog = 0;
   private rejectedToLog = 0;
+  private unserializableToLog = 0;
+  private firstUnserializable: string | undefined;
   private dropLogTimer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -124,8 +136,11 @@ export class TieredCache {
     this.flusher.signals$.subscribe((signal) => this.onFlusherSignal(signal));
     this.readThroughPolicy = new ReadThrough({
       lookup: (key) => this.lookup(key),
+      // Encoded at once: the factory's caller sees a value that cannot be cached as an error.
       store: (key, value, setOptions, keepStaleMs) =>
-        this.store([this.encode(key, value, setOptions?.ttl, setOptions?.tags, keepStaleMs)]),
+        this.store([
+          this.encoded(this.prepare(key, value, setOptions?.ttl, setOptions?.tags, keepStaleMs)),
+        ]),
       countRead: (key, served) => this.countRead(key, served),
       reportError: (operation, key, error) => this.emit({ type: 'error', operation, key, error }),
     });
@@ -188,25 +203,32 @@ export class TieredCache {
   /**
    * Stores `value`: L1 now; L2 through the write-behind queue (resolves once queued) or, with
    * write-behind disabled, directly (resolves once L2 has it).
-   * @throws CacheSerializationError when the value cannot be encoded (nothing is stored)
+   *
+   * Under write-behind the value is serialized by the flusher when its batch is built, off the
+   * caller's path: a value that cannot be encoded (or is larger than `maxValueBytes`) is then
+   * dropped from L1 and the queue and reported (`drop` event with reason `unserializable` and the
+   * typed error, one warning line). With write-behind disabled it is encoded first and rejects.
+   * @throws CacheKeyError, CacheOptionsError (ttl) or CacheError (tags) for bad arguments
+   * @throws CacheSerializationError for `undefined`, and, write-through, for a value that cannot
+   *   be encoded (nothing is stored)
    * @throws CacheOverflowError when the queue is full and `overflow` is `'reject'`
    */
   set<T>(key: string, value: T, options?: SetOptions): Promise<void> {
     // Not `async`: a write-behind set is synchronous work, and this is the hottest write path.
     try {
-      return this.store([this.encode(key, value, options?.ttl, options?.tags)]);
+      return this.store([this.prepare(key, value, options?.ttl, options?.tags)]);
     } catch (error: unknown) {
       return Promise.reject(error instanceof Error ? error : new CacheError(String(error)));
     }
   }
 
-  /** `set` for many entries. Every value is encoded first: one bad value rejects them all. */
+  /** `set` for many entries. Every entry is checked first: one bad argument rejects them all. */
   async mset<T>(entries: ReadonlyArray<MsetEntry<T>>): Promise<void> {
     assertArray(entries, 'mset() takes an array of { key, value }');
-    const encoded = entries.map((entry) =>
-      this.encode(entry.key, entry.value, entry.ttl, entry.tags),
+    const prepared = entries.map((entry) =>
+      this.prepare(entry.key, entry.value, entry.ttl, entry.tags),
     );
-    await this.store(encoded);
+    await this.store(prepared);
   }
 
   /**
@@ -430,7 +452,13 @@ export class TieredCache {
     const write = this.flusher.peek(this.prefix + key);
     if (!write) return null; // nothing queued: ask L2
     if (write.kind === 'del' || write.expiresAt <= Date.now()) return undefined;
-    const decoded = this.decode(key, write.value);
+    let bytes: Buffer;
+    try {
+      bytes = encodedValue(write);
+    } catch {
+      return undefined; // cannot be encoded: the flusher drops and reports it
+    }
+    const decoded = this.decode(key, bytes);
     if (decoded === undefined || !this.versions.matchesKnown(decoded.stamp)) return undefined;
     return { value: decoded.value, freshUntil: decoded.freshUntil, tier: 'l1' };
   }
@@ -487,13 +515,14 @@ export class TieredCache {
     }
   }
 
-  private encode(
+  /** Checks the arguments of a write and stamps it; serializes nothing. */
+  private prepare(
     key: string,
     value: unknown,
     ttl: Duration | undefined,
     tags: readonly string[] | undefined,
     keepStaleMs = 0,
-  ): Encoded {
+  ): Prepared {
     assertKey(key, this.options.maxKeyLength);
     if (tags !== undefined) {
       assertArray(tags, `tags of "${key}" must be an array of strings`);
@@ -512,53 +541,103 @@ export class TieredCache {
         `ttl of "${key}" must be between 1 ms and 365 days, got ${String(ttl)}`,
       );
     }
-    let payload: Buffer;
+    const freshUntil = Date.now() + ttlMs;
+    const expiresAt = freshUntil + Math.min(keepStaleMs, MAX_ENTRY_TTL_MS);
+    const staleable = expiresAt > freshUntil;
+    return {
+      key,
+      fullKey: this.prefix + key,
+      value,
+      expiresAt,
+      freshUntil,
+      stamp: this.versions.stamp(tags),
+      local: staleable ? new StaleableValue(value, freshUntil) : value,
+      tags,
+    };
+  }
+
+  /** `entry` with its bytes made now (throws for a value that cannot be encoded). */
+  private encoded(entry: Prepared): Prepared {
+    entry.bytes ??= this.encode(entry);
+    return entry;
+  }
+
+  /**
+   * The entry's envelope: serialized value, absolute expiry, version stamp.
+   * @throws CacheSerializationError when the serializer cannot encode the value
+   * @throws CacheValueTooLargeError when it is larger than `maxValueBytes`
+   */
+  private encode(entry: Prepared): Buffer {
+    const { key, value, expiresAt, freshUntil, stamp } = entry;
+    const meta = expiresAt > freshUntil ? { ...stamp, f: freshUntil } : stamp;
+    const serializer = this.options.serializer;
+    let payload: Buffer | string;
     try {
-      payload = this.options.serializer.serialize(value);
+      payload =
+        serializer instanceof JsonSerializer
+          ? serializer.serializeText(value)
+          : serializer.serialize(value);
     } catch (error: unknown) {
       const reason = error instanceof Error ? error.message : String(error);
       throw new CacheSerializationError(key, `Cannot serialize the value of "${key}": ${reason}`, {
         cause: error,
       });
     }
-    if (payload.length > this.options.maxValueBytes) {
-      throw new CacheValueTooLargeError(key, payload.length, this.options.maxValueBytes);
-    }
-    const freshUntil = Date.now() + ttlMs;
-    const expiresAt = freshUntil + Math.min(keepStaleMs, MAX_ENTRY_TTL_MS);
-    const stamp = this.versions.stamp(tags);
-    const staleable = expiresAt > freshUntil;
-    return {
-      key,
-      fullKey: this.prefix + key,
-      envelope: encodeEnvelope({
-        expiresAt,
-        payload,
-        meta: staleable ? { ...stamp, f: freshUntil } : stamp,
-      }),
-      expiresAt,
-      local: staleable ? new StaleableValue(value, freshUntil) : value,
-      tags,
+    const max = this.options.maxValueBytes;
+    // UTF-8 takes at most 3 bytes per UTF-16 unit: most text needs no byte count here.
+    const bytes =
+      typeof payload !== 'string'
+        ? payload.length
+        : payload.length * 3 <= max
+          ? 0
+          : Buffer.byteLength(payload, 'utf8');
+    if (bytes > max) throw new CacheValueTooLargeError(key, bytes, max);
+    return typeof payload === 'string'
+      ? encodeTextEnvelope(expiresAt, payload, meta)
+      : encodeEnvelope({ expiresAt, payload, meta });
+  }
+
+  /**
+   * The queued form of a write-behind set: encodes when the flusher builds its batch, then
+   * corrects L1's size accounting to the real size, or, when the value cannot be encoded, takes
+   * it out of L1 (this instance must not serve what no other instance can read).
+   */
+  private deferredEncoding(entry: Prepared): () => Buffer {
+    return () => {
+      try {
+        const bytes = this.encode(entry);
+        this.l1?.resize(entry.key, entry.local, bytes.length);
+        return bytes;
+      } catch (error: unknown) {
+        this.l1?.deleteIf(entry.key, entry.local);
+        throw error;
+      }
     };
   }
 
-  /** Writes L1 and queues (or, write-through, sends) the L2 writes. Throws synchronously for a full queue. */
-  private store(entries: readonly Encoded[]): Promise<void> {
+  /**
+   * Writes L1 and queues (or, write-through, sends) the L2 writes. Throws synchronously for a full
+   * queue or, write-through, a value that cannot be encoded; nothing is stored then.
+   */
+  private store(entries: readonly Prepared[]): Promise<void> {
+    const writeBehind = this.options.writeBehind.enabled;
+    if (!writeBehind) for (const entry of entries) this.encoded(entry);
     for (const entry of entries) this.flusher.checkCapacity(entry.fullKey, entry.key);
     const writes = entries.map((entry): PendingWrite => {
-      this.l1?.set(entry.key, entry.local, entry.expiresAt, entry.envelope.length, entry.tags);
+      const size = entry.bytes?.length ?? roughSize(entry.value);
+      this.l1?.set(entry.key, entry.local, entry.expiresAt, size, entry.tags);
       this.versions.rememberTags(entry.key, entry.tags);
       this.markDirty(entry.key);
       return {
         kind: 'set',
         key: entry.fullKey,
-        value: entry.envelope,
+        value: entry.bytes ?? this.deferredEncoding(entry),
         expiresAt: entry.expiresAt,
         seq: this.flusher.nextSeq(),
       };
     });
     this.counters.sets += entries.length;
-    if (this.options.writeBehind.enabled) {
+    if (writeBehind) {
       for (const write of writes) this.flusher.enqueue(write);
       return RESOLVED;
     }
@@ -612,9 +691,9 @@ export class TieredCache {
       if (write.key.startsWith(this.prefix)) {
         keys.push(write.key.slice(this.prefix.length));
       } else if (write.kind === 'set' && write.key === this.versions.namespaceKey) {
-        clear = write.value.toString('utf8');
+        clear = encodedValue(write).toString('utf8');
       } else if (write.kind === 'set' && write.key.startsWith(versionPrefix)) {
-        (tags ??= {})[write.key.slice(versionPrefix.length)] = write.value.toString('utf8');
+        (tags ??= {})[write.key.slice(versionPrefix.length)] = encodedValue(write).toString('utf8');
       }
     }
     this.landed.next({
@@ -625,9 +704,12 @@ export class TieredCache {
   }
 
   /** Drops are logged at most every 5 s, as one line with the count, never per key. */
-  private noteDrop(reason: 'overflow' | 'rejected'): void {
+  private noteDrop(reason: 'overflow' | 'rejected' | 'unserializable', error: unknown): void {
     if (reason === 'rejected') this.rejectedToLog++;
-    else this.dropsToLog++;
+    else if (reason === 'unserializable') {
+      this.unserializableToLog++;
+      this.firstUnserializable ??= error instanceof Error ? error.message : String(error);
+    } else this.dropsToLog++;
     this.dropLogTimer ??= setTimeout(() => {
       this.dropLogTimer = undefined;
       this.logDrops();
@@ -645,14 +727,23 @@ export class TieredCache {
         `${this.rejectedToLog} write(s) refused by L2 for good (e.g. NOPERM, WRONGTYPE) and dropped; see 'drop' events`,
       );
     }
+    if (this.unserializableToLog > 0) {
+      this.logger?.warn(
+        `${this.unserializableToLog} value(s) could not be serialized and were not cached (first: ${this.firstUnserializable ?? 'unknown'}); see 'drop' events`,
+      );
+    }
     this.dropsToLog = 0;
     this.rejectedToLog = 0;
+    this.unserializableToLog = 0;
+    this.firstUnserializable = undefined;
   }
 
   private onFlusherSignal(signal: FlusherSignal): void {
     if (signal.type === 'failed') this.counters.l2Errors++;
     if (signal.type === 'landed') this.announce(signal.writes);
-    if (signal.type === 'dropped' && signal.reason !== 'shutdown') this.noteDrop(signal.reason);
+    if (signal.type === 'dropped' && signal.reason !== 'shutdown') {
+      this.noteDrop(signal.reason, signal.error);
+    }
     if (!this.events.observed) return;
     switch (signal.type) {
       case 'landed':
@@ -722,4 +813,15 @@ function fromLocal(local: unknown): FoundEntry {
   return local instanceof StaleableValue
     ? { value: local.value, freshUntil: local.freshUntil, tier: 'l1' }
     : { value: local, freshUntil: Infinity, tier: 'l1' };
+}
+
+/**
+ * L1's size for a value queued before it is serialized: its length for strings and bytes, a flat
+ * guess otherwise. The flusher replaces it with the real size when it encodes the value (within
+ * about `flushIntervalMs`), so `l1.maxBytes` holds once writes reach L2.
+ */
+function roughSize(value: unknown): number {
+  if (typeof value === 'string') return value.length;
+  if (value instanceof Uint8Array) return value.byteLength;
+  return typeof value === 'object' && value !== null ? 128 : 8;
 }

@@ -1,8 +1,9 @@
 import {
   EMPTY,
+  Observable,
   Subject,
-  type Observable,
   type Subscription,
+  audit,
   auditTime,
   defer,
   exhaustMap,
@@ -25,7 +26,8 @@ import { CacheOverflowError } from '../errors/cache-overflow.error.js';
 import type { CacheCounters } from '../events/cache-stats.js';
 import type { RemoteTier } from '../tiering/remote-tier.js';
 import { backoffDelay, toL2Writes } from './batch.js';
-import type { PendingWrite } from './pending-write.js';
+import { encodedValue, type PendingWrite } from './pending-write.js';
+import { WriteQueue } from './write-queue.js';
 import { isPermanentWriteFailure } from './write-failure.js';
 
 /** Settings of the flusher, already validated. */
@@ -55,17 +57,40 @@ export type FlusherSignal =
   | {
       readonly type: 'dropped';
       readonly write: PendingWrite;
-      readonly reason: 'overflow' | 'shutdown' | 'rejected';
+      readonly reason: 'overflow' | 'shutdown' | 'rejected' | 'unserializable';
       readonly error?: unknown;
     };
+
+/**
+ * Batches a drain sends at once (distinct keys, `maxBatchSize` writes each). One batch at a time
+ * leaves Redis idle while the next is serialized and built, and this process idle while Redis
+ * applies it; a few in flight keep both busy.
+ */
+const BATCHES_IN_FLIGHT = 4;
+
+/**
+ * Emits once on the next turn of the event loop (`setImmediate`): after the current task and
+ * every promise job it queued.
+ */
+const nextTurn$ = new Observable<void>((subscriber) => {
+  const handle = setImmediate(() => {
+    subscriber.next();
+    subscriber.complete();
+  });
+  return () => clearImmediate(handle);
+});
 
 /**
  * The write-behind queue: `set()` hands its write here and returns; the RxJS pipeline below
  * sends writes to L2 in batches.
  *
- * - Batching: a batch leaves `flushIntervalMs` after the first write of a quiet period, or at
- *   once when `maxBatchSize` writes wait; while writes keep coming, batches go back to back.
- * - Coalescing: the queue is a Map by key, so a newer write replaces an older queued one
+ * - Batching: a batch leaves `flushIntervalMs` after the first write of a quiet period, or on the
+ *   next turn of the event loop once `maxBatchSize` writes wait; while writes keep coming, batches
+ *   go back to back.
+ * - Encoding: values queued by `set()` are serialized here, when their batch is built, and the
+ *   next batch is encoded while the current one is in flight. A value that cannot be encoded is
+ *   dropped and reported (`unserializable`); the rest of its batch is sent.
+ * - Coalescing: the queue holds one write per key (WriteQueue), so a newer write replaces an older queued one
  *   (last write wins) and a key is sent at most once per batch.
  * - Ordering: every L2 mutation of this instance (batches, deletes, write-through sets) runs
  *   on one serial lane, and a failed write is re-queued only if no newer write of its key
@@ -75,11 +100,11 @@ export type FlusherSignal =
  *   the queue meanwhile, so newer writes supersede them.
  * - Bounded: at most `maxPending` writes are held; past it `overflow` decides.
  *
- * NOTE: the queue lives in a Map rather than inside RxJS buffers because deletes must cancel
+ * NOTE: the queue lives in a keyed WriteQueue rather than inside RxJS buffers because deletes must cancel
  * queued writes and retries must see newer writes; RxJS drives the timing, draining and backoff.
  */
 export class WriteBehindFlusher {
-  private queued = new Map<string, PendingWrite>();
+  private readonly queued = new WriteQueue();
   private readonly inFlight = new Map<string, PendingWrite>();
   private seq = 0;
   private lane: Promise<unknown> = Promise.resolve();
@@ -116,7 +141,13 @@ export class WriteBehindFlusher {
     );
     this.subscription = merge(
       this.enqueued$.pipe(auditTime(options.flushIntervalMs)),
-      this.enqueued$.pipe(filter(() => this.queued.size >= options.maxBatchSize)),
+      // A full batch leaves on the next turn of the event loop rather than inside the set() that
+      // filled it: a burst of set() calls (one task, many awaits) is not slowed by building and
+      // sending batches; they go out right after it.
+      this.enqueued$.pipe(
+        filter(() => this.queued.size >= options.maxBatchSize),
+        audit(() => nextTurn$),
+      ),
       this.kick$,
     )
       .pipe(exhaustMap(() => drain$))
@@ -154,13 +185,13 @@ export class WriteBehindFlusher {
 
   /** Queues a write for the next batch, replacing any queued write of the same key. */
   enqueue(write: PendingWrite): void {
-    if (!this.queued.delete(write.key)) this.makeRoom();
-    this.queued.set(write.key, write);
+    if (!this.queued.has(write.key)) this.makeRoom();
+    this.queued.push(write);
     // Only two moments can start a batch: the first write of an idle queue (starts the interval)
-    // and a full batch; a drain in progress picks up everything else itself. Signalling only
-    // then keeps RxJS off the per-write path.
+    // and the write that fills a batch; a drain in progress picks up everything else itself.
+    // Signalling only then keeps RxJS off the per-write path.
     const size = this.queued.size;
-    if (size === 1 || size >= this.options.maxBatchSize) this.enqueued$.next();
+    if (size === 1 || size === this.options.maxBatchSize) this.enqueued$.next();
   }
 
   /**
@@ -210,8 +241,7 @@ export class WriteBehindFlusher {
       // Reported below as unwritten.
     }
     this.subscription.unsubscribe();
-    const unwritten = [...this.queued.values(), ...this.inFlight.values()];
-    this.queued.clear();
+    const unwritten = [...this.queued.clear(), ...this.inFlight.values()];
     this.inFlight.clear();
     for (const write of unwritten) {
       this.counters.dropped++;
@@ -223,7 +253,8 @@ export class WriteBehindFlusher {
 
   private holdsWritesUpTo(target: number): boolean {
     for (const write of this.inFlight.values()) if (write.seq <= target) return true;
-    for (const write of this.queued.values()) if (write.seq <= target) return true;
+    const oldest = this.queued.oldest();
+    if (oldest !== undefined && oldest.seq <= target) return true;
     return false;
   }
 
@@ -231,8 +262,8 @@ export class WriteBehindFlusher {
   private makeRoom(limit = this.options.maxPending - 1): void {
     if (this.options.overflow !== 'drop-oldest') return;
     while (this.pending > limit && this.queued.size > 0) {
-      const oldest = this.queued.values().next().value as PendingWrite;
-      this.queued.delete(oldest.key);
+      const [oldest] = this.queued.take(1);
+      if (oldest === undefined) return;
       this.counters.dropped++;
       this.signals.next({ type: 'dropped', write: oldest, reason: 'overflow' });
     }
@@ -246,60 +277,104 @@ export class WriteBehindFlusher {
   }
 
   /**
-   * Sends one batch: the given writes if they are still the newest of their keys, else the
-   * oldest `maxBatchSize` queued writes. Rejects when a write failed and was re-queued; resolves
-   * with the reason when writes were refused for good (dropped, not retried).
+   * Sends the given writes if they are still the newest of their keys, else up to
+   * {@link BATCHES_IN_FLIGHT} batches of the oldest `maxBatchSize` queued writes each, all at once
+   * (their keys are distinct: the queue holds one write per key). Rejects when a write failed and
+   * was re-queued; resolves with the reason when writes were refused for good (dropped, not
+   * retried).
    */
   private async sendBatch(only?: readonly PendingWrite[]): Promise<unknown> {
-    const batch: PendingWrite[] = [];
-    if (only) {
-      for (const write of only) if (this.queued.get(write.key) === write) batch.push(write);
-    } else {
-      for (const write of this.queued.values()) {
-        if (batch.length >= this.options.maxBatchSize) break;
-        batch.push(write);
-      }
-    }
-    if (batch.length === 0) return undefined;
-    for (const write of batch) {
-      this.queued.delete(write.key);
-      this.inFlight.set(write.key, write);
-    }
-    const started = performance.now();
+    const picked = only
+      ? only.filter((write) => this.queued.remove(write))
+      : this.queued.take(this.options.maxBatchSize * BATCHES_IN_FLIGHT);
+    if (picked.length === 0) return undefined;
+    for (const write of picked) this.inFlight.set(write.key, write);
     try {
-      await this.remote.write(toL2Writes(batch, Date.now()));
-      this.landed(batch, performance.now() - started);
-      return undefined;
-    } catch (error: unknown) {
-      const failures = new Map<number, unknown>(
-        error instanceof CacheBatchError
-          ? error.failedIndexes.map((index, i) => [index, error.errors[i]])
-          : batch.map((_, i) => [i, error]),
-      );
-      this.landed(
-        batch.filter((_, i) => !failures.has(i)),
-        performance.now() - started,
-      );
-      const retry: PendingWrite[] = [];
-      let rejected: unknown;
-      for (const [index, reason] of failures) {
-        const write = batch[index];
-        if (write === undefined) continue;
-        this.inFlight.delete(write.key);
-        if (isPermanentWriteFailure(reason)) {
-          // Retrying cannot help (e.g. NOPERM): report it instead of holding the queue forever.
-          this.counters.dropped++;
-          rejected ??= reason;
-          this.signals.next({ type: 'dropped', write, reason: 'rejected', error: reason });
-        } else {
-          retry.push(write);
-        }
+      const sends: Array<{ batch: PendingWrite[]; started: number; sending: Promise<void> }> = [];
+      for (let start = 0; start < picked.length; start += this.options.maxBatchSize) {
+        // Encoded one batch at a time, each sent at once: Redis works on one while the next is
+        // serialized here.
+        const batch = this.encodeBatch(picked.slice(start, start + this.options.maxBatchSize));
+        if (batch.length === 0) continue;
+        const started = performance.now();
+        sends.push({ batch, started, sending: this.remote.write(toL2Writes(batch, Date.now())) });
       }
+      // Everything is on the wire: serialize what comes next meanwhile.
+      this.encodeAhead();
+      const outcomes = await Promise.allSettled(sends.map((send) => send.sending));
+      const retry: PendingWrite[] = [];
+      let retryError: unknown;
+      let rejected: unknown;
+      outcomes.forEach((outcome, i) => {
+        const { batch, started } = sends[i]!;
+        const durationMs = performance.now() - started;
+        if (outcome.status === 'fulfilled') {
+          this.landed(batch, durationMs);
+          return;
+        }
+        const error: unknown = outcome.reason;
+        const failures = new Map<number, unknown>(
+          error instanceof CacheBatchError
+            ? error.failedIndexes.map((index, j) => [index, error.errors[j]])
+            : batch.map((_, j) => [j, error]),
+        );
+        this.landed(
+          batch.filter((_, j) => !failures.has(j)),
+          durationMs,
+        );
+        for (const [index, reason] of failures) {
+          const write = batch[index];
+          if (write === undefined) continue;
+          this.inFlight.delete(write.key);
+          if (isPermanentWriteFailure(reason)) {
+            // Retrying cannot help (e.g. NOPERM): report it instead of holding the queue forever.
+            this.counters.dropped++;
+            rejected ??= reason;
+            this.signals.next({ type: 'dropped', write, reason: 'rejected', error: reason });
+          } else {
+            retry.push(write);
+            retryError ??= error;
+          }
+        }
+      });
       this.requeue(retry);
-      if (retry.length === 0) return rejected;
-      throw error;
+      if (retry.length > 0) throw retryError;
+      return rejected;
     } finally {
       this.settled$.next();
+    }
+  }
+
+  /**
+   * The writes of `batch` that can be sent, with their values encoded. A value that cannot be
+   * encoded (its serializer threw, or it is larger than maxValueBytes) is dropped and reported,
+   * never sent and never retried.
+   */
+  private encodeBatch(batch: PendingWrite[]): PendingWrite[] {
+    let dropped = false;
+    for (const write of batch) {
+      if (write.kind !== 'set' || typeof write.value !== 'function') continue;
+      try {
+        encodedValue(write);
+      } catch (error: unknown) {
+        this.inFlight.delete(write.key);
+        this.counters.dropped++;
+        dropped = true;
+        this.signals.next({ type: 'dropped', write, reason: 'unserializable', error });
+      }
+    }
+    return dropped ? batch.filter((write) => this.inFlight.get(write.key) === write) : batch;
+  }
+
+  /** Encodes the values of the next drain ahead of time; failures are left for their turn. */
+  private encodeAhead(): void {
+    for (const write of this.queued.peek(this.options.maxBatchSize * BATCHES_IN_FLIGHT)) {
+      if (write.kind !== 'set' || typeof write.value !== 'function') continue;
+      try {
+        encodedValue(write);
+      } catch {
+        // Reported when its batch is built (encodeBatch), like any other.
+      }
     }
   }
 
@@ -314,12 +389,7 @@ export class WriteBehindFlusher {
 
   /** Failed writes go back to the front of the queue unless a newer write of the key is queued. */
   private requeue(failed: readonly PendingWrite[]): void {
-    const front = failed.filter((write) => !this.queued.has(write.key));
-    if (front.length === 0) return;
-    const queued = new Map<string, PendingWrite>();
-    for (const write of front) queued.set(write.key, write);
-    for (const [key, write] of this.queued) queued.set(key, write);
-    this.queued = queued;
+    this.queued.prepend(failed.filter((write) => !this.queued.has(write.key)));
     this.makeRoom(this.options.maxPending);
   }
 }

@@ -33,6 +33,45 @@ describe('LocalTier', () => {
       expect(tier.get('b')).toBeUndefined();
     });
 
+    it('resize() corrects a guessed size: evicts older entries past maxBytes, keeps the TTL, ignores a replaced value', async () => {
+      const tier = new LocalTier({ max: 100, maxBytes: 100, ttlMs: 60_000 });
+      const a = { id: 'a' };
+      const b = { id: 'b' };
+      tier.set('a', a, Date.now() + 60_000, 10);
+      tier.set('b', b, Date.now() + 120, 10);
+      tier.resize('b', b, 70);
+      expect(tier.get('a')).toBe(a);
+      tier.resize('a', a, 40); // 40 + 70 > 100: the least recently used other entry goes
+      expect(tier.get('a')).toBe(a);
+      expect(tier.get('b')).toBeUndefined();
+
+      tier.set('c', 'c', Date.now() + 100, 10);
+      tier.resize('c', 'c', 20);
+      await waitFor(() => tier.get('c') === undefined, {
+        timeoutMs: 2_000,
+        message: 'c expired at its own TTL, not later',
+      });
+
+      tier.set('d', 'new', Date.now() + 60_000, 10);
+      tier.resize('d', 'old', 1_000); // not the value held: no effect
+      expect(tier.get('d')).toBe('new');
+      tier.resize('d', 'new', 101); // larger than all of L1
+      expect(tier.get('d')).toBeUndefined();
+    });
+
+    it('deleteIf() deletes only while the entry still holds that value', () => {
+      const tier = new LocalTier({ max: 10, maxBytes: 1000, ttlMs: 10_000 });
+      tier.set('k', 'old', Date.now() + 10_000, 1);
+      tier.set('k', 'new', Date.now() + 10_000, 1);
+      tier.deleteIf('k', 'old');
+      expect(tier.get('k')).toBe('new');
+      tier.deleteIf('k', 'new');
+      expect(tier.get('k')).toBeUndefined();
+      tier.set('n', null, Date.now() + 10_000, 1);
+      tier.deleteIf('n', null);
+      expect(tier.get('n')).toBeUndefined();
+    });
+
     it('never keeps an entry past its own expiry, even with a longer L1 TTL', async () => {
       const tier = new LocalTier({ max: 10, maxBytes: 1000, ttlMs: 60_000 });
       const start = Date.now();

@@ -246,30 +246,92 @@ describe('TieredCache', () => {
       expect(await store.inner.get('t:k')).toBeUndefined();
     });
 
-    it('rejects a value it cannot serialize with CacheSerializationError naming the key, storing nothing', async () => {
+    it('rejects bad arguments at once: undefined, a TTL over 365 days, storing nothing', async () => {
       const { cache } = setup();
+      await expect(cache.set('undef', undefined)).rejects.toThrow(CacheSerializationError);
+      await expect(cache.set('forever', 1, { ttl: '366d' })).rejects.toThrow(/365 days/);
+      await expect(
+        cache.mset<unknown>([
+          { key: 'a', value: 1 },
+          { key: 'b', value: undefined },
+        ]),
+      ).rejects.toThrow(/"b"/);
+      expect(cache.stats()).toMatchObject({ pending: 0, sets: 0 });
+      expect(await cache.get('a')).toBeUndefined();
+    });
+
+    it('write-behind: drops a value it cannot serialize when its batch is built, reports it with the key and path, and sends the rest', async () => {
+      const warnings: string[] = [];
+      const logger = { log() {}, error() {}, warn: (line: unknown) => warnings.push(String(line)) };
+      const store = new ChaosStore(new MemoryStore());
+      const cache = new TieredCache(
+        resolveCacheOptions({ namespace: 't', l2TimeoutMs: 100 }),
+        store,
+        logger,
+      );
+      caches.push(cache);
+      stores.push(store);
+      const drops: CacheEvent[] = [];
+      cache.events$.pipe(filter((e) => e.type === 'drop')).subscribe((e) => drops.push(e));
+      const circular: Record<string, unknown> = { ok: 1 };
+      circular['nested'] = { self: circular };
+      await cache.set('before', 1);
+      await cache.set('bad-key', circular); // resolves: serialized by the flusher
+      await cache.set('fn', { run: () => 1 });
+      await cache.set('after', 2);
+      await cache.flush();
+      expect(drops.map((e) => e.type === 'drop' && [e.key, e.reason])).toEqual([
+        ['bad-key', 'unserializable'],
+        ['fn', 'unserializable'],
+      ]);
+      const error = (drops[0] as { error?: unknown }).error;
+      expect(error).toBeInstanceOf(CacheSerializationError);
+      expect(String(error)).toMatch(/"bad-key".*circular/);
+      expect(String((drops[1] as { error?: unknown }).error)).toMatch(/run is a function/);
+      // Gone from L1 too: no instance serves it. The others landed.
+      expect(await cache.get('bad-key')).toBeUndefined();
+      expect(await cache.get('fn')).toBeUndefined();
+      expect(await store.inner.get('t:before')).toBeInstanceOf(Buffer);
+      expect(await store.inner.get('t:after')).toBeInstanceOf(Buffer);
+      expect(await store.inner.get('t:bad-key')).toBeUndefined();
+      expect(cache.stats()).toMatchObject({ pending: 0, dropped: 2, flushed: 2 });
+      await cache.close();
+      expect(warnings.filter((line) => /could not be serialized/.test(line))).toEqual([
+        expect.stringMatching(/^2 value\(s\) could not be serialized.*first: .*"bad-key"/),
+      ]);
+    });
+
+    it('write-behind: a newer value replaces an unserializable one still queued, which is never reported', async () => {
+      const { cache, store } = setup();
+      const drops: CacheEvent[] = [];
+      cache.events$.pipe(filter((e) => e.type === 'drop')).subscribe((e) => drops.push(e));
+      await cache.set('k', { fn: () => 1 });
+      await cache.set('k', 'good');
+      await cache.flush();
+      expect(drops).toEqual([]);
+      expect(await cache.get('k')).toBe('good');
+      expect((await store.inner.get('t:k'))?.length).toBeGreaterThan(0);
+    });
+
+    it('write-through: rejects a value it cannot serialize with CacheSerializationError naming the key, storing nothing', async () => {
+      const { cache, store } = setup({ writeBehind: { enabled: false } });
       const circular: Record<string, unknown> = {};
       circular['self'] = circular;
       await expect(cache.set('bad-key', circular)).rejects.toThrow(CacheSerializationError);
       await expect(cache.set('bad-key', circular)).rejects.toThrow(/bad-key/);
       await expect(cache.set('fn', () => 1)).rejects.toThrow(CacheSerializationError);
-      await expect(cache.set('undef', undefined)).rejects.toThrow(CacheSerializationError);
-      await expect(cache.set('forever', 1, { ttl: '366d' })).rejects.toThrow(/365 days/);
-      expect(cache.stats()).toMatchObject({ pending: 0, sets: 0 });
-      expect(await cache.get('bad-key')).toBeUndefined();
-      await cache.set('good', 1);
-      expect(await cache.get('good')).toBe(1);
-    });
-
-    it('rejects a batch in mset when one value cannot be serialized, storing none', async () => {
-      const { cache } = setup();
       await expect(
         cache.mset<unknown>([
           { key: 'a', value: 1 },
           { key: 'b', value: Symbol('x') },
         ]),
       ).rejects.toThrow(/"b"/);
+      expect(cache.stats()).toMatchObject({ pending: 0, sets: 0 });
+      expect(await cache.get('bad-key')).toBeUndefined();
       expect(await cache.get('a')).toBeUndefined();
+      expect(await store.inner.get('t:a')).toBeUndefined();
+      await cache.set('good', 1);
+      expect(await cache.get('good')).toBe(1);
     });
 
     it('writes through when write-behind is disabled, and rejects when L2 fails', async () => {
@@ -658,14 +720,29 @@ describe('TieredCache', () => {
       expect(await cache.get('fine key ü')).toBe(1);
     });
 
-    it('rejects a value larger than maxValueBytes with a typed error naming the key', async () => {
-      const { cache } = setup({ maxValueBytes: 1_000 });
+    it('refuses a value larger than maxValueBytes with a typed error naming the key', async () => {
+      const { cache } = setup({ maxValueBytes: 1_000, writeBehind: { enabled: false } });
       await expect(cache.set('big', 'x'.repeat(2_000))).rejects.toThrow(
         /Value of "big" is \d+ bytes serialized; maxValueBytes is 1000/,
       );
       expect(cache.stats()).toMatchObject({ sets: 0, pending: 0 });
       await cache.set('small', 'x'.repeat(100));
       expect(await cache.get('small')).toHaveLength(100);
+
+      // Write-behind: dropped and reported when its batch is built.
+      const { cache: behind, store } = setup({ maxValueBytes: 1_000 });
+      const dropped = firstValueFrom(behind.events$.pipe(filter((e) => e.type === 'drop')));
+      await behind.set('big', 'x'.repeat(2_000));
+      await behind.flush();
+      expect(await dropped).toMatchObject({
+        key: 'big',
+        reason: 'unserializable',
+        error: expect.objectContaining({
+          message: expect.stringMatching(/Value of "big" is \d+ bytes serialized/),
+        }),
+      });
+      expect(await behind.get('big')).toBeUndefined();
+      expect(await store.inner.get('t:big')).toBeUndefined();
     });
   });
 

@@ -1,0 +1,116 @@
+import type { PendingWrite } from './pending-write.js';
+
+/**
+ * The queued writes: at most one per key (a newer write replaces the queued one and goes to the
+ * back), taken oldest first.
+ *
+ * Why not a bare `Map` in insertion order: taking the oldest entries means deleting from the
+ * front, and V8 keeps deleted Map entries as holes until the table shrinks to a quarter, which
+ * every later `values()` walk from the front steps over again. Draining 100,000 queued writes in
+ * batches of 1,000 then cost quadratic time (measured: a quarter of the drain). Here a Map finds
+ * a key's write and an array keeps the order; replaced writes stay in the array as stale slots,
+ * skipped when reached and compacted away when they outnumber the live ones.
+ */
+export class WriteQueue {
+  private readonly byKey = new Map<string, PendingWrite>();
+  private order: PendingWrite[] = [];
+  private head = 0;
+
+  get size(): number {
+    return this.byKey.size;
+  }
+
+  get(key: string): PendingWrite | undefined {
+    return this.byKey.get(key);
+  }
+
+  has(key: string): boolean {
+    return this.byKey.has(key);
+  }
+
+  /** Queues `write` at the back; returns whether it replaced a queued write of its key. */
+  push(write: PendingWrite): boolean {
+    const replaced = this.byKey.has(write.key);
+    this.byKey.set(write.key, write);
+    this.order.push(write);
+    if (replaced) this.compactIfSparse();
+    return replaced;
+  }
+
+  /** Removes and returns up to `count` writes, oldest first. */
+  take(count: number): PendingWrite[] {
+    const taken: PendingWrite[] = [];
+    while (taken.length < count && this.head < this.order.length) {
+      const write = this.order[this.head++]!;
+      if (this.byKey.get(write.key) !== write) continue; // replaced by a newer write
+      this.byKey.delete(write.key);
+      taken.push(write);
+    }
+    this.releaseConsumed();
+    return taken;
+  }
+
+  /** Removes `write` if it is still the queued write of its key. */
+  remove(write: PendingWrite): boolean {
+    if (this.byKey.get(write.key) !== write) return false;
+    this.byKey.delete(write.key);
+    this.compactIfSparse();
+    return true;
+  }
+
+  /** The oldest queued write, if any (it has the lowest `seq`: writes are queued in order). */
+  oldest(): PendingWrite | undefined {
+    for (let i = this.head; i < this.order.length; i++) {
+      const write = this.order[i]!;
+      if (this.byKey.get(write.key) === write) return write;
+    }
+    return undefined;
+  }
+
+  /** Up to `count` queued writes, oldest first, left in the queue. */
+  peek(count: number): PendingWrite[] {
+    const writes: PendingWrite[] = [];
+    for (let i = this.head; i < this.order.length && writes.length < count; i++) {
+      const write = this.order[i]!;
+      if (this.byKey.get(write.key) === write) writes.push(write);
+    }
+    return writes;
+  }
+
+  /** Puts `writes` before every queued write, in their order (for writes that failed). */
+  prepend(writes: readonly PendingWrite[]): void {
+    if (writes.length === 0) return;
+    for (const write of writes) this.byKey.set(write.key, write);
+    this.order = [...writes, ...this.order.slice(this.head)];
+    this.head = 0;
+  }
+
+  /** Removes every write and returns them, oldest first. */
+  clear(): PendingWrite[] {
+    const all = this.peek(Infinity);
+    this.byKey.clear();
+    this.order = [];
+    this.head = 0;
+    return all;
+  }
+
+  /** Drops the consumed front of the array once it is most of it. */
+  private releaseConsumed(): void {
+    if (this.head === this.order.length) {
+      this.order = [];
+      this.head = 0;
+    } else if (this.head > 1024 && this.head > this.order.length / 2) {
+      this.order = this.order.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  /** Rebuilds the array from the live writes once stale slots outnumber them. */
+  private compactIfSparse(): void {
+    const slots = this.order.length - this.head;
+    if (slots > 1024 && slots > 2 * this.byKey.size) {
+      this.order = this.peek(Infinity);
+      this.head = 0;
+    }
+  }
+}
