@@ -1,0 +1,90 @@
+import type { PendingWrite } from '../../../lib/write-behind/pending-write.js';
+import { WriteQueue } from '../../../lib/write-behind/write-queue.js';
+
+let seq = 0;
+const set = (key: string): PendingWrite => ({
+  kind: 'set',
+  key,
+  value: Buffer.from(key),
+  expiresAt: Date.now() + 60_000,
+  seq: ++seq,
+});
+
+describe('WriteQueue', () => {
+  it('holds one write per key: a newer write replaces the queued one and goes to the back', () => {
+    const queue = new WriteQueue();
+    const a1 = set('a');
+    const b = set('b');
+    const a2 = set('a');
+    expect(queue.push(a1)).toBe(false);
+    queue.push(b);
+    expect(queue.push(a2)).toBe(true);
+    expect(queue.size).toBe(2);
+    expect(queue.get('a')).toBe(a2);
+    expect(queue.oldest()).toBe(b);
+    expect(queue.take(10)).toEqual([b, a2]);
+    expect(queue.size).toBe(0);
+    expect(queue.take(10)).toEqual([]);
+  });
+
+  it('takes the oldest writes in order, in slices, across 100,000 writes with replacements', () => {
+    const queue = new WriteQueue();
+    const expected: PendingWrite[] = [];
+    for (let i = 0; i < 100_000; i++) queue.push(set(`k${i}`));
+    // Replace every tenth key: those move to the back, in the order they were replaced.
+    const replaced: PendingWrite[] = [];
+    for (let i = 0; i < 100_000; i += 10) {
+      const write = set(`k${i}`);
+      queue.push(write);
+      replaced.push(write);
+    }
+    for (let i = 0; i < 100_000; i++) if (i % 10 !== 0) expected.push(queue.get(`k${i}`)!);
+    expected.push(...replaced);
+    const taken: PendingWrite[] = [];
+    while (queue.size > 0) taken.push(...queue.take(1_000));
+    expect(taken).toEqual(expected);
+  });
+
+  it('remove() takes out only the write still queued for its key', () => {
+    const queue = new WriteQueue();
+    const old = set('k');
+    queue.push(old);
+    const newer = set('k');
+    queue.push(newer);
+    expect(queue.remove(old)).toBe(false);
+    expect(queue.remove(newer)).toBe(true);
+    expect(queue.size).toBe(0);
+    expect(queue.oldest()).toBeUndefined();
+  });
+
+  it('prepend() puts failed writes before the queued ones, in their order', () => {
+    const queue = new WriteQueue();
+    const [a, b, c, d] = [set('a'), set('b'), set('c'), set('d')];
+    queue.push(a);
+    queue.push(b);
+    const taken = queue.take(2);
+    queue.push(c);
+    queue.push(d);
+    queue.take(1); // c leaves too
+    queue.prepend(taken);
+    expect(queue.peek(10)).toEqual([a, b, d]);
+    expect(queue.clear()).toEqual([a, b, d]);
+    expect(queue.size).toBe(0);
+  });
+
+  it('stays bounded when one key is replaced 200,000 times while nothing is taken', () => {
+    const queue = new WriteQueue();
+    queue.push(set('other'));
+    let last: PendingWrite | undefined;
+    for (let i = 0; i < 200_000; i++) {
+      last = set('hot');
+      queue.push(last);
+    }
+    expect(queue.size).toBe(2);
+    // Stale slots are compacted away: the backing array holds a few thousand slots at most.
+    expect((queue as unknown as { order: unknown[] }).order.length).toBeLessThan(3_000);
+    expect(queue.take(5).map((write) => write.key)).toEqual(['other', 'hot']);
+    expect(queue.size).toBe(0);
+    expect(last?.key).toBe('hot');
+  });
+});
