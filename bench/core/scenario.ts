@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { BenchOptions } from './bench-options.js';
-import { collectGarbage } from './measure.js';
+import { collectGarbage, delay } from './measure.js';
 import { progress } from './progress.js';
 import type { ScenarioReport } from './report.js';
 
@@ -32,9 +32,17 @@ export interface Scenario {
 }
 
 /**
+ * Milliseconds between two runs: the previous subject's background work (a write-behind flush
+ * 20 ms after its last write, an anchor's deferred Redis write or bus message) finishes before
+ * the next run starts, rather than landing on its time.
+ */
+const SETTLE_MS = 50;
+
+/**
  * Runs `rounds` rounds over `subjects`, one run of each per round (interleaved, so a slow moment
  * of the machine hurts every subject alike rather than one), after one unrecorded warm-up round.
- * GC runs between runs so that one subject's garbage is not collected on another's time.
+ * Between runs the process settles ({@link SETTLE_MS}) and GC runs, so that one subject's
+ * background work and garbage are not handled on another's time.
  */
 export async function interleave<S extends { label: string }>(
   scenarioId: string,
@@ -46,6 +54,7 @@ export async function interleave<S extends { label: string }>(
   const warmUp = options.warmUp ?? true;
   for (let round = warmUp ? 0 : 1; round <= rounds; round++) {
     for (const subject of subjects) {
+      await delay(SETTLE_MS);
       collectGarbage();
       const summary = await runOne(subject, round);
       progress(

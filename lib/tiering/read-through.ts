@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { LRUCache } from 'lru-cache';
 import { CacheSerializationError } from '../errors/cache-serialization.error.js';
 import { parseDuration, type Duration } from '../options/duration.js';
@@ -65,17 +64,17 @@ interface Windows {
 export class ReadThrough {
   private readonly flights = new Map<string, Promise<unknown>>();
   /**
-   * Keys whose flight the current async context is running. A factory that asks for its own key
-   * again (e.g. two @Cacheable methods sharing a key, one calling the other) would otherwise wait
-   * for its own flight forever.
+   * Keys whose factory is being called right now (its synchronous part). A factory that asks for
+   * its own key (e.g. one @Cacheable method returning another that shares its key) would
+   * otherwise wait for its own flight forever; such a call runs without single-flight.
+   *
+   * NOTE: not AsyncLocalStorage, which would also see a request made after the factory's first
+   * `await`: on Node 20 an enabled AsyncLocalStorage installs promise hooks for the whole process
+   * (every await measured 3x slower), and switching it on for each flight made the first flight
+   * after a quiet moment take 5-10 ms longer (deoptimizations; bench scenario f). A factory that
+   * awaits something and only then asks for its own key waits for itself: README, getOrSet.
    */
-  private readonly running = new AsyncLocalStorage<ReadonlySet<string>>();
-  /**
-   * Flights in progress. NOTE: on Node 20 an enabled AsyncLocalStorage turns on promise hooks for
-   * the whole process (every await measured ~3x slower in the bench); so the storage is enabled
-   * only while a flight runs, and disabled again when none does.
-   */
-  private active = 0;
+  private readonly producing = new Set<string>();
   private readonly refreshes = new Set<string>();
   /** Keys whose factory failed recently; bounded, since failing keys are unbounded. */
   private readonly backoff = new LRUCache<string, { until: number; attempt: number }>({
@@ -85,20 +84,11 @@ export class ReadThrough {
   constructor(private readonly host: ReadThroughHost) {}
 
   run<T>(key: string, factory: () => T | Promise<T>, options?: GetOrSetOptions): Promise<T> {
-    const outer = this.running.getStore();
     // Re-entry from inside this key's own factory: run it, without single-flight.
-    if (outer?.has(key)) return this.resolve(key, factory, options);
+    if (this.producing.has(key)) return this.resolve(key, factory, options);
     const inFlight = this.flights.get(key);
     if (inFlight) return inFlight as Promise<T>;
-    const keys = new Set(outer);
-    keys.add(key);
-    this.active++;
-    const flight = this.running
-      .run(keys, () => this.resolve(key, factory, options))
-      .finally(() => {
-        this.flights.delete(key);
-        if (--this.active === 0) this.running.disable();
-      });
+    const flight = this.resolve(key, factory, options).finally(() => this.flights.delete(key));
     this.flights.set(key, flight);
     return flight;
   }
@@ -174,7 +164,15 @@ export class ReadThrough {
   ): Promise<T> {
     let value: T;
     try {
-      value = await factory();
+      const nested = this.producing.has(key);
+      this.producing.add(key);
+      let produced: T | Promise<T>;
+      try {
+        produced = factory();
+      } finally {
+        if (!nested) this.producing.delete(key);
+      }
+      value = await produced;
     } catch (error: unknown) {
       const attempt = (this.backoff.get(key)?.attempt ?? 0) + 1;
       this.backoff.set(key, { attempt, until: Date.now() + backoffDelay(attempt, 1_000, 30_000) });

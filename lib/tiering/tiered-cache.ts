@@ -259,23 +259,25 @@ export class TieredCache {
    * `staleWhileRevalidate`, `grace` and `timeout`, expired values can be served (see
    * GetOrSetOptions).
    */
-  async getOrSet<T>(
-    key: string,
-    factory: () => T | Promise<T>,
-    options?: GetOrSetOptions,
-  ): Promise<T> {
-    assertKey(key, this.options.maxKeyLength);
+  getOrSet<T>(key: string, factory: () => T | Promise<T>, options?: GetOrSetOptions): Promise<T> {
+    // Not `async`: on a miss every concurrent caller gets the flight's own promise, with no
+    // wrapper promise (and its extra ticks) per caller when a stampede resolves.
+    try {
+      assertKey(key, this.options.maxKeyLength);
+    } catch (error: unknown) {
+      return Promise.reject(error instanceof Error ? error : new CacheError(String(error)));
+    }
     const local = this.l1?.get(key);
     if (local !== undefined) {
       if (!(local instanceof StaleableValue)) {
         this.counters.l1Hits++;
         if (this.events.observed) this.emit({ type: 'hit', tier: 'l1', key });
-        return local as T;
+        return Promise.resolve(local as T);
       }
       if (local.freshUntil > Date.now()) {
         this.counters.l1Hits++;
         if (this.events.observed) this.emit({ type: 'hit', tier: 'l1', key });
-        return local.value as T;
+        return Promise.resolve(local.value as T);
       }
     }
     return this.readThroughPolicy.run(key, factory, options);
