@@ -37,13 +37,21 @@ export class ReadBatcher {
     const waiters = this.waiters;
     this.waiters = [];
     this.scheduled = false;
-    const unique = [...new Set(waiters.flatMap((waiter) => waiter.keys))];
+    const position = new Map<string, number>();
+    const unique: string[] = [];
+    for (const waiter of waiters) {
+      for (const key of waiter.keys) {
+        if (position.has(key)) continue;
+        position.set(key, unique.length);
+        unique.push(key);
+      }
+    }
     // One call: the store chunks it and splits it per shard or node in one round trip.
     this.remote.mget(unique).then(
       (answers) => {
-        const values = new Map<string, Buffer | undefined>();
-        unique.forEach((key, i) => values.set(key, answers[i]));
-        for (const waiter of waiters) waiter.resolve(waiter.keys.map((key) => values.get(key)));
+        for (const waiter of waiters) {
+          waiter.resolve(waiter.keys.map((key) => answers[position.get(key)!]));
+        }
       },
       (error: unknown) => {
         for (const waiter of waiters) waiter.reject(error);

@@ -409,7 +409,8 @@ export class TieredCache {
     const mark = this.beginRead(key);
     try {
       const read = await this.readRemote([key], 'get');
-      return await this.accept(key, read?.values[0], mark, read?.fresh);
+      const found = this.accept(key, read?.values[0], mark, read?.fresh);
+      return found instanceof Promise ? await found : found;
     } finally {
       this.endRead(key, mark);
     }
@@ -469,24 +470,41 @@ export class TieredCache {
    * Decodes an L2 answer, checks its version stamp, and, unless a local write raced the read,
    * fills L1 with the remaining TTL. `fresh` is undefined when L2 did not answer.
    */
-  private async accept(
+  private accept(
     key: string,
     raw: Buffer | undefined,
     mark: { dirty: boolean } | undefined,
     fresh: FreshVersions | undefined,
-  ): Promise<FoundEntry | undefined> {
+  ): FoundEntry | undefined | Promise<FoundEntry | undefined> {
+    // Not `async`: an L2 hit is checked synchronously unless tag versions must be read, so a
+    // batch of hits costs no promise per entry here.
     if (raw === undefined || fresh === undefined) return undefined;
     const decoded = this.decode(key, raw);
     if (!decoded) return undefined;
     const tags = decoded.stamp?.t === undefined ? undefined : Object.keys(decoded.stamp.t);
     this.versions.rememberTags(key, tags);
-    if (!(await this.versions.isCurrent(decoded.stamp, fresh))) return undefined;
+    const current = this.versions.isCurrent(decoded.stamp, fresh);
+    return typeof current === 'boolean'
+      ? this.admit(key, raw.length, decoded, tags, mark, current)
+      : current.then((ok) => this.admit(key, raw.length, decoded, tags, mark, ok));
+  }
+
+  /** A decoded L2 entry, current or not: fills L1 unless a local write raced the read. */
+  private admit(
+    key: string,
+    size: number,
+    decoded: Decoded,
+    tags: readonly string[] | undefined,
+    mark: { dirty: boolean } | undefined,
+    current: boolean,
+  ): FoundEntry | undefined {
+    if (!current) return undefined;
     if (!mark?.dirty) {
       const local =
         decoded.freshUntil < decoded.expiresAt
           ? new StaleableValue(decoded.value, decoded.freshUntil)
           : decoded.value;
-      this.l1?.set(key, local, decoded.expiresAt, raw.length, tags);
+      this.l1?.set(key, local, decoded.expiresAt, size, tags);
     }
     return { value: decoded.value, freshUntil: decoded.freshUntil, tier: 'l2' };
   }

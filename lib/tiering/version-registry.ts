@@ -109,26 +109,37 @@ export class VersionRegistry {
    * Whether an entry stamped `stamp` is current, against tokens read with it. Tags whose tokens
    * did not come with the read are read now (one more MGET). An L2 failure there counts as stale.
    */
-  async isCurrent(stamp: VersionStamp | undefined, fresh: FreshVersions): Promise<boolean> {
+  isCurrent(stamp: VersionStamp | undefined, fresh: FreshVersions): boolean | Promise<boolean> {
+    // Synchronous unless tag versions must be read: no promise per entry on the common path.
     if (stamp === undefined) return fresh.namespace === ABSENT_VERSION;
     if (stamp.g !== fresh.namespace) return false;
     if (stamp.t === undefined) return true;
-    const tags = Object.keys(stamp.t);
+    const stampTags = stamp.t;
+    const tags = Object.keys(stampTags);
     const missing = tags.filter((tag) => !fresh.tags.has(tag));
-    let fetched = new Map<string, string>();
-    if (missing.length > 0) {
-      const startedAt = performance.now();
-      try {
-        fetched = this.noteTags(
-          missing,
-          await this.remote.mget(missing.map((tag) => this.tagKey(tag))),
-          startedAt,
-        );
-      } catch {
-        return false;
-      }
+    if (missing.length === 0) return tags.every((tag) => fresh.tags.get(tag) === stampTags[tag]);
+    return this.readTagsAndCheck(tags, missing, stampTags, fresh);
+  }
+
+  /** `isCurrent` when some tag tokens did not come with the read: one more MGET for them. */
+  private async readTagsAndCheck(
+    tags: readonly string[],
+    missing: readonly string[],
+    stampTags: Readonly<Record<string, string>>,
+    fresh: FreshVersions,
+  ): Promise<boolean> {
+    let fetched: Map<string, string>;
+    const startedAt = performance.now();
+    try {
+      fetched = this.noteTags(
+        missing,
+        await this.remote.mget(missing.map((tag) => this.tagKey(tag))),
+        startedAt,
+      );
+    } catch {
+      return false;
     }
-    return tags.every((tag) => (fresh.tags.get(tag) ?? fetched.get(tag)) === stamp.t?.[tag]);
+    return tags.every((tag) => (fresh.tags.get(tag) ?? fetched.get(tag)) === stampTags[tag]);
   }
 
   /** Synchronous check against what this instance knows (for its own writes not yet flushed). */
