@@ -184,9 +184,12 @@ export class TieredCache {
     const marks = remoteKeys.map((key) => this.beginRead(key));
     try {
       const read = await this.readRemote(remoteKeys, 'mget');
-      const found = await Promise.all(
-        remoteKeys.map((key, j) => this.accept(key, read?.values[j], marks[j], read?.fresh)),
+      const accepted = remoteKeys.map((key, j) =>
+        this.accept(key, read?.values[j], marks[j], read?.fresh),
       );
+      const found = accepted.some((entry) => entry instanceof Promise)
+        ? await Promise.all(accepted.map((entry) => Promise.resolve(entry)))
+        : (accepted as Array<FoundEntry | undefined>);
       const at = Date.now();
       remoteAt.forEach((i, j) => {
         const entry = found[j];
