@@ -219,7 +219,8 @@ export class TieredCache {
   set<T>(key: string, value: T, options?: SetOptions): Promise<void> {
     // Not `async`: a write-behind set is synchronous work, and this is the hottest write path.
     try {
-      return this.store([this.prepare(key, value, options?.ttl, options?.tags)]);
+      const entry = this.prepare(key, value, options?.ttl, options?.tags);
+      return this.options.writeBehind.enabled ? this.storeOne(entry) : this.store([entry]);
     } catch (error: unknown) {
       return Promise.reject(error instanceof Error ? error : new CacheError(String(error)));
     }
@@ -576,6 +577,7 @@ export class TieredCache {
       stamp: this.versions.stamp(tags),
       local: staleable ? new StaleableValue(value, freshUntil) : value,
       tags,
+      bytes: undefined,
     };
   }
 
@@ -646,25 +648,46 @@ export class TieredCache {
     const writeBehind = this.options.writeBehind.enabled;
     if (!writeBehind) for (const entry of entries) this.encoded(entry);
     for (const entry of entries) this.flusher.checkCapacity(entry.fullKey, entry.key);
-    const writes = entries.map((entry): PendingWrite => {
-      const size = entry.bytes?.length ?? roughSize(entry.value);
-      this.l1?.set(entry.key, entry.local, entry.expiresAt, size, entry.tags);
-      this.versions.rememberTags(entry.key, entry.tags);
-      this.markDirty(entry.key);
-      return {
-        kind: 'set',
-        key: entry.fullKey,
-        value: entry.bytes ?? this.deferredEncoding(entry),
-        expiresAt: entry.expiresAt,
-        seq: this.flusher.nextSeq(),
-      };
-    });
+    const writes = new Array<PendingWrite>(entries.length);
+    for (let i = 0; i < entries.length; i++) writes[i] = this.stage(entries[i]!);
     this.counters.sets += entries.length;
     if (writeBehind) {
       for (const write of writes) this.flusher.enqueue(write);
       return RESOLVED;
     }
     return this.flusher.writeNow(writes);
+  }
+
+  /** `store` of one write-behind entry: the hottest write path, without arrays. */
+  private storeOne(entry: Prepared): Promise<void> {
+    this.flusher.checkCapacity(entry.fullKey, entry.key);
+    const write = this.stage(entry);
+    this.counters.sets++;
+    this.flusher.enqueue(write);
+    return RESOLVED;
+  }
+
+  /** Writes L1 for `entry` and makes its queued write. */
+  private stage(entry: Prepared): PendingWrite {
+    const bytes = entry.bytes;
+    this.l1?.set(
+      entry.key,
+      entry.local,
+      entry.expiresAt,
+      bytes?.length ?? roughSize(entry.value),
+      entry.tags,
+    );
+    if (entry.tags !== undefined || this.versions.hasTagHints) {
+      this.versions.rememberTags(entry.key, entry.tags);
+    }
+    this.markDirty(entry.key);
+    return {
+      kind: 'set',
+      key: entry.fullKey,
+      value: bytes ?? this.deferredEncoding(entry),
+      expiresAt: entry.expiresAt,
+      seq: this.flusher.nextSeq(),
+    };
   }
 
   private beginRead(key: string): { dirty: boolean } | undefined {

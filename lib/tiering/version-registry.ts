@@ -100,6 +100,11 @@ export class VersionRegistry {
   }
 
   /** Remembers the tags of `key`, so its next read fetches their versions with the value. */
+  /** Whether any key has remembered tags (untagged writes need not clear a hint otherwise). */
+  get hasTagHints(): boolean {
+    return this.hints.size > 0;
+  }
+
   rememberTags(key: string, tags: readonly string[] | undefined): void {
     if (tags !== undefined && tags.length > 0) this.hints.set(key, tags);
     else this.hints.delete(key);

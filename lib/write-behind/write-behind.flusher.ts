@@ -185,7 +185,8 @@ export class WriteBehindFlusher {
 
   /** Queues a write for the next batch, replacing any queued write of the same key. */
   enqueue(write: PendingWrite): void {
-    if (!this.queued.has(write.key)) this.makeRoom();
+    // A new key needs room only once maxPending writes are held (checked first: it is cheap).
+    if (this.pending >= this.options.maxPending && !this.queued.has(write.key)) this.makeRoom();
     this.queued.push(write);
     // Only two moments can start a batch: the first write of an idle queue (starts the interval)
     // and the write that fills a batch; a drain in progress picks up everything else itself.

@@ -30,8 +30,9 @@ export class WriteQueue {
 
   /** Queues `write` at the back; returns whether it replaced a queued write of its key. */
   push(write: PendingWrite): boolean {
-    const replaced = this.byKey.has(write.key);
-    this.byKey.set(write.key, write);
+    const size = this.byKey.size;
+    this.byKey.set(write.key, write); // one lookup: the size says whether the key was there
+    const replaced = this.byKey.size === size;
     this.order.push(write);
     if (replaced) this.compactIfSparse();
     return replaced;
