@@ -1,32 +1,23 @@
 import type { LoggerService } from '@nestjs/common';
 import { Subject, type Observable } from 'rxjs';
-import { CacheValueTooLargeError } from '../errors/cache-value-too-large.error.js';
+import { assertArray, assertTag } from './argument-checks.js';
 import { CircuitBreaker } from './circuit-breaker.js';
+import { EntryCodec, type Decoded, type Prepared } from './entry-codec.js';
 import { StaleableValue, type FoundEntry } from './found-entry.js';
 import { ReadBatcher } from './read-batcher.js';
 import { ReadThrough, type GetOrSetOptions, type SetOptions } from './read-through.js';
-import { CacheCorruptEntryError } from '../errors/cache-corrupt-entry.error.js';
 import { CacheError } from '../errors/cache.error.js';
-import { CacheOptionsError } from '../errors/cache-options.error.js';
-import { CacheSerializationError } from '../errors/cache-serialization.error.js';
 import type { CacheEvent } from '../events/cache-event.js';
 import { CacheCounters, type CacheStatsSnapshot } from '../events/cache-stats.js';
 import { assertKey } from '../keys/key-rules.js';
 import { LocalTier } from '../l1/local-tier.js';
 import type { L2Store } from '../l2/l2-store.interface.js';
-import { parseDuration, type Duration } from '../options/duration.js';
 import type { ResolvedCacheOptions } from '../options/resolved-options.js';
-import {
-  decodeEnvelope,
-  encodeEnvelope,
-  encodeTextEnvelope,
-} from '../serialization/entry-envelope.js';
-import { JsonSerializer } from '../serialization/json.serializer.js';
 import { WriteBehindFlusher, type FlusherSignal } from '../write-behind/write-behind.flusher.js';
 import { encodedValue, type PendingWrite } from '../write-behind/pending-write.js';
 import { RemoteTier } from './remote-tier.js';
-import { MAX_ENTRY_TTL_MS, VERSION_TTL_MS } from '../keys/version-keys.js';
-import { VersionRegistry, type FreshVersions, type VersionStamp } from './version-registry.js';
+import { VERSION_TTL_MS } from '../keys/version-keys.js';
+import { VersionRegistry, type FreshVersions } from './version-registry.js';
 
 export type { GetOrSetOptions, SetOptions };
 
@@ -49,31 +40,6 @@ export interface LandedChange {
   readonly clear?: string;
 }
 
-/** A value checked and stamped, ready to store; its bytes are made by {@link TieredCache.encode}. */
-interface Prepared {
-  readonly key: string;
-  readonly fullKey: string;
-  readonly value: unknown;
-  /** Physical expiry: the TTL plus any stale window. */
-  readonly expiresAt: number;
-  /** End of the TTL proper; before `expiresAt` when a stale window is kept. */
-  readonly freshUntil: number;
-  readonly stamp: VersionStamp;
-  /** What L1 holds: the value, or a StaleableValue when it outlives its TTL. */
-  readonly local: unknown;
-  readonly tags: readonly string[] | undefined;
-  /** The envelope, when encoded before queueing (write-through, getOrSet). */
-  bytes?: Buffer;
-}
-
-/** An L2 entry decoded. */
-interface Decoded {
-  readonly value: unknown;
-  readonly expiresAt: number;
-  readonly freshUntil: number;
-  readonly stamp: VersionStamp | undefined;
-}
-
 /**
  * The orchestrator: composes L1, the remote tier and the write-behind flusher, and narrates the
  * read and write paths. Backend-agnostic: it only sees the `L2Store` contract.
@@ -85,6 +51,7 @@ export class TieredCache {
   private readonly reader: ReadBatcher;
   private readonly flusher: WriteBehindFlusher;
   private readonly versions: VersionRegistry;
+  private readonly codec: EntryCodec;
   private readonly events = new Subject<CacheEvent>();
   private readonly prefix: string;
   private readonly readThroughPolicy: ReadThrough;
@@ -133,13 +100,16 @@ export class TieredCache {
       options.namespace,
       options.l1 === false ? 10_000 : options.l1.max,
     );
+    this.codec = new EntryCodec(options, this.prefix, this.versions);
     this.flusher.signals$.subscribe((signal) => this.onFlusherSignal(signal));
     this.readThroughPolicy = new ReadThrough({
       lookup: (key) => this.lookup(key),
       // Encoded at once: the factory's caller sees a value that cannot be cached as an error.
       store: (key, value, setOptions, keepStaleMs) =>
         this.store([
-          this.encoded(this.prepare(key, value, setOptions?.ttl, setOptions?.tags, keepStaleMs)),
+          this.codec.encoded(
+            this.codec.prepare(key, value, setOptions?.ttl, setOptions?.tags, keepStaleMs),
+          ),
         ]),
       countRead: (key, served) => this.countRead(key, served),
       reportError: (operation, key, error) => this.emit({ type: 'error', operation, key, error }),
@@ -219,7 +189,7 @@ export class TieredCache {
   set<T>(key: string, value: T, options?: SetOptions): Promise<void> {
     // Not `async`: a write-behind set is synchronous work, and this is the hottest write path.
     try {
-      const entry = this.prepare(key, value, options?.ttl, options?.tags);
+      const entry = this.codec.prepare(key, value, options?.ttl, options?.tags);
       return this.options.writeBehind.enabled ? this.storeOne(entry) : this.store([entry]);
     } catch (error: unknown) {
       return Promise.reject(error instanceof Error ? error : new CacheError(String(error)));
@@ -230,7 +200,7 @@ export class TieredCache {
   async mset<T>(entries: ReadonlyArray<MsetEntry<T>>): Promise<void> {
     assertArray(entries, 'mset() takes an array of { key, value }');
     const prepared = entries.map((entry) =>
-      this.prepare(entry.key, entry.value, entry.ttl, entry.tags),
+      this.codec.prepare(entry.key, entry.value, entry.ttl, entry.tags),
     );
     await this.store(prepared);
   }
@@ -513,113 +483,14 @@ export class TieredCache {
     return { value: decoded.value, freshUntil: decoded.freshUntil, tier: 'l2' };
   }
 
+  /** The entry in `raw`; a corrupt one is reported (`decode` error) and reads as a miss. */
   private decode(key: string, raw: Buffer): Decoded | undefined {
     try {
-      const envelope = decodeEnvelope(key, raw);
-      if (envelope.expiresAt <= Date.now()) return undefined;
-      const freshUntil = envelope.meta?.['f'];
-      return {
-        value: this.options.serializer.deserialize(envelope.payload),
-        expiresAt: envelope.expiresAt,
-        freshUntil:
-          typeof freshUntil === 'number' && freshUntil < envelope.expiresAt
-            ? freshUntil
-            : envelope.expiresAt,
-        stamp: readStamp(key, envelope.meta),
-      };
+      return this.codec.decode(key, raw);
     } catch (error: unknown) {
-      const corrupt =
-        error instanceof CacheCorruptEntryError
-          ? error
-          : new CacheCorruptEntryError(key, `L2 entry "${key}" could not be decoded`, {
-              cause: error,
-            });
-      this.l2Failed('decode', key, corrupt);
+      this.l2Failed('decode', key, error);
       return undefined;
     }
-  }
-
-  /** Checks the arguments of a write and stamps it; serializes nothing. */
-  private prepare(
-    key: string,
-    value: unknown,
-    ttl: Duration | undefined,
-    tags: readonly string[] | undefined,
-    keepStaleMs = 0,
-  ): Prepared {
-    assertKey(key, this.options.maxKeyLength);
-    if (tags !== undefined) {
-      assertArray(tags, `tags of "${key}" must be an array of strings`);
-      tags.forEach((tag) => assertTag(tag));
-    }
-    if (value === undefined) {
-      throw new CacheSerializationError(
-        key,
-        `Cannot cache undefined under "${key}" (undefined means a miss)`,
-      );
-    }
-    const ttlMs = ttl === undefined ? this.options.ttlMs : parseDuration(ttl, 'ttl');
-    if (ttlMs < 1 || ttlMs > MAX_ENTRY_TTL_MS) {
-      throw new CacheOptionsError(
-        'ttl',
-        `ttl of "${key}" must be between 1 ms and 365 days, got ${String(ttl)}`,
-      );
-    }
-    const freshUntil = Date.now() + ttlMs;
-    const expiresAt = freshUntil + Math.min(keepStaleMs, MAX_ENTRY_TTL_MS);
-    const staleable = expiresAt > freshUntil;
-    return {
-      key,
-      fullKey: this.prefix + key,
-      value,
-      expiresAt,
-      freshUntil,
-      stamp: this.versions.stamp(tags),
-      local: staleable ? new StaleableValue(value, freshUntil) : value,
-      tags,
-      bytes: undefined,
-    };
-  }
-
-  /** `entry` with its bytes made now (throws for a value that cannot be encoded). */
-  private encoded(entry: Prepared): Prepared {
-    entry.bytes ??= this.encode(entry);
-    return entry;
-  }
-
-  /**
-   * The entry's envelope: serialized value, absolute expiry, version stamp.
-   * @throws CacheSerializationError when the serializer cannot encode the value
-   * @throws CacheValueTooLargeError when it is larger than `maxValueBytes`
-   */
-  private encode(entry: Prepared): Buffer {
-    const { key, value, expiresAt, freshUntil, stamp } = entry;
-    const meta = expiresAt > freshUntil ? { ...stamp, f: freshUntil } : stamp;
-    const serializer = this.options.serializer;
-    let payload: Buffer | string;
-    try {
-      payload =
-        serializer instanceof JsonSerializer
-          ? serializer.serializeText(value)
-          : serializer.serialize(value);
-    } catch (error: unknown) {
-      const reason = error instanceof Error ? error.message : String(error);
-      throw new CacheSerializationError(key, `Cannot serialize the value of "${key}": ${reason}`, {
-        cause: error,
-      });
-    }
-    const max = this.options.maxValueBytes;
-    // UTF-8 takes at most 3 bytes per UTF-16 unit: most text needs no byte count here.
-    const bytes =
-      typeof payload !== 'string'
-        ? payload.length
-        : payload.length * 3 <= max
-          ? 0
-          : Buffer.byteLength(payload, 'utf8');
-    if (bytes > max) throw new CacheValueTooLargeError(key, bytes, max);
-    return typeof payload === 'string'
-      ? encodeTextEnvelope(expiresAt, payload, meta)
-      : encodeEnvelope({ expiresAt, payload, meta });
   }
 
   /**
@@ -630,7 +501,7 @@ export class TieredCache {
   private deferredEncoding(entry: Prepared): () => Buffer {
     return () => {
       try {
-        const bytes = this.encode(entry);
+        const bytes = this.codec.encode(entry);
         this.l1?.resize(entry.key, entry.local, bytes.length);
         return bytes;
       } catch (error: unknown) {
@@ -646,7 +517,7 @@ export class TieredCache {
    */
   private store(entries: readonly Prepared[]): Promise<void> {
     const writeBehind = this.options.writeBehind.enabled;
-    if (!writeBehind) for (const entry of entries) this.encoded(entry);
+    if (!writeBehind) for (const entry of entries) this.codec.encoded(entry);
     for (const entry of entries) this.flusher.checkCapacity(entry.fullKey, entry.key);
     const writes = new Array<PendingWrite>(entries.length);
     for (let i = 0; i < entries.length; i++) writes[i] = this.stage(entries[i]!);
@@ -820,38 +691,6 @@ export class TieredCache {
   private emit(event: CacheEvent): void {
     if (this.events.observed) this.events.next(event);
   }
-}
-
-/** Throws unless `value` is an array. No type narrowing: `Array.isArray` would widen to `any[]`. */
-function assertArray(value: unknown, message: string): void {
-  if (!Array.isArray(value)) throw new CacheError(message);
-}
-
-function assertTag(tag: unknown): void {
-  if (typeof tag !== 'string' || tag.length === 0) {
-    throw new CacheError(
-      `A tag must be a non-empty string, got ${typeof tag === 'string' ? 'an empty string' : typeof tag}`,
-    );
-  }
-}
-
-/** The version stamp in an entry's meta; a malformed one makes the entry corrupt. */
-function readStamp(
-  key: string,
-  meta: Readonly<Record<string, unknown>> | undefined,
-): VersionStamp | undefined {
-  if (meta === undefined) return undefined;
-  const { g, t } = meta;
-  const tagsOk =
-    t === undefined ||
-    (typeof t === 'object' &&
-      t !== null &&
-      !Array.isArray(t) &&
-      Object.values(t).every((v) => typeof v === 'string'));
-  if (typeof g !== 'string' || !tagsOk) {
-    throw new CacheCorruptEntryError(key, `L2 entry "${key}" has a malformed version stamp`);
-  }
-  return meta as unknown as VersionStamp;
 }
 
 /** An L1 value as a found entry. */

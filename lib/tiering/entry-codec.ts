@@ -1,0 +1,194 @@
+import { CacheCorruptEntryError } from '../errors/cache-corrupt-entry.error.js';
+import { CacheOptionsError } from '../errors/cache-options.error.js';
+import { CacheSerializationError } from '../errors/cache-serialization.error.js';
+import { CacheValueTooLargeError } from '../errors/cache-value-too-large.error.js';
+import { assertKey } from '../keys/key-rules.js';
+import { MAX_ENTRY_TTL_MS } from '../keys/version-keys.js';
+import { parseDuration, type Duration } from '../options/duration.js';
+import type { ResolvedCacheOptions } from '../options/resolved-options.js';
+import {
+  decodeEnvelope,
+  encodeEnvelope,
+  encodeTextEnvelope,
+} from '../serialization/entry-envelope.js';
+import { JsonSerializer } from '../serialization/json.serializer.js';
+import { assertArray, assertTag } from './argument-checks.js';
+import { StaleableValue } from './found-entry.js';
+import type { VersionStamp } from './version-registry.js';
+
+/** A value checked and stamped, ready to store; its bytes are made by {@link EntryCodec.encode}. */
+export interface Prepared {
+  readonly key: string;
+  readonly fullKey: string;
+  readonly value: unknown;
+  /** Physical expiry: the TTL plus any stale window. */
+  readonly expiresAt: number;
+  /** End of the TTL proper; before `expiresAt` when a stale window is kept. */
+  readonly freshUntil: number;
+  readonly stamp: VersionStamp;
+  /** What L1 holds: the value, or a StaleableValue when it outlives its TTL. */
+  readonly local: unknown;
+  readonly tags: readonly string[] | undefined;
+  /** The envelope, when encoded before queueing (write-through, getOrSet). */
+  bytes?: Buffer;
+}
+
+/** An L2 entry decoded. */
+export interface Decoded {
+  readonly value: unknown;
+  readonly expiresAt: number;
+  readonly freshUntil: number;
+  readonly stamp: VersionStamp | undefined;
+}
+
+/** What the codec needs of the version registry: the stamp of a write made now. */
+export interface Stamper {
+  stamp(tags: readonly string[] | undefined): VersionStamp;
+}
+
+export type CodecOptions = Pick<
+  ResolvedCacheOptions,
+  'maxKeyLength' | 'ttlMs' | 'serializer' | 'maxValueBytes'
+>;
+
+/**
+ * Turns a caller's value into what L2 stores (checked, stamped, serialized, framed) and an L2
+ * entry back into a value with its expiry and stamp. No I/O and no reporting: the caller decides
+ * what a bad entry costs.
+ */
+export class EntryCodec {
+  constructor(
+    private readonly options: CodecOptions,
+    /** Namespace prefix of every data key in L2. */
+    private readonly prefix: string,
+    private readonly versions: Stamper,
+  ) {}
+
+  /** Checks the arguments of a write and stamps it; serializes nothing. */
+  prepare(
+    key: string,
+    value: unknown,
+    ttl: Duration | undefined,
+    tags: readonly string[] | undefined,
+    keepStaleMs = 0,
+  ): Prepared {
+    assertKey(key, this.options.maxKeyLength);
+    if (tags !== undefined) {
+      assertArray(tags, `tags of "${key}" must be an array of strings`);
+      tags.forEach((tag) => assertTag(tag));
+    }
+    if (value === undefined) {
+      throw new CacheSerializationError(
+        key,
+        `Cannot cache undefined under "${key}" (undefined means a miss)`,
+      );
+    }
+    const ttlMs = ttl === undefined ? this.options.ttlMs : parseDuration(ttl, 'ttl');
+    if (ttlMs < 1 || ttlMs > MAX_ENTRY_TTL_MS) {
+      throw new CacheOptionsError(
+        'ttl',
+        `ttl of "${key}" must be between 1 ms and 365 days, got ${String(ttl)}`,
+      );
+    }
+    const freshUntil = Date.now() + ttlMs;
+    const expiresAt = freshUntil + Math.min(keepStaleMs, MAX_ENTRY_TTL_MS);
+    const staleable = expiresAt > freshUntil;
+    return {
+      key,
+      fullKey: this.prefix + key,
+      value,
+      expiresAt,
+      freshUntil,
+      stamp: this.versions.stamp(tags),
+      local: staleable ? new StaleableValue(value, freshUntil) : value,
+      tags,
+      bytes: undefined,
+    };
+  }
+
+  /** `entry` with its bytes made now (throws for a value that cannot be encoded). */
+  encoded(entry: Prepared): Prepared {
+    entry.bytes ??= this.encode(entry);
+    return entry;
+  }
+
+  /**
+   * The entry's envelope: serialized value, absolute expiry, version stamp.
+   * @throws CacheSerializationError when the serializer cannot encode the value
+   * @throws CacheValueTooLargeError when it is larger than `maxValueBytes`
+   */
+  encode(entry: Prepared): Buffer {
+    const { key, value, expiresAt, freshUntil, stamp } = entry;
+    const meta = expiresAt > freshUntil ? { ...stamp, f: freshUntil } : stamp;
+    const serializer = this.options.serializer;
+    let payload: Buffer | string;
+    try {
+      payload =
+        serializer instanceof JsonSerializer
+          ? serializer.serializeText(value)
+          : serializer.serialize(value);
+    } catch (error: unknown) {
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new CacheSerializationError(key, `Cannot serialize the value of "${key}": ${reason}`, {
+        cause: error,
+      });
+    }
+    const max = this.options.maxValueBytes;
+    // UTF-8 takes at most 3 bytes per UTF-16 unit: most text needs no byte count here.
+    const bytes =
+      typeof payload !== 'string'
+        ? payload.length
+        : payload.length * 3 <= max
+          ? 0
+          : Buffer.byteLength(payload, 'utf8');
+    if (bytes > max) throw new CacheValueTooLargeError(key, bytes, max);
+    return typeof payload === 'string'
+      ? encodeTextEnvelope(expiresAt, payload, meta)
+      : encodeEnvelope({ expiresAt, payload, meta });
+  }
+
+  /**
+   * The entry in `raw`, or `undefined` when it has expired.
+   * @throws CacheCorruptEntryError when `raw` is not an entry this codec can read
+   */
+  decode(key: string, raw: Buffer): Decoded | undefined {
+    try {
+      const envelope = decodeEnvelope(key, raw);
+      if (envelope.expiresAt <= Date.now()) return undefined;
+      const freshUntil = envelope.meta?.['f'];
+      return {
+        value: this.options.serializer.deserialize(envelope.payload),
+        expiresAt: envelope.expiresAt,
+        freshUntil:
+          typeof freshUntil === 'number' && freshUntil < envelope.expiresAt
+            ? freshUntil
+            : envelope.expiresAt,
+        stamp: readStamp(key, envelope.meta),
+      };
+    } catch (error: unknown) {
+      if (error instanceof CacheCorruptEntryError) throw error;
+      throw new CacheCorruptEntryError(key, `L2 entry "${key}" could not be decoded`, {
+        cause: error,
+      });
+    }
+  }
+}
+
+/** The version stamp in an entry's meta; a malformed one makes the entry corrupt. */
+function readStamp(
+  key: string,
+  meta: Readonly<Record<string, unknown>> | undefined,
+): VersionStamp | undefined {
+  if (meta === undefined) return undefined;
+  const { g, t } = meta;
+  const tagsOk =
+    t === undefined ||
+    (typeof t === 'object' &&
+      t !== null &&
+      !Array.isArray(t) &&
+      Object.values(t).every((v) => typeof v === 'string'));
+  if (typeof g !== 'string' || !tagsOk) {
+    throw new CacheCorruptEntryError(key, `L2 entry "${key}" has a malformed version stamp`);
+  }
+  return meta as unknown as VersionStamp;
+}

@@ -1,0 +1,155 @@
+import { CacheCorruptEntryError } from '../../../lib/errors/cache-corrupt-entry.error.js';
+import { CacheError } from '../../../lib/errors/cache.error.js';
+import { CacheOptionsError } from '../../../lib/errors/cache-options.error.js';
+import { CacheSerializationError } from '../../../lib/errors/cache-serialization.error.js';
+import { CacheValueTooLargeError } from '../../../lib/errors/cache-value-too-large.error.js';
+import type { DistributedCacheModuleOptions } from '../../../lib/options/cache-options.interface.js';
+import { resolveCacheOptions } from '../../../lib/options/options.validator.js';
+import { encodeEnvelope } from '../../../lib/serialization/entry-envelope.js';
+import { EntryCodec, type Stamper } from '../../../lib/tiering/entry-codec.js';
+import { StaleableValue } from '../../../lib/tiering/found-entry.js';
+import type { VersionStamp } from '../../../lib/tiering/version-registry.js';
+
+/** Stamps like the registry would: namespace token `g1`, every tag at token `v1`. */
+const stamper: Stamper = {
+  stamp: (tags): VersionStamp =>
+    tags === undefined || tags.length === 0
+      ? { g: 'g1' }
+      : { g: 'g1', t: Object.fromEntries(tags.map((tag) => [tag, 'v1'])) },
+};
+
+function codec(options: DistributedCacheModuleOptions = {}): EntryCodec {
+  return new EntryCodec(resolveCacheOptions({ namespace: 't', ...options }), 't:', stamper);
+}
+
+describe('EntryCodec', () => {
+  describe('prepare()', () => {
+    it('stamps the entry and prefixes its key, serializing nothing', () => {
+      const before = Date.now();
+      const entry = codec({ ttl: '1m' }).prepare('k', { a: 1 }, undefined, ['x']);
+      expect(entry).toMatchObject({
+        key: 'k',
+        fullKey: 't:k',
+        value: { a: 1 },
+        stamp: { g: 'g1', t: { x: 'v1' } },
+        tags: ['x'],
+        bytes: undefined,
+      });
+      expect(entry.freshUntil).toBeGreaterThanOrEqual(before + 60_000);
+      expect(entry.expiresAt).toBe(entry.freshUntil);
+      expect(entry.local).toBe(entry.value);
+    });
+
+    it('keeps a stale window past the TTL, and tells L1 when freshness ends', () => {
+      const entry = codec().prepare('k', 'v', '1s', undefined, 5_000);
+      expect(entry.expiresAt).toBe(entry.freshUntil + 5_000);
+      expect(entry.local).toEqual(new StaleableValue('v', entry.freshUntil));
+    });
+
+    it('refuses undefined with CacheSerializationError', () => {
+      expect(() => codec().prepare('k', undefined, undefined, undefined)).toThrow(
+        CacheSerializationError,
+      );
+    });
+
+    it('refuses a ttl over 365 days with CacheOptionsError', () => {
+      expect(() => codec().prepare('k', 1, '366d', undefined)).toThrow(CacheOptionsError);
+    });
+
+    it('refuses tags that are not an array of non-empty strings with CacheError', () => {
+      const c = codec();
+      expect(() => c.prepare('k', 1, undefined, 'x' as unknown as string[])).toThrow(CacheError);
+      expect(() => c.prepare('k', 1, undefined, [''])).toThrow(/non-empty string/);
+      expect(() => c.prepare('k', 1, undefined, [1 as unknown as string])).toThrow(CacheError);
+    });
+  });
+
+  describe('encode() and decode()', () => {
+    it('round-trips a value with its expiry and version stamp', () => {
+      const c = codec();
+      const entry = c.prepare('k', { n: [1, 'two'] }, '1m', ['x']);
+      const decoded = c.decode('k', c.encode(entry));
+      expect(decoded).toEqual({
+        value: { n: [1, 'two'] },
+        expiresAt: entry.expiresAt,
+        freshUntil: entry.expiresAt,
+        stamp: { g: 'g1', t: { x: 'v1' } },
+      });
+    });
+
+    it('round-trips freshUntil when a stale window is kept', () => {
+      const c = codec();
+      const entry = c.prepare('k', 'v', '1m', undefined, 30_000);
+      const decoded = c.decode('k', c.encode(entry));
+      expect(decoded).toMatchObject({
+        value: 'v',
+        expiresAt: entry.expiresAt,
+        freshUntil: entry.freshUntil,
+        stamp: { g: 'g1' },
+      });
+      expect(decoded!.freshUntil).toBeLessThan(decoded!.expiresAt);
+    });
+
+    it('encoded() makes the bytes once and keeps them on the entry', () => {
+      const c = codec();
+      const entry = c.encoded(c.prepare('k', 'v', undefined, undefined));
+      const bytes = entry.bytes;
+      expect(bytes).toBeInstanceOf(Buffer);
+      expect(c.encoded(entry).bytes).toBe(bytes);
+    });
+
+    it('throws CacheSerializationError naming the key for a function value', () => {
+      const c = codec();
+      const entry = c.prepare('fn-key', { f: () => 1 }, undefined, undefined);
+      expect(() => c.encode(entry)).toThrow(CacheSerializationError);
+      expect(() => c.encode(entry)).toThrow(/"fn-key"/);
+    });
+
+    it('throws CacheValueTooLargeError over maxValueBytes', () => {
+      const c = codec({ maxValueBytes: 100 });
+      expect(() => c.encode(c.prepare('k', 'x'.repeat(50), undefined, undefined))).not.toThrow();
+      const entry = c.prepare('big', 'x'.repeat(200), undefined, undefined);
+      expect(() => c.encode(entry)).toThrow(CacheValueTooLargeError);
+    });
+
+    it('reads an expired entry as undefined', () => {
+      const raw = encodeEnvelope({
+        expiresAt: Date.now() - 1,
+        payload: Buffer.from('j1:1\n'),
+        meta: { g: 'g1' },
+      });
+      expect(codec().decode('k', raw)).toBeUndefined();
+    });
+  });
+
+  describe('decode() of a foreign payload', () => {
+    it('throws CacheCorruptEntryError for bytes that are not an envelope', () => {
+      expect(() => codec().decode('k', Buffer.from('hello'))).toThrow(CacheCorruptEntryError);
+    });
+
+    it('wraps a serializer failure in CacheCorruptEntryError naming the key', () => {
+      const raw = encodeEnvelope({
+        expiresAt: Date.now() + 60_000,
+        payload: Buffer.from('not json'),
+      });
+      let caught: unknown;
+      try {
+        codec().decode('k', raw);
+      } catch (error: unknown) {
+        caught = error;
+      }
+      expect(caught).toBeInstanceOf(CacheCorruptEntryError);
+      expect((caught as CacheCorruptEntryError).key).toBe('k');
+      expect((caught as Error).cause).toBeDefined();
+    });
+
+    it('throws CacheCorruptEntryError for a malformed version stamp', () => {
+      const raw = encodeEnvelope({
+        expiresAt: Date.now() + 60_000,
+        payload: Buffer.from('j1:1\n'),
+        meta: { g: 7 },
+      });
+      expect(() => codec().decode('k', raw)).toThrow(/malformed version stamp/);
+    });
+  });
+});
