@@ -68,6 +68,7 @@ const QUICK_SIZES: BenchSizes = {
 };
 
 const USAGE = `usage: npm run bench -- [--quick] [--only a,c,...] [--runs N] [--out NAME]
+       npm run bench --quick   (the same as -- --quick)
 
   --quick        smaller sizes (under 2 minutes); writes bench/results/latest-quick.{json,svg}
   --only LIST    run only these scenarios (a..j), e.g. --only a,b
@@ -75,8 +76,12 @@ const USAGE = `usage: npm run bench -- [--quick] [--only a,c,...] [--runs N] [--
   --out NAME     base name of the result files (default latest, or latest-quick with --quick)`;
 
 /** Parses `argv` (without node and the script). Exits with the usage on a bad argument. */
-export function parseBenchOptions(argv: readonly string[]): BenchOptions {
-  let quick = false;
+export function parseBenchOptions(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+): BenchOptions {
+  // `npm run bench --quick` (without `--`) reaches the script as npm config, not as an argument.
+  let quick = env['npm_config_quick'] === 'true';
   let only = new Set<string>();
   let runs: number | undefined;
   let outName: string | undefined;
