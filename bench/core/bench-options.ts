@@ -58,11 +58,13 @@ const DEFAULT_SIZES: BenchSizes = {
 
 const QUICK_SIZES: BenchSizes = {
   ...DEFAULT_SIZES,
+  runs: 3,
   l1RunMs: 100,
   l2Keys: 3_000,
   l2SequentialKeys: 800,
   durableSets: 8_000,
   mixedOps: 6_000,
+  mixedKeys: 20_000,
   invalidationUpdates: 200,
   httpSeconds: 0.6,
 };
@@ -70,7 +72,7 @@ const QUICK_SIZES: BenchSizes = {
 const USAGE = `usage: npm run bench -- [--quick] [--only a,c,...] [--runs N] [--out NAME]
        npm run bench --quick   (the same as -- --quick)
 
-  --quick        smaller sizes (under 2 minutes); writes bench/results/latest-quick.{json,svg}
+  --quick        smaller sizes and 3 runs (under 2 minutes); writes bench/results/latest-quick.{json,svg}
   --only LIST    run only these scenarios (a..j), e.g. --only a,b
   --runs N       measured runs per subject (default 5; the tables show the median)
   --out NAME     base name of the result files (default latest, or latest-quick with --quick)`;
