@@ -51,8 +51,9 @@ export class LocalTier {
 
   /**
    * Stores `value` until `expiresAt` (epoch ms) or the L1 TTL, whichever comes first.
-   * `size` is the entry's serialized size in bytes. Entries that already expired, or are larger
-   * than all of L1, are not stored (and any older value under `key` is dropped).
+   * `size` is the entry's serialized size in bytes; `now` the current time if the caller has it.
+   * Entries that already expired, or are larger than all of L1, are not stored (and any older
+   * value under `key` is dropped).
    */
   set(
     key: string,
@@ -60,8 +61,9 @@ export class LocalTier {
     expiresAt: number,
     size: number,
     tags?: readonly string[],
+    now = Date.now(),
   ): void {
-    const ttl = Math.min(this.options.ttlMs, Math.floor(expiresAt - Date.now()));
+    const ttl = Math.min(this.options.ttlMs, Math.floor(expiresAt - now));
     if (ttl < 1 || value === undefined || size > this.options.maxBytes) {
       this.lru.delete(key);
       return;

@@ -21,6 +21,8 @@ export interface Prepared {
   readonly key: string;
   readonly fullKey: string;
   readonly value: unknown;
+  /** When it was prepared, epoch ms (its TTL counts from here). */
+  readonly at: number;
   /** Physical expiry: the TTL plus any stale window. */
   readonly expiresAt: number;
   /** End of the TTL proper; before `expiresAt` when a stale window is kept. */
@@ -90,13 +92,15 @@ export class EntryCodec {
         `ttl of "${key}" must be between 1 ms and 365 days, got ${String(ttl)}`,
       );
     }
-    const freshUntil = Date.now() + ttlMs;
+    const at = Date.now();
+    const freshUntil = at + ttlMs;
     const expiresAt = freshUntil + Math.min(keepStaleMs, MAX_ENTRY_TTL_MS);
     const staleable = expiresAt > freshUntil;
     return {
       key,
       fullKey: this.prefix + key,
       value,
+      at,
       expiresAt,
       freshUntil,
       stamp: this.versions.stamp(tags),

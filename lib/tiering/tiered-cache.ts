@@ -547,6 +547,7 @@ export class TieredCache {
       entry.expiresAt,
       bytes?.length ?? roughSize(entry.value),
       entry.tags,
+      entry.at,
     );
     if (entry.tags !== undefined || this.versions.hasTagHints) {
       this.versions.rememberTags(entry.key, entry.tags);

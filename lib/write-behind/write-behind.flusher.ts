@@ -369,7 +369,7 @@ export class WriteBehindFlusher {
 
   /** Encodes the values of the next drain ahead of time; failures are left for their turn. */
   private encodeAhead(): void {
-    for (const write of this.queued.peek(this.options.maxBatchSize * BATCHES_IN_FLIGHT)) {
+    for (const write of this.queued.upcoming(this.options.maxBatchSize * BATCHES_IN_FLIGHT)) {
       if (write.kind !== 'set' || typeof write.value !== 'function') continue;
       try {
         encodedValue(write);

@@ -78,6 +78,14 @@ export class WriteQueue {
     return writes;
   }
 
+  /**
+   * About the next `count` writes to be taken, without checking each is still queued (a replaced
+   * write may be among them): for work ahead of time that a stale write merely wastes.
+   */
+  upcoming(count: number): readonly PendingWrite[] {
+    return this.order.slice(this.head, this.head + count);
+  }
+
   /** Puts `writes` before every queued write, in their order (for writes that failed). */
   prepend(writes: readonly PendingWrite[]): void {
     if (writes.length === 0) return;
