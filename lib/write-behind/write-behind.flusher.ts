@@ -90,8 +90,8 @@ const nextTurn$ = new Observable<void>((subscriber) => {
  * - Encoding: values queued by `set()` are serialized here, when their batch is built, and the
  *   next batch is encoded while the current one is in flight. A value that cannot be encoded is
  *   dropped and reported (`unserializable`); the rest of its batch is sent.
- * - Coalescing: the queue holds one write per key (WriteQueue), so a newer write replaces an older queued one
- *   (last write wins) and a key is sent at most once per batch.
+ * - Coalescing: the queue holds one write per key (WriteQueue), so a newer write replaces an
+ *   older queued one (last write wins) and a key is sent at most once per batch.
  * - Ordering: every L2 mutation of this instance (batches, deletes, write-through sets) runs
  *   on one serial lane, and a failed write is re-queued only if no newer write of its key
  *   exists. So a delete issued while the key's batch is in flight lands after it, and a
@@ -100,8 +100,9 @@ const nextTurn$ = new Observable<void>((subscriber) => {
  *   the queue meanwhile, so newer writes supersede them.
  * - Bounded: at most `maxPending` writes are held; past it `overflow` decides.
  *
- * NOTE: the queue lives in a keyed WriteQueue rather than inside RxJS buffers because deletes must cancel
- * queued writes and retries must see newer writes; RxJS drives the timing, draining and backoff.
+ * NOTE: the queue lives in a keyed WriteQueue rather than inside RxJS buffers because deletes
+ * must cancel queued writes and retries must see newer writes; RxJS drives the timing, draining
+ * and backoff.
  */
 export class WriteBehindFlusher {
   private readonly queued = new WriteQueue();
