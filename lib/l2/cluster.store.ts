@@ -145,6 +145,12 @@ export class ClusterStore implements L2Store {
   private readonly quitTimeoutMs: number;
   private readonly healthKeyPrefix: string;
   private closed = false;
+  /** Pending run of {@link reopenNodes} (see {@link scheduleReopen}). */
+  private reopenTimer: NodeJS.Timeout | undefined;
+  /** Consecutive reopen rounds that did not find every slot owner connected. */
+  private reopenRounds = 0;
+  /** The reopen round in progress, if any (awaited by {@link close}). */
+  private reopening: Promise<void> | undefined;
 
   /**
    * @param cluster A Cluster client, preferably from {@link createClusterClient}; the store owns it
@@ -162,6 +168,7 @@ export class ClusterStore implements L2Store {
     const onClientError = options.onClientError;
     cluster.on('error', (error: Error) => onClientError?.(error));
     cluster.on('node error', (error: Error) => onClientError?.(error));
+    cluster.on('-node', () => this.scheduleReopen());
   }
 
   /** A store with its own Cluster client for `options` (not connected yet: call {@link connect}). */
@@ -228,6 +235,65 @@ export class ClusterStore implements L2Store {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /**
+   * Schedules a {@link reopenNodes} round (at most one pending), after the reconnect backoff.
+   *
+   * NOTE: why. ioredis gives node connections `retryStrategy: null` (ConnectionPool
+   * `createRedisFromOptions`, ioredis/built/cluster/ConnectionPool.js): a master that dies (kill -9)
+   * ends its connection for good, the pool drops it (`-node`) and nothing reopens it, even once the
+   * master is back on the same address, until a command to that master is redirected (MOVED) by
+   * another node. With `enableOfflineQueue: false`, every other command racing the reopen then
+   * fails with "Connection is closed." (cluster/index.js `tryConnection`): the first batch an idle
+   * instance sends after the restart fails. So the store reopens the connections itself.
+   */
+  private scheduleReopen(): void {
+    if (this.closed || this.reopenTimer !== undefined) return;
+    this.reopenRounds++;
+    this.reopenTimer = setTimeout(() => {
+      this.reopenTimer = undefined;
+      this.reopening = this.reopenNodes().finally(() => (this.reopening = undefined));
+    }, reconnectDelayMs(this.reopenRounds));
+  }
+
+  /**
+   * One round: done when every slot owner has a ready connection; otherwise refreshes the slot
+   * map (which puts the missing owners back in ioredis' pool), starts connecting the masters not
+   * connected yet and schedules the next round. A connection that fails ends, which schedules a
+   * round too. Rounds stop when the store closes or the client ends.
+   */
+  private async reopenNodes(): Promise<void> {
+    const cluster = this.cluster;
+    if (this.closed || cluster.status === 'end' || cluster.status === 'wait') return;
+    if (cluster.status === 'ready') {
+      if (this.everySlotOwnerReady()) {
+        this.reopenRounds = 0;
+        return;
+      }
+      await new Promise<void>((resolve) => cluster.refreshSlotsCache(() => resolve()));
+      if (this.closed || cluster.status !== 'ready') return;
+      for (const node of cluster.nodes('master')) {
+        if (node.status === 'wait') node.connect().catch(() => undefined);
+      }
+    }
+    // Not ready: the Cluster client reconnects by itself; reopen its nodes once it is back.
+    this.scheduleReopen();
+  }
+
+  private everySlotOwnerReady(): boolean {
+    const ready = new Set<string>();
+    for (const node of this.cluster.nodes('master')) {
+      if (node.status === 'ready') ready.add(`${node.options.host}:${node.options.port}`);
+    }
+    let previous: string | undefined;
+    for (const owners of this.cluster.slots) {
+      const owner = owners?.[0];
+      if (owner === previous) continue;
+      previous = owner;
+      if (owner === undefined || !ready.has(owner)) return false;
+    }
+    return true;
   }
 
   /** GET as a Buffer; `undefined` when the key is missing. ioredis follows MOVED/ASK. */
@@ -401,6 +467,8 @@ export class ClusterStore implements L2Store {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    clearTimeout(this.reopenTimer);
+    this.reopenTimer = undefined;
     const cluster = this.cluster;
     if (cluster.status === 'ready') {
       let timer: NodeJS.Timeout | undefined;
@@ -412,18 +480,9 @@ export class ClusterStore implements L2Store {
       ]);
       clearTimeout(timer);
     }
-    if (cluster.status === 'end') return;
-    const ended = new Promise<void>((resolve) => {
-      const timer = setTimeout(done, disconnectTimeoutOf(cluster) + END_WAIT_MS);
-      function done(): void {
-        clearTimeout(timer);
-        cluster.off('end', done);
-        resolve();
-      }
-      cluster.once('end', done);
-    });
-    cluster.disconnect();
-    await ended;
+    if (cluster.status !== 'end') await endClient(cluster);
+    // A slot refresh in progress ends once it sees the client disconnected.
+    await this.reopening;
   }
 
   /** Rejects a call unless the cluster is ready (no slot map to route by, or closed). */
@@ -556,6 +615,21 @@ function replyAt(
 /** Whether a command's error is a slot redirection ioredis follows when the command is sent alone. */
 function isRedirection(error: Error): boolean {
   return /^(MOVED|ASK|TRYAGAIN) /.test(error.message);
+}
+
+/** Disconnects `cluster` and resolves once it has ended (or after its nodes' disconnect timeout). */
+async function endClient(cluster: Cluster): Promise<void> {
+  const ended = new Promise<void>((resolve) => {
+    const timer = setTimeout(done, disconnectTimeoutOf(cluster) + END_WAIT_MS);
+    function done(): void {
+      clearTimeout(timer);
+      cluster.off('end', done);
+      resolve();
+    }
+    cluster.once('end', done);
+  });
+  cluster.disconnect();
+  await ended;
 }
 
 function disconnectTimeoutOf(cluster: Cluster): number {

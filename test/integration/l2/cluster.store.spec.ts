@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import type { L2Write } from '../../../lib/l2/l2-store.interface.js';
 import { ClusterStore, CLUSTER_SLOTS, clusterKeySlot } from '../../../lib/l2/cluster.store.js';
 import { describeL2StoreContract } from '../../contract/l2-store.contract.js';
+import { delay, waitFor } from '../../support/poll.js';
 import { RedisCluster } from '../../support/redis-cluster.js';
+import type { RedisServer } from '../../support/redis-server.js';
 
 /** Set SHOW_TIMINGS=1 to print the measured figures. */
 const showTimings = process.env['SHOW_TIMINGS'] === '1';
@@ -192,6 +194,57 @@ describe('ClusterStore', () => {
       expect(await source.cli('CLUSTER', 'COUNTKEYSINSLOT', String(slot))).toBe('0');
       await store.del([...expected.keys()]);
     });
+  });
+
+  describe('a master killed (kill -9) and restarted while the store is idle', () => {
+    it('reconnects by itself: the first batch to the restarted master succeeds through the same store', async () => {
+      const master = cluster.nodes[2]!;
+      // Keys on many slots of `master`, plus one key on each other master.
+      const onMaster: string[] = [];
+      const elsewhere = new Map<RedisServer, string>();
+      for (let i = 0; onMaster.length < 50 || elsewhere.size < cluster.nodes.length - 1; i++) {
+        const key = `${prefix}restart:${i}`;
+        const owner = await cluster.ownerOf(clusterKeySlot(key));
+        if (owner === master) {
+          if (onMaster.length < 50) onMaster.push(key);
+        } else if (!elsewhere.has(owner)) {
+          elsewhere.set(owner, key);
+        }
+      }
+      const keys = [...onMaster, ...elsewhere.values()];
+      await store.write(keys.map((key) => set(key, 'before')));
+      expect((await store.mget(keys)).every((value) => value?.toString() === 'before')).toBe(true);
+
+      // From here the store is idle: no call until its connection to `master` is back.
+      await master.kill();
+      await delay(3_000);
+      await master.restart();
+      await cluster.waitUntilReady(20_000);
+      const started = performance.now();
+      const address = `${master.host}:${master.port}`;
+      await waitFor(
+        () =>
+          store.cluster
+            .nodes('master')
+            .some(
+              (node) =>
+                `${node.options.host}:${node.options.port}` === address && node.status === 'ready',
+            ),
+        { timeoutMs: 10_000, intervalMs: 50, message: `the idle store to reconnect to ${address}` },
+      );
+      report(
+        `idle store reconnected ${(performance.now() - started).toFixed(0)} ms after cluster ok`,
+      );
+
+      // The first calls after the restart succeed at once (the restarted master lost its data).
+      await store.write(keys.map((key) => set(key, 'after')));
+      expect((await store.mget(keys)).map((value) => value?.toString())).toEqual(
+        keys.map(() => 'after'),
+      );
+      expect((await store.get(onMaster[0]!))?.toString()).toBe('after');
+      await store.healthCheck();
+      await store.del(keys);
+    }, 40_000);
   });
 
   describe('close()', () => {
