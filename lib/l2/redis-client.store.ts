@@ -215,6 +215,7 @@ export class RedisClientStore implements L2Store {
     if (refusals.some((refusal) => refusal !== undefined)) {
       // Redis refused a call before running it (the command, or a key the ACL forbids), so none
       // of its writes was applied: send the batch as a pipeline, which reports each write alone.
+      // Chunks whose scripts did run are sent again with it: the same writes in the same order.
       return this.writePipelined(client, writes);
     }
     const failures = new Map<number, unknown>();
