@@ -326,20 +326,25 @@ class OperationCompiler {
     value: unknown,
   ): Partial<Record<typeof name, number>> {
     if (value === undefined) return {};
+    return {
+      [name]: this.duration(decorator, name, value, "milliseconds or a duration like '30s'"),
+    };
+  }
+
+  /** `value` parsed as a duration; a decorator error naming the option when it is not one. */
+  private duration(
+    decorator: CacheDecoratorName,
+    name: string,
+    value: unknown,
+    expected: string,
+  ): number {
     try {
-      return { [name]: parseDuration(value, name) };
+      return parseDuration(value, name);
     } catch (error: unknown) {
       throw new CacheDecoratorError(
         this.className,
         this.methodName,
-        cacheMessages.badOption(
-          this.className,
-          this.methodName,
-          decorator,
-          name,
-          "milliseconds or a duration like '30s'",
-          value,
-        ),
+        cacheMessages.badOption(this.className, this.methodName, decorator, name, expected, value),
         { cause: error },
       );
     }
@@ -458,24 +463,7 @@ class OperationCompiler {
 
   private ttl(decorator: CacheDecoratorName, value: unknown): number | undefined {
     if (value === undefined) return undefined;
-    let ms: number;
-    try {
-      ms = parseDuration(value, 'ttl');
-    } catch (error: unknown) {
-      throw new CacheDecoratorError(
-        this.className,
-        this.methodName,
-        cacheMessages.badOption(
-          this.className,
-          this.methodName,
-          decorator,
-          'ttl',
-          "milliseconds >= 1 or a duration like '30s'",
-          value,
-        ),
-        { cause: error },
-      );
-    }
+    const ms = this.duration(decorator, 'ttl', value, "milliseconds >= 1 or a duration like '30s'");
     if (ms < 1) {
       throw this.error(
         cacheMessages.badOption(

@@ -186,7 +186,10 @@ export function decodeEnvelope(key: string, raw: Buffer): EntryEnvelope {
       throw fail(`meta length ${metaBytes} runs past the end of the value (${raw.length} bytes)`);
     }
     const metaEnd = offset + metaBytes;
-    if (lastMeta !== undefined && raw.subarray(offset, metaEnd).equals(lastMeta.bytes)) {
+    if (
+      lastMeta !== undefined &&
+      raw.compare(lastMeta.bytes, 0, lastMeta.bytes.length, offset, metaEnd) === 0
+    ) {
       meta = lastMeta.value;
     } else {
       let parsed: unknown;

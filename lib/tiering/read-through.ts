@@ -70,7 +70,7 @@ export class ReadThrough {
    *
    * NOTE: not AsyncLocalStorage, which would also see a request made after the factory's first
    * `await`: on Node 20 an enabled AsyncLocalStorage installs promise hooks for the whole process
-   * (every await measured 3x slower), and switching it on for each flight made the first flight
+   * (every await measured 3x slower in a one-off test), and switching it on for each flight made the first flight
    * after a quiet moment take 5-10 ms longer (deoptimizations; bench scenario f). A factory that
    * awaits something and only then asks for its own key waits for itself: README, getOrSet.
    */

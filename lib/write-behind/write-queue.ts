@@ -61,11 +61,7 @@ export class WriteQueue {
 
   /** The oldest queued write, if any (it has the lowest `seq`: writes are queued in order). */
   oldest(): PendingWrite | undefined {
-    for (let i = this.head; i < this.order.length; i++) {
-      const write = this.order[i]!;
-      if (this.byKey.get(write.key) === write) return write;
-    }
-    return undefined;
+    return this.peek(1)[0];
   }
 
   /** Up to `count` queued writes, oldest first, left in the queue. */

@@ -1,12 +1,9 @@
 import 'reflect-metadata';
 import type { INestApplication } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
 import request from 'supertest';
-import { CacheService, DistributedCacheModule } from 'nestjs-distributed-cache';
-import { cacheOptionsFromEnv } from '../../../sample-app/src/cache-options.js';
+import { CacheService } from 'nestjs-distributed-cache';
 import { ProductRepository } from '../../../sample-app/src/products/product.repository.js';
-import { ProductsModule } from '../../../sample-app/src/products/products.module.js';
-import { RedisServer } from '../../support/redis-server.js';
+import { sampleAppSuite } from '../../support/sample-app.js';
 
 /** The sample app's decorators (service: @Cacheable/@CachePut/@CacheEvict; one cached route). */
 interface Instance {
@@ -17,22 +14,10 @@ interface Instance {
 }
 
 const NAMESPACE = 'sample-decorators';
-let redis: RedisServer;
-const apps: INestApplication[] = [];
+const suite = sampleAppSuite();
 
 async function startInstance(): Promise<Instance> {
-  const moduleRef = await Test.createTestingModule({
-    imports: [
-      DistributedCacheModule.forRoot({
-        isGlobal: true,
-        ...cacheOptionsFromEnv({ REDIS_URL: redis.url, CACHE_NAMESPACE: NAMESPACE }),
-      }),
-      ProductsModule,
-    ],
-  }).compile();
-  const app = moduleRef.createNestApplication({ logger: false });
-  await app.init();
-  apps.push(app);
+  const app = await suite.start(NAMESPACE);
   const repository = app.get(ProductRepository);
   repository.latencyMs = 5;
   return {
@@ -42,19 +27,6 @@ async function startInstance(): Promise<Instance> {
     repository,
   };
 }
-
-beforeAll(async () => {
-  redis = await RedisServer.start();
-});
-
-afterEach(async () => {
-  await Promise.all(apps.splice(0).map((app) => app.close()));
-  await redis.cli('FLUSHALL');
-});
-
-afterAll(async () => {
-  await redis.stop();
-});
 
 describe('sample app decorators (HTTP, real Redis)', () => {
   it('does not reach the repository on the second GET, nor for concurrent first GETs', async () => {

@@ -1,14 +1,11 @@
 import 'reflect-metadata';
 import type { INestApplication, LoggerService } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
 import { Registry } from 'prom-client';
 import request from 'supertest';
-import { DistributedCacheModule } from 'nestjs-distributed-cache';
-import { cacheOptionsFromEnv } from '../../../sample-app/src/cache-options.js';
 import { ObservabilityModule } from '../../../sample-app/src/observability/observability.module.js';
-import { ProductsModule } from '../../../sample-app/src/products/products.module.js';
 import { waitFor } from '../../support/poll.js';
 import { RedisServer } from '../../support/redis-server.js';
+import { startSampleApp } from '../../support/sample-app.js';
 
 const DOWN_AFTER_MS = 1_500;
 
@@ -25,23 +22,18 @@ const recorder: LoggerService = {
   error: (message: unknown) => logged.push(`error ${String(message)}`),
 };
 
-async function startInstance(): Promise<INestApplication> {
-  const moduleRef = await Test.createTestingModule({
+function startInstance(): Promise<INestApplication> {
+  return startSampleApp({
+    redisUrl: redis.url,
+    namespace: 'health-e2e',
+    logger: recorder,
     imports: [
-      DistributedCacheModule.forRoot({
-        isGlobal: true,
-        ...cacheOptionsFromEnv({ REDIS_URL: redis.url, CACHE_NAMESPACE: 'health-e2e' }),
-      }),
-      ProductsModule,
       ObservabilityModule.forRoot({
         metrics: { registry: new Registry() },
         health: { downAfterMs: DOWN_AFTER_MS, probeIntervalMs: 100, probeTimeoutMs: 200 },
       }),
     ],
-  }).compile();
-  const started = moduleRef.createNestApplication({ logger: recorder });
-  await started.init();
-  return started;
+  });
 }
 
 interface CacheHealth {

@@ -1,33 +1,18 @@
 import 'reflect-metadata';
 import type { INestApplication } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
 import { Registry } from 'prom-client';
 import request from 'supertest';
-import { CacheService, DistributedCacheModule } from 'nestjs-distributed-cache';
-import { cacheOptionsFromEnv } from '../../../sample-app/src/cache-options.js';
+import { CacheService } from 'nestjs-distributed-cache';
 import { ObservabilityModule } from '../../../sample-app/src/observability/observability.module.js';
-import { ProductsModule } from '../../../sample-app/src/products/products.module.js';
-import { RedisServer } from '../../support/redis-server.js';
+import { sampleAppSuite } from '../../support/sample-app.js';
 
-let redis: RedisServer;
-const apps: INestApplication[] = [];
+const suite = sampleAppSuite();
 
 /** One sample-app instance (catalogue + /metrics + /health) on the test Redis, with its own registry. */
-async function startInstance(): Promise<INestApplication> {
-  const moduleRef = await Test.createTestingModule({
-    imports: [
-      DistributedCacheModule.forRoot({
-        isGlobal: true,
-        ...cacheOptionsFromEnv({ REDIS_URL: redis.url, CACHE_NAMESPACE: 'metrics-e2e' }),
-      }),
-      ProductsModule,
-      ObservabilityModule.forRoot({ metrics: { registry: new Registry() } }),
-    ],
-  }).compile();
-  const app = moduleRef.createNestApplication({ logger: false });
-  await app.init();
-  apps.push(app);
-  return app;
+function startInstance(): Promise<INestApplication> {
+  return suite.start('metrics-e2e', [
+    ObservabilityModule.forRoot({ metrics: { registry: new Registry() } }),
+  ]);
 }
 
 /** Scrapes /metrics and returns `name{labels}` → value. */
@@ -44,19 +29,6 @@ async function scrape(app: INestApplication): Promise<Map<string, number>> {
 }
 
 const ns = 'namespace="metrics-e2e"';
-
-beforeAll(async () => {
-  redis = await RedisServer.start();
-});
-
-afterEach(async () => {
-  await Promise.all(apps.splice(0).map((app) => app.close()));
-  await redis.cli('FLUSHALL');
-});
-
-afterAll(async () => {
-  await redis.stop();
-});
 
 describe('sample app GET /metrics (prom-client)', () => {
   it('shows the cache counters moving after traffic', async () => {

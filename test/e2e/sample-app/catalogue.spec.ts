@@ -1,47 +1,19 @@
 import 'reflect-metadata';
 import type { INestApplication } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
 import request from 'supertest';
-import { CacheService, DistributedCacheModule } from 'nestjs-distributed-cache';
-import { cacheOptionsFromEnv } from '../../../sample-app/src/cache-options.js';
+import { CacheService } from 'nestjs-distributed-cache';
 import { ProductRepository } from '../../../sample-app/src/products/product.repository.js';
-import { ProductsModule } from '../../../sample-app/src/products/products.module.js';
-import { RedisServer } from '../../support/redis-server.js';
+import { sampleAppSuite } from '../../support/sample-app.js';
 
-let redis: RedisServer;
-const apps: INestApplication[] = [];
+const suite = sampleAppSuite();
 
 /** One sample-app instance on the shared test Redis, as `REDIS_URL=... npm start` runs it. */
 async function startInstance(): Promise<{ app: INestApplication; repository: ProductRepository }> {
-  const moduleRef = await Test.createTestingModule({
-    imports: [
-      DistributedCacheModule.forRoot({
-        isGlobal: true,
-        ...cacheOptionsFromEnv({ REDIS_URL: redis.url, CACHE_NAMESPACE: 'catalogue-e2e' }),
-      }),
-      ProductsModule,
-    ],
-  }).compile();
-  const app = moduleRef.createNestApplication({ logger: false });
-  await app.init();
-  apps.push(app);
+  const app = await suite.start('catalogue-e2e');
   const repository = app.get(ProductRepository);
   repository.latencyMs = 5;
   return { app, repository };
 }
-
-beforeAll(async () => {
-  redis = await RedisServer.start();
-});
-
-afterEach(async () => {
-  await Promise.all(apps.splice(0).map((app) => app.close()));
-  await redis.cli('FLUSHALL');
-});
-
-afterAll(async () => {
-  await redis.stop();
-});
 
 describe('sample app (catalogue) on Redis', () => {
   it('serves the second GET from the cache without reaching the repository', async () => {
@@ -78,6 +50,6 @@ describe('sample app (catalogue) on Redis', () => {
     expect(fromB.body).toMatchObject({ name: 'Tall desk', priceCents: 1 });
     // B answered from the shared L2 entry A wrote, not from its own (stale) repository.
     expect(b.repository.reads).toBe(0);
-    expect(await redis.cli('EXISTS', 'catalogue-e2e:product:3')).toBe('1');
+    expect(await suite.redis.cli('EXISTS', 'catalogue-e2e:product:3')).toBe('1');
   });
 });
