@@ -32,6 +32,8 @@ export class CacheLifecycle
 {
   private readonly logger = new Logger(LOGGER_CONTEXT);
   private drained = false;
+  /** The start-up in progress or done (settled before anything is closed). */
+  private starting: Promise<void> | undefined;
 
   constructor(
     @Inject(RESOLVED_CACHE_OPTIONS) private readonly options: ResolvedCacheOptions,
@@ -42,10 +44,9 @@ export class CacheLifecycle
     @Optional() @Inject(CACHE_NAME) private readonly name?: string,
   ) {}
 
-  async onModuleInit(): Promise<void> {
-    await this.store.connect?.();
-    await this.cache.start();
-    await this.bus?.start();
+  onModuleInit(): Promise<void> {
+    this.starting = this.start();
+    return this.starting;
   }
 
   onApplicationBootstrap(): void {
@@ -74,7 +75,17 @@ export class CacheLifecycle
     await this.store.close();
   }
 
+  private async start(): Promise<void> {
+    await this.store.connect?.();
+    await this.cache.start();
+    await this.bus?.start();
+  }
+
   private async drain(): Promise<void> {
+    // Nest closes an app whose init failed as soon as one init hook rejects, while the others
+    // (this start-up among them) may still be running: let it settle, or the connections it is
+    // still opening would outlive close().
+    await this.starting?.catch(() => undefined);
     if (this.drained) return;
     this.drained = true;
     const unwritten = await this.cache.close();

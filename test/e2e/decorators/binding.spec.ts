@@ -9,6 +9,7 @@ import {
   CacheDecoratorError,
   DistributedCacheModule,
 } from '../../../lib/index.js';
+import { delay } from '../../support/poll.js';
 import { RedisServer } from '../../support/redis-server.js';
 import { type CacheApp, startCacheApp } from './support/cache-app.js';
 import { RecordingLogger } from './support/recording-logger.js';
@@ -257,7 +258,12 @@ describe('CacheExplorer start-up checks', () => {
     );
   });
 
-  it("fails when the decorated provider's module cannot inject CacheService", async () => {
+  it("fails when the decorated provider's module cannot inject CacheService, and close() then leaves no connection open", async () => {
+    // Connections to Redis other than the redis-cli that counts them.
+    const connections = async (): Promise<number> =>
+      (await redis.cli('CLIENT', 'LIST')).split('\n').filter((line) => line.includes('id='))
+        .length - 1;
+    const before = await connections();
     @Module({ providers: [ProductService] })
     class IsolatedModule {}
     const moduleRef = await Test.createTestingModule({
@@ -277,6 +283,11 @@ describe('CacheExplorer start-up checks', () => {
     } finally {
       await app.close();
     }
+    // The check fails while the cache's own start-up is still connecting (Nest runs a module's
+    // init hooks together); what that start-up opens must not outlive close().
+    expect(await connections()).toBe(before);
+    await delay(300);
+    expect(await connections()).toBe(before);
   });
 
   it('binds a provider of a module that imports the (non-global) cache module', async () => {
