@@ -1,6 +1,6 @@
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { CacheOptionsError } from '../errors/cache-options.error.js';
-import { buildClusterOptions } from '../l2/cluster.store.js';
+import { buildClusterOptions } from '../l2/cluster-client.factory.js';
 import { createRedisClient, describeRedisTarget } from '../l2/redis-client.factory.js';
 import { buildSentinelClientOptions, describeSentinel } from '../l2/sentinel.store.js';
 import type { ResolvedCacheOptions } from '../options/resolved-options.js';

@@ -1,10 +1,10 @@
 import { CacheOptionsError } from '../../../lib/errors/cache-options.error.js';
 import {
   buildClusterOptions,
-  clusterKeySlot,
   createClusterClient,
   describeCluster,
-} from '../../../lib/l2/cluster.store.js';
+} from '../../../lib/l2/cluster-client.factory.js';
+import { clusterKeySlot } from '../../../lib/l2/cluster-slots.js';
 import { createL2Store } from '../../../lib/l2/l2-store.factory.js';
 import { buildSentinelClientOptions, describeSentinel } from '../../../lib/l2/sentinel.store.js';
 import {
