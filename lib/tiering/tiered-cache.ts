@@ -1,9 +1,12 @@
 import type { LoggerService } from '@nestjs/common';
 import { Subject, type Observable } from 'rxjs';
 import { assertArray, assertTag } from './argument-checks.js';
+import { CacheReporter } from './cache-reporter.js';
 import { CircuitBreaker } from './circuit-breaker.js';
 import { EntryCodec, type Decoded, type Prepared } from './entry-codec.js';
 import { StaleableValue, type FoundEntry } from './found-entry.js';
+import { InFlightReads, type ReadMark } from './in-flight-reads.js';
+import { landedChange, type LandedChange } from './landed-change.js';
 import { ReadBatcher } from './read-batcher.js';
 import { ReadThrough, type GetOrSetOptions, type SetOptions } from './read-through.js';
 import { CacheError } from '../errors/cache.error.js';
@@ -13,13 +16,13 @@ import { assertKey } from '../keys/key-rules.js';
 import { LocalTier } from '../l1/local-tier.js';
 import type { L2Store } from '../l2/l2-store.interface.js';
 import type { ResolvedCacheOptions } from '../options/resolved-options.js';
-import { WriteBehindFlusher, type FlusherSignal } from '../write-behind/write-behind.flusher.js';
+import { WriteBehindFlusher } from '../write-behind/write-behind.flusher.js';
 import { encodedValue, type PendingWrite } from '../write-behind/pending-write.js';
 import { RemoteTier } from './remote-tier.js';
 import { VERSION_TTL_MS } from '../keys/version-keys.js';
 import { VersionRegistry, type FreshVersions } from './version-registry.js';
 
-export type { GetOrSetOptions, SetOptions };
+export type { GetOrSetOptions, LandedChange, SetOptions };
 
 /** Shared by every write-behind `set()`: it resolves once queued, which is at once. */
 const RESOLVED: Promise<void> = Promise.resolve();
@@ -28,16 +31,6 @@ const RESOLVED: Promise<void> = Promise.resolve();
 export interface MsetEntry<T = unknown> extends SetOptions {
   key: string;
   value: T;
-}
-
-/** What changed in L2 by this instance, once it landed: what the invalidation bus announces. */
-export interface LandedChange {
-  /** Caller keys written or deleted. */
-  readonly keys: readonly string[];
-  /** Tags invalidated, with their new tokens. */
-  readonly tags?: Readonly<Record<string, string>>;
-  /** New namespace token after `clear()`. */
-  readonly clear?: string;
 }
 
 /**
@@ -52,46 +45,34 @@ export class TieredCache {
   private readonly flusher: WriteBehindFlusher;
   private readonly versions: VersionRegistry;
   private readonly codec: EntryCodec;
-  private readonly events = new Subject<CacheEvent>();
+  private readonly report: CacheReporter;
   private readonly prefix: string;
   private readonly readThroughPolicy: ReadThrough;
-  /**
-   * Keys with an L2 read in flight. A local write or invalidation of the key meanwhile marks the
-   * read dirty, so its (older) answer does not overwrite L1.
-   */
-  private readonly reads = new Map<string, { dirty: boolean }>();
-
+  private readonly reads = new InFlightReads();
   private readonly landed = new Subject<LandedChange>();
+  private readonly breaker: CircuitBreaker;
 
-  readonly events$: Observable<CacheEvent> = this.events.asObservable();
+  /** Hits, misses, flushes, drops, errors, breaker changes and remote invalidations. */
+  readonly events$: Observable<CacheEvent>;
   /** Changes of this instance that landed in L2, one per batch (for the invalidation bus). */
   readonly landed$: Observable<LandedChange> = this.landed.asObservable();
-
-  private readonly breaker: CircuitBreaker;
-  private dropsToLog = 0;
-  private rejectedToLog = 0;
-  private unserializableToLog = 0;
-  private firstUnserializable: string | undefined;
-  private dropLogTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly options: ResolvedCacheOptions,
     store: L2Store,
-    private readonly logger?: LoggerService,
+    logger?: LoggerService,
   ) {
     this.prefix = `${options.namespace}:`;
+    this.report = new CacheReporter(
+      this.counters,
+      this.prefix,
+      options.writeBehind.maxPending,
+      logger,
+    );
+    this.events$ = this.report.events$;
     this.l1 = options.l1 === false ? undefined : new LocalTier(options.l1);
     this.breaker = new CircuitBreaker(options.circuitBreaker);
-    this.breaker.changes$.subscribe((state) => {
-      if (state === 'open') {
-        this.logger?.warn(
-          `L2 circuit breaker open: L2 (${store.description}) keeps failing; serving L1 and queueing writes`,
-        );
-      } else if (state === 'closed') {
-        this.logger?.log('L2 circuit breaker closed: L2 answers again');
-      }
-      this.emit({ type: 'breaker', state });
-    });
+    this.breaker.changes$.subscribe((state) => this.report.breaker(state, store.description));
     this.remote = new RemoteTier(store, options.l2TimeoutMs, this.breaker);
     this.reader = new ReadBatcher(this.remote);
     this.flusher = new WriteBehindFlusher(this.remote, options.writeBehind, this.counters);
@@ -101,7 +82,12 @@ export class TieredCache {
       options.l1 === false ? 10_000 : options.l1.max,
     );
     this.codec = new EntryCodec(options, this.prefix, this.versions);
-    this.flusher.signals$.subscribe((signal) => this.onFlusherSignal(signal));
+    this.flusher.signals$.subscribe((signal) => {
+      if (signal.type === 'landed' && this.landed.observed) {
+        this.landed.next(landedChange(signal.writes, this.prefix, this.versions));
+      }
+      this.report.flusher(signal);
+    });
     this.readThroughPolicy = new ReadThrough({
       lookup: (key) => this.lookup(key),
       // Encoded at once: the factory's caller sees a value that cannot be cached as an error.
@@ -111,8 +97,9 @@ export class TieredCache {
             this.codec.prepare(key, value, setOptions?.ttl, setOptions?.tags, keepStaleMs),
           ),
         ]),
-      countRead: (key, served) => this.countRead(key, served),
-      reportError: (operation, key, error) => this.emit({ type: 'error', operation, key, error }),
+      countRead: (key, served) => this.report.read(key, served),
+      reportError: (operation, key, error) =>
+        this.report.emit({ type: 'error', operation, key, error }),
     });
   }
 
@@ -122,12 +109,12 @@ export class TieredCache {
     const local = this.l1?.get(key);
     if (local !== undefined && !(local instanceof StaleableValue)) {
       this.counters.l1Hits++;
-      if (this.events.observed) this.emit({ type: 'hit', tier: 'l1', key });
+      if (this.report.observed) this.report.emit({ type: 'hit', tier: 'l1', key });
       return local as T;
     }
     const found = local === undefined ? await this.readThrough(key) : fromLocal(local);
     const fresh = found !== undefined && found.freshUntil > Date.now() ? found : undefined;
-    this.countRead(key, fresh);
+    this.report.read(key, fresh);
     return fresh?.value as T | undefined;
   }
 
@@ -146,12 +133,12 @@ export class TieredCache {
         return;
       }
       const fresh = found !== undefined && found.freshUntil > now ? found : undefined;
-      this.countRead(key, fresh);
+      this.report.read(key, fresh);
       result[i] = fresh?.value as T | undefined;
     });
     if (remoteAt.length === 0) return result;
     const remoteKeys = remoteAt.map((i) => keys[i]!);
-    const marks = remoteKeys.map((key) => this.beginRead(key));
+    const marks = remoteKeys.map((key) => this.reads.begin(key));
     try {
       const read = await this.readRemote(remoteKeys, 'mget');
       const accepted = remoteKeys.map((key, j) =>
@@ -164,12 +151,12 @@ export class TieredCache {
       remoteAt.forEach((i, j) => {
         const entry = found[j];
         const fresh = entry !== undefined && entry.freshUntil > at ? entry : undefined;
-        this.countRead(remoteKeys[j]!, fresh);
+        this.report.read(remoteKeys[j]!, fresh);
         result[i] = fresh?.value as T | undefined;
       });
       return result;
     } finally {
-      remoteKeys.forEach((key, j) => this.endRead(key, marks[j]));
+      remoteKeys.forEach((key, j) => this.reads.end(key, marks[j]));
     }
   }
 
@@ -216,14 +203,14 @@ export class TieredCache {
     list.forEach((key) => assertKey(key, this.options.maxKeyLength));
     const writes = list.map((key): PendingWrite => {
       this.l1?.delete(key);
-      this.markDirty(key);
+      this.reads.markDirty(key);
       return { kind: 'del', key: this.prefix + key, seq: this.flusher.nextSeq() };
     });
     this.counters.deletes += list.length;
     try {
       await this.flusher.writeNow(writes);
     } catch (error: unknown) {
-      this.l2Failed('del', list.length === 1 ? list[0] : undefined, error);
+      this.report.l2Failed('del', list.length === 1 ? list[0] : undefined, error);
     }
   }
 
@@ -245,12 +232,12 @@ export class TieredCache {
     if (local !== undefined) {
       if (!(local instanceof StaleableValue)) {
         this.counters.l1Hits++;
-        if (this.events.observed) this.emit({ type: 'hit', tier: 'l1', key });
+        if (this.report.observed) this.report.emit({ type: 'hit', tier: 'l1', key });
         return Promise.resolve(local as T);
       }
       if (local.freshUntil > Date.now()) {
         this.counters.l1Hits++;
-        if (this.events.observed) this.emit({ type: 'hit', tier: 'l1', key });
+        if (this.report.observed) this.report.emit({ type: 'hit', tier: 'l1', key });
         return Promise.resolve(local.value as T);
       }
     }
@@ -266,7 +253,7 @@ export class TieredCache {
   async clear(): Promise<void> {
     const { key, token } = this.versions.bumpNamespace();
     this.l1?.clear();
-    for (const mark of this.reads.values()) mark.dirty = true;
+    this.reads.markAllDirty();
     await this.writeVersions([{ key, token }], 'clear');
   }
 
@@ -298,7 +285,7 @@ export class TieredCache {
     try {
       await this.flusher.writeNow(writes);
     } catch (error: unknown) {
-      this.l2Failed(operation, undefined, error);
+      this.report.l2Failed(operation, undefined, error);
     }
   }
 
@@ -307,7 +294,7 @@ export class TieredCache {
     try {
       await this.versions.refreshNamespace();
     } catch (error: unknown) {
-      this.l2Failed('start', undefined, error);
+      this.report.l2Failed('start', undefined, error);
     }
   }
 
@@ -328,14 +315,14 @@ export class TieredCache {
     } else {
       for (const key of change.keys) {
         this.l1?.delete(key);
-        this.markDirty(key);
+        this.reads.markDirty(key);
       }
       if (change.tags !== undefined) {
         this.l1?.deleteTagged(Object.keys(change.tags));
-        for (const mark of this.reads.values()) mark.dirty = true;
+        this.reads.markAllDirty();
       }
     }
-    if (this.events.observed) this.emit({ type: 'invalidation', keys: change.keys });
+    if (this.report.observed) this.report.emit({ type: 'invalidation', keys: change.keys });
   }
 
   /**
@@ -344,7 +331,7 @@ export class TieredCache {
    */
   dropLocal(): void {
     this.l1?.clear();
-    for (const mark of this.reads.values()) mark.dirty = true;
+    this.reads.markAllDirty();
   }
 
   stats(): CacheStatsSnapshot {
@@ -363,9 +350,7 @@ export class TieredCache {
   /** Drains the queue (bounded by `shutdownTimeoutMs`) and stops; returns the unwritten count. */
   async close(): Promise<number> {
     const unwritten = await this.flusher.close(this.options.writeBehind.shutdownTimeoutMs);
-    clearTimeout(this.dropLogTimer);
-    this.logDrops();
-    this.events.complete();
+    this.report.close();
     this.landed.complete();
     return unwritten;
   }
@@ -380,13 +365,13 @@ export class TieredCache {
   private async readThrough(key: string): Promise<FoundEntry | undefined> {
     const pending = this.pendingValue(key);
     if (pending !== null) return pending;
-    const mark = this.beginRead(key);
+    const mark = this.reads.begin(key);
     try {
       const read = await this.readRemote([key], 'get');
       const found = this.accept(key, read?.values[0], mark, read?.fresh);
       return found instanceof Promise ? await found : found;
     } finally {
-      this.endRead(key, mark);
+      this.reads.end(key, mark);
     }
   }
 
@@ -408,7 +393,7 @@ export class TieredCache {
         ...tags.map((tag) => this.versions.tagKey(tag)),
       ]);
     } catch (error: unknown) {
-      this.l2Failed(operation, keys.length === 1 ? keys[0] : undefined, error);
+      this.report.l2Failed(operation, keys.length === 1 ? keys[0] : undefined, error);
       return undefined;
     }
     const n = keys.length;
@@ -447,7 +432,7 @@ export class TieredCache {
   private accept(
     key: string,
     raw: Buffer | undefined,
-    mark: { dirty: boolean } | undefined,
+    mark: ReadMark | undefined,
     fresh: FreshVersions | undefined,
   ): FoundEntry | undefined | Promise<FoundEntry | undefined> {
     // Not `async`: an L2 hit is checked synchronously unless tag versions must be read, so a
@@ -469,7 +454,7 @@ export class TieredCache {
     size: number,
     decoded: Decoded,
     tags: readonly string[] | undefined,
-    mark: { dirty: boolean } | undefined,
+    mark: ReadMark | undefined,
     current: boolean,
   ): FoundEntry | undefined {
     if (!current) return undefined;
@@ -488,7 +473,7 @@ export class TieredCache {
     try {
       return this.codec.decode(key, raw);
     } catch (error: unknown) {
-      this.l2Failed('decode', key, error);
+      this.report.l2Failed('decode', key, error);
       return undefined;
     }
   }
@@ -552,7 +537,7 @@ export class TieredCache {
     if (entry.tags !== undefined || this.versions.hasTagHints) {
       this.versions.rememberTags(entry.key, entry.tags);
     }
-    this.markDirty(entry.key);
+    this.reads.markDirty(entry.key);
     return {
       kind: 'set',
       key: entry.fullKey,
@@ -560,137 +545,6 @@ export class TieredCache {
       expiresAt: entry.expiresAt,
       seq: this.flusher.nextSeq(),
     };
-  }
-
-  private beginRead(key: string): { dirty: boolean } | undefined {
-    if (this.reads.has(key)) return undefined; // an outer read owns the mark; never fill from this one
-    const mark = { dirty: false };
-    this.reads.set(key, mark);
-    return mark;
-  }
-
-  private endRead(key: string, mark: { dirty: boolean } | undefined): void {
-    if (mark && this.reads.get(key) === mark) this.reads.delete(key);
-  }
-
-  private markDirty(key: string): void {
-    const mark = this.reads.get(key);
-    if (mark) mark.dirty = true;
-  }
-
-  private countRead(key: string, served: FoundEntry | undefined): void {
-    if (served === undefined) {
-      this.counters.misses++;
-      if (this.events.observed) this.emit({ type: 'miss', key });
-    } else {
-      if (served.tier === 'l1') this.counters.l1Hits++;
-      else this.counters.l2Hits++;
-      if (this.events.observed) this.emit({ type: 'hit', tier: served.tier, key });
-    }
-  }
-
-  private l2Failed(operation: string, key: string | undefined, error: unknown): void {
-    this.counters.l2Errors++;
-    this.emit(
-      key === undefined
-        ? { type: 'error', operation, error }
-        : { type: 'error', operation, key, error },
-    );
-  }
-
-  /** Turns landed writes back into caller keys, tags and clears. */
-  private announce(writes: readonly PendingWrite[]): void {
-    if (!this.landed.observed) return;
-    const versionPrefix = `${this.versions.namespaceKey.slice(0, -1)}t:`;
-    const keys: string[] = [];
-    let tags: Record<string, string> | undefined;
-    let clear: string | undefined;
-    for (const write of writes) {
-      if (write.key.startsWith(this.prefix)) {
-        keys.push(write.key.slice(this.prefix.length));
-      } else if (write.kind === 'set' && write.key === this.versions.namespaceKey) {
-        clear = encodedValue(write).toString('utf8');
-      } else if (write.kind === 'set' && write.key.startsWith(versionPrefix)) {
-        (tags ??= {})[write.key.slice(versionPrefix.length)] = encodedValue(write).toString('utf8');
-      }
-    }
-    this.landed.next({
-      keys,
-      ...(tags ? { tags } : {}),
-      ...(clear !== undefined ? { clear } : {}),
-    });
-  }
-
-  /** Drops are logged at most every 5 s, as one line with the count, never per key. */
-  private noteDrop(reason: 'overflow' | 'rejected' | 'unserializable', error: unknown): void {
-    if (reason === 'rejected') this.rejectedToLog++;
-    else if (reason === 'unserializable') {
-      this.unserializableToLog++;
-      this.firstUnserializable ??= error instanceof Error ? error.message : String(error);
-    } else this.dropsToLog++;
-    this.dropLogTimer ??= setTimeout(() => {
-      this.dropLogTimer = undefined;
-      this.logDrops();
-    }, 5_000).unref();
-  }
-
-  private logDrops(): void {
-    if (this.dropsToLog > 0) {
-      this.logger?.warn(
-        `${this.dropsToLog} queued write(s) dropped (writeBehind.maxPending ${this.options.writeBehind.maxPending} reached, overflow 'drop-oldest')`,
-      );
-    }
-    if (this.rejectedToLog > 0) {
-      this.logger?.warn(
-        `${this.rejectedToLog} write(s) refused by L2 for good (e.g. NOPERM, WRONGTYPE) and dropped; see 'drop' events`,
-      );
-    }
-    if (this.unserializableToLog > 0) {
-      this.logger?.warn(
-        `${this.unserializableToLog} value(s) could not be serialized and were not cached (first: ${this.firstUnserializable ?? 'unknown'}); see 'drop' events`,
-      );
-    }
-    this.dropsToLog = 0;
-    this.rejectedToLog = 0;
-    this.unserializableToLog = 0;
-    this.firstUnserializable = undefined;
-  }
-
-  private onFlusherSignal(signal: FlusherSignal): void {
-    if (signal.type === 'failed') this.counters.l2Errors++;
-    if (signal.type === 'landed') this.announce(signal.writes);
-    if (signal.type === 'dropped' && signal.reason !== 'shutdown') {
-      this.noteDrop(signal.reason, signal.error);
-    }
-    if (!this.events.observed) return;
-    switch (signal.type) {
-      case 'landed':
-        this.emit({ type: 'flush', count: signal.writes.length, durationMs: signal.durationMs });
-        break;
-      case 'failed':
-        this.emit({
-          type: 'flush-error',
-          count: signal.count,
-          attempt: signal.attempt,
-          retryInMs: signal.retryInMs,
-          error: signal.error,
-        });
-        break;
-      case 'dropped':
-        this.emit({
-          type: 'drop',
-          key: signal.write.key.slice(this.prefix.length),
-          reason: signal.reason,
-          ...(signal.error !== undefined ? { error: signal.error } : {}),
-        });
-        break;
-      default:
-        break;
-    }
-  }
-
-  private emit(event: CacheEvent): void {
-    if (this.events.observed) this.events.next(event);
   }
 }
 
