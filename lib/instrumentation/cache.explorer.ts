@@ -15,12 +15,8 @@ import type { CacheBindingOwner, CachedMethodHandle } from '../decorators/cached
 import { CacheBindingError } from '../errors/cache-binding.error.js';
 import { CacheDecoratorError } from '../errors/cache-decorator.error.js';
 import { CacheOptionsError } from '../errors/cache-options.error.js';
-import {
-  type CacheCapabilities,
-  compileCachedMethod,
-  type MethodPlan,
-  operationCacheName,
-} from './cached-method.compiler.js';
+import { compileCachedMethod, operationCacheName } from './cached-method.compiler.js';
+import type { CacheCapabilities, MethodPlan } from './cached-method.plan.js';
 import { type BoundCaches, createCachedMethodBinding } from './cached-method.factory.js';
 import { CacheMetadataAccessor } from './cache-metadata.accessor.js';
 import {

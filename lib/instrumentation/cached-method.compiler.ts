@@ -7,75 +7,18 @@ import type {
   CacheOperation,
 } from '../decorators/cached-method.handle.js';
 import { CacheDecoratorError } from '../errors/cache-decorator.error.js';
-import { CacheKeyError } from '../errors/cache-key.error.js';
-import { hashArguments, UnhashableValueError } from '../keys/argument-hash.js';
-import { KeyTemplateSyntaxError, parseKeyTemplate } from '../keys/key-template.js';
 import { parseDuration } from '../options/duration.js';
+import { compileKey, compileTags, type DecoratorSite } from './call-key.compiler.js';
+import type {
+  CacheCapabilities,
+  CompiledEvict,
+  CompiledStore,
+  MethodPlan,
+  Predicate,
+  ResultPredicate,
+  ReturnKind,
+} from './cached-method.plan.js';
 import { declaredParameterCount } from './parameter-list.js';
-
-/** What a decorated method returns; `'unknown'` until the first call tells. Internal. */
-export type ReturnKind = 'promise' | 'observable' | 'unknown';
-
-/** What the bound `CacheService` can do beyond get/set/del. Internal. */
-export interface CacheCapabilities {
-  /** `invalidateTags()` exists: `tags` and namespaced `allEntries` can work. */
-  readonly tags: boolean;
-  /** `clear()` exists: `allEntries` without a namespace can work. */
-  readonly clear: boolean;
-}
-
-/** Builds a key from the call's arguments and (after the method ran) its result. */
-export type KeyBuilder = (args: readonly unknown[], result: unknown) => string;
-/** Builds tags from the call's arguments and (after the method ran) its result. */
-export type TagsBuilder = (args: readonly unknown[], result: unknown) => readonly string[];
-type Predicate = (...args: unknown[]) => boolean;
-type ResultPredicate = (result: unknown, ...args: unknown[]) => boolean;
-
-/** A validated `@Cacheable` or `@CachePut`. Internal. */
-export interface CompiledStore {
-  readonly decorator: 'Cacheable' | 'CachePut';
-  /** The `cache` option: a named cache, or `undefined` for the default one. */
-  readonly cacheName: string | undefined;
-  readonly key: KeyBuilder;
-  /** Milliseconds; undefined means the module's `ttl`. */
-  readonly ttlMs: number | undefined;
-  /** Tags known at start-up, including the decorator namespace's own tag. */
-  readonly staticTags: readonly string[] | undefined;
-  /** Tags that depend on the call. */
-  readonly tags: TagsBuilder | undefined;
-  readonly condition: Predicate | undefined;
-  readonly unless: ResultPredicate | undefined;
-  /** `@Cacheable` only: stale-serving windows, in milliseconds, passed to `getOrSet`. */
-  readonly staleWhileRevalidate?: number;
-  readonly grace?: number;
-  readonly timeout?: number;
-}
-
-/** A validated `@CacheEvict`. Internal. */
-export interface CompiledEvict {
-  readonly decorator: 'CacheEvict';
-  /** The `cache` option: a named cache, or `undefined` for the default one. */
-  readonly cacheName: string | undefined;
-  readonly key: KeyBuilder | undefined;
-  readonly tags: TagsBuilder | undefined;
-  /** `'clear'`: the whole cache namespace; a string: the tag of a decorator namespace. */
-  readonly allEntries: 'clear' | { readonly tag: string } | undefined;
-  readonly beforeInvocation: boolean;
-  readonly condition: Predicate | undefined;
-}
-
-/** Everything a binding needs to run one decorated method, checked once at start-up. Internal. */
-export interface MethodPlan {
-  readonly className: string;
-  readonly methodName: string;
-  readonly original: (...args: unknown[]) => unknown;
-  /** Mutable: an `'unknown'` kind is learned from the first call's return value. */
-  kind: ReturnKind;
-  readonly cacheable: CompiledStore | undefined;
-  readonly puts: readonly CompiledStore[];
-  readonly evictsBefore: readonly CompiledEvict[];
-  readonly evictsAfter: readonly CompiledEvict[];
-}
 
 /** Input of {@link compileCachedMethod}. */
 export interface CompileInput {
@@ -253,21 +196,6 @@ export function returnKindOf(returnType: unknown): ReturnKind | { invalid: strin
   return { invalid: returnType.name || 'an anonymous class' };
 }
 
-/**
- * Arguments then the result, the result at the position right after the declared parameters
- * (or after the actual arguments when a rest parameter makes that unknown).
- */
-export function withResult(
-  args: readonly unknown[],
-  arity: number | undefined,
-  result: unknown,
-): unknown[] {
-  const out = arity === undefined ? args.slice() : args.slice(0, arity);
-  while (arity !== undefined && out.length < arity) out.push(undefined);
-  out.push(result);
-  return out;
-}
-
 /** Compiles the operations of one method; holds what every message needs. */
 class OperationCompiler {
   private readonly className: string;
@@ -294,17 +222,18 @@ class OperationCompiler {
       decorator === 'CachePut'
         ? undefined
         : 'is not known before a @Cacheable method runs (use it in @CachePut or @CacheEvict)';
-    const key = this.key(decorator, options.key, namespace, resultAvailable);
-    const tags = this.tags(decorator, options.tags, capabilities);
-    if (namespace !== undefined && capabilities.tags) {
-      tags.static = [...(tags.static ?? []), namespaceTag(namespace)];
-    }
+    const key = compileKey(this.site(decorator), options.key, namespace, resultAvailable);
+    const tags = compileTags(this.site(decorator), options.tags, capabilities);
+    const staticTags =
+      namespace !== undefined && capabilities.tags
+        ? [...(tags.static ?? []), namespaceTag(namespace)]
+        : tags.static;
     return {
       decorator,
       cacheName,
       key,
       ttlMs: this.ttl(decorator, options.ttl),
-      staticTags: tags.static,
+      staticTags,
       tags: tags.dynamic,
       condition: this.fn(decorator, 'condition', options.condition) as Predicate | undefined,
       unless: this.fn(decorator, 'unless', options.unless) as ResultPredicate | undefined,
@@ -376,15 +305,15 @@ class OperationCompiler {
     const key =
       options.key === undefined
         ? undefined
-        : this.key(
-            decorator,
+        : compileKey(
+            this.site(decorator),
             options.key,
             namespace,
             beforeInvocation
               ? 'is not known before the method runs (beforeInvocation: true)'
               : undefined,
           );
-    const tags = this.tags(decorator, options.tags, capabilities);
+    const tags = compileTags(this.site(decorator), options.tags, capabilities);
     let all: CompiledEvict['allEntries'];
     if (allEntries && namespace !== undefined) {
       if (!capabilities.tags) {
@@ -517,167 +446,11 @@ class OperationCompiler {
     return value as (...args: never[]) => unknown;
   }
 
-  /**
-   * @param resultUnavailable why `{result}` cannot be used here, or undefined where it can
-   */
-  private key(
-    decorator: CacheDecoratorName,
-    value: unknown,
-    namespace: string | undefined,
-    resultUnavailable: string | undefined,
-  ): KeyBuilder {
-    const { className, methodName, arity } = this;
-    const prefix = namespace === undefined ? '' : `${namespace}:`;
-    const unhashable = (error: unknown): never => {
-      if (error instanceof UnhashableValueError) {
-        throw new CacheDecoratorError(
-          className,
-          methodName,
-          cacheMessages.unhashableArgument(className, methodName, decorator, error.message),
-          { cause: error },
-        );
-      }
-      throw error;
-    };
-    if (value === undefined) {
-      const base = `${prefix}${className}.${methodName}:`;
-      return (args) => {
-        try {
-          return base + hashArguments(args);
-        } catch (error: unknown) {
-          return unhashable(error);
-        }
-      };
-    }
-    if (typeof value === 'string') {
-      let template;
-      try {
-        template = parseKeyTemplate(value);
-      } catch (error: unknown) {
-        if (error instanceof KeyTemplateSyntaxError) {
-          throw new CacheDecoratorError(
-            className,
-            methodName,
-            cacheMessages.badTemplate(className, methodName, decorator, error.message),
-            {
-              cause: error,
-            },
-          );
-        }
-        throw error;
-      }
-      if (arity !== undefined && template.maxArgumentIndex >= arity) {
-        throw this.error(
-          cacheMessages.missingArgument(
-            className,
-            methodName,
-            decorator,
-            value,
-            template.maxArgumentIndex,
-            arity,
-          ),
-        );
-      }
-      if (template.usesResult && resultUnavailable !== undefined) {
-        throw this.error(
-          cacheMessages.resultUnavailable(
-            className,
-            methodName,
-            decorator,
-            value,
-            resultUnavailable,
-          ),
-        );
-      }
-      return (args, result) => {
-        try {
-          return prefix + template.render(args, result);
-        } catch (error: unknown) {
-          return unhashable(error);
-        }
-      };
-    }
-    if (typeof value === 'function') {
-      const keyFn = value as (...args: unknown[]) => unknown;
-      const takesResult = resultUnavailable === undefined;
-      return (args, result) => {
-        const key = takesResult ? keyFn(...withResult(args, arity, result)) : keyFn(...args);
-        if (typeof key !== 'string' || key.length === 0) {
-          throw new CacheKeyError(
-            key,
-            cacheMessages.keyNotString(className, methodName, decorator, key),
-          );
-        }
-        return prefix + key;
-      };
-    }
-    throw this.error(
-      cacheMessages.badOption(
-        className,
-        methodName,
-        decorator,
-        'key',
-        'a template string or a function',
-        value,
-      ),
-    );
-  }
-
-  private tags(
-    decorator: CacheDecoratorName,
-    value: unknown,
-    capabilities: CacheCapabilities,
-  ): { static?: readonly string[]; dynamic?: TagsBuilder } {
-    if (value === undefined) return {};
-    const { className, methodName, arity } = this;
-    if (!capabilities.tags) {
-      throw this.error(cacheMessages.tagsUnsupported(className, methodName, decorator, 'tags'));
-    }
-    if (Array.isArray(value)) {
-      return { static: checkTags(value, className, methodName, decorator, true) };
-    }
-    if (typeof value === 'function') {
-      const tagsFn = value as (...args: unknown[]) => unknown;
-      return {
-        dynamic: (args, result) =>
-          checkTags(
-            tagsFn(...withResult(args, arity, result)),
-            className,
-            methodName,
-            decorator,
-            false,
-          ),
-      };
-    }
-    throw this.error(
-      cacheMessages.badOption(
-        className,
-        methodName,
-        decorator,
-        'tags',
-        'an array of strings or a function',
-        value,
-      ),
-    );
+  private site(decorator: CacheDecoratorName): DecoratorSite {
+    return { className: this.className, methodName: this.methodName, decorator, arity: this.arity };
   }
 
   private error(message: string): CacheDecoratorError {
     return new CacheDecoratorError(this.className, this.methodName, message);
   }
-}
-
-function checkTags(
-  tags: unknown,
-  className: string,
-  methodName: string,
-  decorator: CacheDecoratorName,
-  atStartup: boolean,
-): readonly string[] {
-  if (Array.isArray(tags) && tags.every((tag) => typeof tag === 'string' && tag.length > 0)) {
-    return tags as string[];
-  }
-  const message = cacheMessages.tagsNotStrings(className, methodName, decorator, tags);
-  throw atStartup
-    ? new CacheDecoratorError(className, methodName, message)
-    : new CacheKeyError(tags, message);
 }

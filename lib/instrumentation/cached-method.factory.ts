@@ -20,7 +20,7 @@ import { CacheKeyError } from '../errors/cache-key.error.js';
 import { CacheOptionsError } from '../errors/cache-options.error.js';
 import { CacheSerializationError } from '../errors/cache-serialization.error.js';
 import type { GetOrSetOptions } from '../tiering/tiered-cache.js';
-import type { CompiledEvict, CompiledStore, MethodPlan } from './cached-method.compiler.js';
+import type { CompiledEvict, CompiledStore, MethodPlan } from './cached-method.plan.js';
 
 /**
  * The parts of `CacheService` a binding uses. `invalidateTags` and `clear` are optional: the

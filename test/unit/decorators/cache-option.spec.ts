@@ -5,10 +5,10 @@ import {
   type CachedMethodHandle,
 } from '../../../lib/decorators/cached-method.handle.js';
 import {
-  type CacheCapabilities,
   compileCachedMethod,
   operationCacheName,
 } from '../../../lib/instrumentation/cached-method.compiler.js';
+import type { CacheCapabilities } from '../../../lib/instrumentation/cached-method.plan.js';
 
 function handleOf(prototype: object, method: string): CachedMethodHandle {
   const fn = (prototype as Record<string, unknown>)[method] as object;

@@ -5,13 +5,13 @@ import {
   CACHED_METHOD_METADATA,
   type CachedMethodHandle,
 } from '../../../lib/decorators/cached-method.handle.js';
+import { withResult } from '../../../lib/instrumentation/call-key.compiler.js';
 import {
-  type CacheCapabilities,
   compileCachedMethod,
   namespaceTag,
   returnKindOf,
-  withResult,
 } from '../../../lib/instrumentation/cached-method.compiler.js';
+import type { CacheCapabilities } from '../../../lib/instrumentation/cached-method.plan.js';
 
 const NO_TAGS: CacheCapabilities = { tags: false, clear: false };
 const ALL: CacheCapabilities = { tags: true, clear: true };
