@@ -38,6 +38,8 @@ export class InvalidationBus {
   };
   private subscribedOnce = false;
   private subscribed = false;
+  /** The SUBSCRIBE sent on the latest `ready`, awaited by {@link start}. */
+  private subscribing: Promise<void> | undefined;
   private landed: Subscription | undefined;
   private closed = false;
   /** How every message this instance publishes begins (encodeInvalidation keeps key order). */
@@ -62,7 +64,9 @@ export class InvalidationBus {
   async start(waitMs = 2_000): Promise<void> {
     const { subscriber, publisher } = this.connections;
     subscriber.on('message', (channel: string, message: string) => this.receive(channel, message));
-    subscriber.on('ready', () => void this.subscribe());
+    subscriber.on('ready', () => {
+      this.subscribing = this.subscribe();
+    });
     subscriber.on('close', () => {
       this.subscribed = false;
     });
@@ -70,7 +74,12 @@ export class InvalidationBus {
     subscriber.on('error', () => undefined);
     publisher.on('error', () => undefined);
     this.landed = this.cache.landed$.subscribe((change) => void this.publish(change));
+    const deadline = Date.now() + waitMs;
     await Promise.all([connectWithin(subscriber, waitMs), connectWithin(publisher, waitMs)]);
+    // A ready subscriber has its SUBSCRIBE in flight: connected means subscribed, so wait for it.
+    if (!this.subscribed && this.subscribing) {
+      await settledWithin(this.subscribing, deadline - Date.now());
+    }
     if (!this.subscribed) {
       this.logger.warn(
         `Invalidation bus (${this.connections.description}) not connected yet; it keeps retrying`,
@@ -148,6 +157,19 @@ async function connectWithin(client: BusConnections['publisher'], waitMs: number
   let timer: NodeJS.Timeout | undefined;
   await Promise.race([
     client.connect().catch(() => undefined),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, waitMs);
+    }),
+  ]);
+  clearTimeout(timer);
+}
+
+/** Resolves when `promise` settles or after `waitMs`, whichever comes first; never rejects. */
+async function settledWithin(promise: Promise<unknown>, waitMs: number): Promise<void> {
+  if (waitMs <= 0) return;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    promise.catch(() => undefined),
     new Promise<void>((resolve) => {
       timer = setTimeout(resolve, waitMs);
     }),

@@ -3,7 +3,7 @@ import { INVALIDATION_BUS } from '../../../lib/cache.constants.js';
 import { CacheOptionsError } from '../../../lib/errors/cache-options.error.js';
 import type { InvalidationBus } from '../../../lib/invalidation/invalidation-bus.js';
 import type { DistributedCacheModuleOptions } from '../../../lib/options/cache-options.interface.js';
-import { startCacheApp, type CacheApp } from '../../support/cache-app.js';
+import { RecordingLogger, startCacheApp, type CacheApp } from '../../support/cache-app.js';
 import { waitFor, waitForValue } from '../../support/poll.js';
 import { RedisServer } from '../../support/redis-server.js';
 
@@ -42,6 +42,20 @@ afterAll(async () => {
 });
 
 describe('InvalidationBus on a single Redis', () => {
+  it('is subscribed once start-up returns, without warning that it is not connected', async () => {
+    // Five starts: the SUBSCRIBE reply used to come after start-up returned in most of them.
+    for (let i = 0; i < 5; i++) {
+      const logger = new RecordingLogger();
+      const app = await startCacheApp(
+        { l2: { type: 'redis', url: redis.url }, namespace: 'shop' },
+        logger,
+      );
+      apps.push(app);
+      expect(busOf(app).connected).toBe(true);
+      expect(logger.lines.filter((line) => line.includes('not connected'))).toEqual([]);
+    }
+  });
+
   it("drops another instance's L1 copy after set, del, invalidateTags and clear land", async () => {
     const a = await instance();
     const b = await instance();
