@@ -1,5 +1,5 @@
+import { namespaceVersionKey, tagVersionKey } from '../keys/version-keys.js';
 import { encodedValue, type PendingWrite } from '../write-behind/pending-write.js';
-import type { VersionRegistry } from './version-registry.js';
 
 /** What changed in L2 by this instance, once it landed: what the invalidation bus announces. */
 export interface LandedChange {
@@ -11,20 +11,21 @@ export interface LandedChange {
   readonly clear?: string;
 }
 
-/** Turns writes that landed back into caller keys (without `prefix`), tags and clears. */
-export function landedChange(
-  writes: readonly PendingWrite[],
-  prefix: string,
-  versions: VersionRegistry,
-): LandedChange {
-  const versionPrefix = `${versions.namespaceKey.slice(0, -1)}t:`;
+/**
+ * Turns the writes of `namespace` that landed back into caller keys (entries under
+ * `${namespace}:`), tag tokens (tag version keys) and a clear (the namespace version key).
+ */
+export function landedChange(writes: readonly PendingWrite[], namespace: string): LandedChange {
+  const prefix = `${namespace}:`;
+  const namespaceKey = namespaceVersionKey(namespace);
+  const versionPrefix = tagVersionKey(namespace, '');
   const keys: string[] = [];
   let tags: Record<string, string> | undefined;
   let clear: string | undefined;
   for (const write of writes) {
     if (write.key.startsWith(prefix)) {
       keys.push(write.key.slice(prefix.length));
-    } else if (write.kind === 'set' && write.key === versions.namespaceKey) {
+    } else if (write.kind === 'set' && write.key === namespaceKey) {
       clear = encodedValue(write).toString('utf8');
     } else if (write.kind === 'set' && write.key.startsWith(versionPrefix)) {
       (tags ??= {})[write.key.slice(versionPrefix.length)] = encodedValue(write).toString('utf8');

@@ -84,7 +84,7 @@ export class TieredCache {
     this.codec = new EntryCodec(options, this.prefix, this.versions);
     this.flusher.signals$.subscribe((signal) => {
       if (signal.type === 'landed' && this.landed.observed) {
-        this.landed.next(landedChange(signal.writes, this.prefix, this.versions));
+        this.landed.next(landedChange(signal.writes, options.namespace));
       }
       this.report.flusher(signal);
     });
