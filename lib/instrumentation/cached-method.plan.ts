@@ -13,7 +13,9 @@ export interface CacheCapabilities {
   readonly clear: boolean;
 }
 
+/** A `condition` option: called with the method's arguments. */
 export type Predicate = (...args: unknown[]) => boolean;
+/** An `unless` option: called with the method's result, then its arguments. */
 export type ResultPredicate = (result: unknown, ...args: unknown[]) => boolean;
 
 /** A validated `@Cacheable` or `@CachePut`. Internal. */
