@@ -135,17 +135,7 @@ export function compileKey(
       return prefix + key;
     };
   }
-  throw siteError(
-    site,
-    cacheMessages.badOption(
-      className,
-      methodName,
-      decorator,
-      'key',
-      'a template string or a function',
-      value,
-    ),
-  );
+  throw badOption(site, 'key', 'a template string or a function', value);
 }
 
 /**
@@ -178,21 +168,25 @@ export function compileTags(
         ),
     };
   }
-  throw siteError(
-    site,
-    cacheMessages.badOption(
-      className,
-      methodName,
-      decorator,
-      'tags',
-      'an array of strings or a function',
-      value,
-    ),
-  );
+  throw badOption(site, 'tags', 'an array of strings or a function', value);
 }
 
 function siteError(site: DecoratorSite, message: string): CacheDecoratorError {
   return new CacheDecoratorError(site.className, site.methodName, message);
+}
+
+/** An option of the wrong type: names the option, what it must be and what it was. */
+function badOption(
+  site: DecoratorSite,
+  option: string,
+  expected: string,
+  value: unknown,
+): CacheDecoratorError {
+  const { className, methodName, decorator } = site;
+  return siteError(
+    site,
+    cacheMessages.badOption(className, methodName, decorator, option, expected, value),
+  );
 }
 
 function checkTags(

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import type { Subscription } from 'rxjs';
-import { closeRedisClient, openRedisClient } from '../l2/redis-connection.js';
+import { closeRedisClient, openRedisClient, settledWithin } from '../l2/redis-connection.js';
 import type { LandedChange, TieredCache } from '../tiering/tiered-cache.js';
 import type { BusConnections } from './bus-connections.factory.js';
 import { decodeInvalidation, encodeInvalidation } from './invalidation-message.js';
@@ -154,39 +154,12 @@ export class InvalidationBus {
  */
 async function connectWithin(client: BusConnections['publisher'], waitMs: number): Promise<void> {
   if (client instanceof Redis) return openRedisClient(client, waitMs);
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([
-    client.connect().catch(() => undefined),
-    new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, waitMs);
-    }),
-  ]);
-  clearTimeout(timer);
-}
-
-/** Resolves when `promise` settles or after `waitMs`, whichever comes first; never rejects. */
-async function settledWithin(promise: Promise<unknown>, waitMs: number): Promise<void> {
-  if (waitMs <= 0) return;
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([
-    promise.catch(() => undefined),
-    new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, waitMs);
-    }),
-  ]);
-  clearTimeout(timer);
+  await settledWithin(client.connect(), waitMs);
 }
 
 /** Closes a bus client for good, leaving no socket or timer behind. */
 async function quit(client: BusConnections['publisher']): Promise<void> {
   if (client instanceof Redis) return closeRedisClient(client, { quitTimeoutMs: 500 });
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([
-    client.quit().catch(() => undefined),
-    new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, 500);
-    }),
-  ]);
-  clearTimeout(timer);
+  await settledWithin(client.quit(), 500);
   client.disconnect();
 }

@@ -1,5 +1,6 @@
 import type { Cluster, Redis } from 'ioredis';
 import { reconnectDelayMs } from './redis-client.factory.js';
+import { settledWithin } from './redis-connection.js';
 
 /** Extra milliseconds {@link endCluster} waits for the client to end, beyond the nodes' `disconnectTimeout`. */
 const END_WAIT_MS = 200;
@@ -32,22 +33,14 @@ export class ClusterNodeKeeper {
     if (this.stopped || waitMs <= 0 || this.cluster.status !== 'ready') return;
     const pending = this.cluster.nodes('master').filter((node) => node.status !== 'ready');
     if (pending.length === 0) return;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, waitMs);
-    });
-    try {
-      await Promise.race([
-        Promise.all(
-          pending.map((node) =>
-            node.status === 'wait' ? node.connect().catch(() => undefined) : onceReady(node),
-          ),
+    await settledWithin(
+      Promise.all(
+        pending.map((node) =>
+          node.status === 'wait' ? node.connect().catch(() => undefined) : onceReady(node),
         ),
-        timeout,
-      ]);
-    } finally {
-      clearTimeout(timer);
-    }
+      ),
+      waitMs,
+    );
   }
 
   /** Stops reopening and resolves once a round in progress has ended. */

@@ -9,7 +9,12 @@ import { CLUSTER_SLOTS, clusterKeySlot } from './cluster-slots.js';
 import type { L2Store, L2Write } from './l2-store.interface.js';
 import { chunks, invalidSet, throwBatchFailures, toValues, unsentSetError } from './redis-batch.js';
 import type { RedisStoreOptions } from './redis-client.store.js';
-import { checkRoundTrip, HEALTH_KEY_PREFIX, HEALTH_KEY_TTL_MS } from './redis-connection.js';
+import {
+  checkRoundTrip,
+  HEALTH_KEY_PREFIX,
+  HEALTH_KEY_TTL_MS,
+  settledWithin,
+} from './redis-connection.js';
 
 /**
  * The L2 store on a Redis Cluster (`l2: { type: 'cluster', nodes }`), through an ioredis `Cluster`.
@@ -262,16 +267,7 @@ export class ClusterStore implements L2Store {
     this.closed = true;
     const stopped = this.nodes.stop();
     const cluster = this.cluster;
-    if (cluster.status === 'ready') {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        cluster.quit().catch(() => undefined),
-        new Promise<void>((resolve) => {
-          timer = setTimeout(resolve, this.quitTimeoutMs);
-        }),
-      ]);
-      clearTimeout(timer);
-    }
+    if (cluster.status === 'ready') await settledWithin(cluster.quit(), this.quitTimeoutMs);
     if (cluster.status !== 'end') await endCluster(cluster);
     await stopped;
   }

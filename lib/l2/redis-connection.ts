@@ -8,6 +8,21 @@ import { CacheL2Error } from '../errors/cache-l2.error.js';
  * so it lives in one place.
  */
 
+/**
+ * Resolves when `promise` settles or after `waitMs`, whichever comes first; never rejects, and
+ * leaves no timer behind. How every bounded wait on a connection (connect, QUIT, SUBSCRIBE) ends.
+ */
+export async function settledWithin(promise: Promise<unknown>, waitMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    promise.catch(() => undefined),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, waitMs);
+    }),
+  ]);
+  clearTimeout(timer);
+}
+
 /** Extra milliseconds close waits for the socket to close, beyond ioredis' own bound. */
 const END_WAIT_MS = 200;
 
@@ -63,16 +78,7 @@ export async function closeRedisClient(
   client: Redis,
   { quitTimeoutMs, quit = true }: CloseRedisClientOptions,
 ): Promise<void> {
-  if (quit && client.status === 'ready') {
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      client.quit().catch(() => undefined),
-      new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, quitTimeoutMs);
-      }),
-    ]);
-    clearTimeout(timer);
-  }
+  if (quit && client.status === 'ready') await settledWithin(client.quit(), quitTimeoutMs);
   // QUIT was answered and the server closed the connection: nothing is left to drop (and
   // disconnect() would only arm a stray timer, see below).
   if (client.status === 'end') return;
