@@ -26,7 +26,8 @@ export function createCacheProviders(tokens: CacheTokens): Provider[] {
     },
     {
       provide: tokens.store,
-      useFactory: (options: ResolvedCacheOptions) => createL2Store(options.l2),
+      useFactory: (options: ResolvedCacheOptions) =>
+        createL2Store(options.l2, new Logger(LOGGER_CONTEXT)),
       inject: [tokens.options],
     },
     {

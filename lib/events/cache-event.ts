@@ -19,16 +19,14 @@ export type CacheEvent =
       readonly error: unknown;
     }
   /**
-   * A queued write was dropped: `overflow` (`'drop-oldest'`), `shutdown` (unwritten when the
-   * drain timed out), `rejected` (L2 refused it for good, e.g. NOPERM; `error` says why) or
-   * `unserializable` (the value could not be encoded when its batch was built, or was larger than
-   * `maxValueBytes`; `error` is the CacheSerializationError or CacheValueTooLargeError naming the
-   * key; the entry also left L1).
+   * A queued write was dropped: `overflow` (`'drop-oldest'`: the oldest write by call order, even
+   * one in flight, which is then undone with a delete), `shutdown` (unwritten when the drain timed
+   * out) or `rejected` (L2 refused it for good, e.g. NOPERM; `error` says why).
    */
   | {
       readonly type: 'drop';
       readonly key: string;
-      readonly reason: 'overflow' | 'shutdown' | 'rejected' | 'unserializable';
+      readonly reason: 'overflow' | 'shutdown' | 'rejected';
       readonly error?: unknown;
     }
   /** An L2 call failed, or a payload could not be decoded. The caller saw a miss, not an error. */

@@ -46,7 +46,7 @@ export function probeKeyOf(namespace: string, instanceId: string): string {
 
 async function roundTrip(store: L2Store, key: string): Promise<void> {
   const token = randomBytes(8);
-  await store.write([{ kind: 'set', key, value: token, ttlMs: PROBE_TTL_MS }]);
+  await store.write([{ kind: 'set', key, value: token, expiresAt: Date.now() + PROBE_TTL_MS }]);
   const read = await store.get(key);
   if (read === undefined || !token.equals(read)) {
     throw new CacheL2Error(

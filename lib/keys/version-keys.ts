@@ -8,12 +8,30 @@ import { randomBytes } from 'node:crypto';
  * Invalidating is one SET of a fresh token, so it works on every topology, twemproxy included,
  * with no KEYS or SCAN.
  *
+ * A version key is created with the namespace (or with the first entry of a tag) and kept: a key
+ * found missing was lost (a restart without persistence, eviction, a failover that lost the last
+ * writes), and nothing stamped before can be trusted against it. The first instance that notices
+ * re-creates it atomically (`SET NX`): with the token it last saw, when it saw it within `l1.ttl`,
+ * or else with a fresh *repair* token (see {@link newRepairToken}).
+ *
  * NOTE: version keys live under `${namespace}|`, and entries under `${namespace}:`; a namespace
  * may contain neither `|` nor `:`, so no user key can ever collide with a version key.
  */
 
-/** The token of a version key that does not exist (never invalidated, or expired). */
+/**
+ * The token an instance stamps with when it knows none for the key yet (it could not read L2).
+ * Never stored: a version key holds a real token, so an entry stamped `ABSENT_VERSION` is current
+ * only once its writer learnt the key's token and re-stamped it (see the write-behind queue).
+ */
 export const ABSENT_VERSION = '0';
+
+/** What an entry is stamped with: the namespace token and one token per tag. */
+export type VersionStamp = {
+  /** Namespace version token at `set()`. */
+  readonly g: string;
+  /** Tag → version token at `set()`. Absent when the entry has no tags. */
+  readonly t?: Readonly<Record<string, string>>;
+};
 
 /**
  * Lifetime of a version key. Longer than any entry may live ({@link MAX_ENTRY_TTL_MS}): when a
@@ -36,7 +54,21 @@ export function tagVersionKey(namespace: string, tag: string): string {
   return `${namespace}|t:${tag}`;
 }
 
-/** A fresh, unique version token. */
+/** A fresh, unique version token, as `clear()` and `invalidateTags()` write. */
 export function newVersionToken(): string {
   return `${Date.now().toString(36)}.${randomBytes(6).toString('hex')}`;
+}
+
+/**
+ * A fresh token that re-creates a lost version key when no trusted token is known. Marked (`~`) so
+ * that a writer whose entries carry the token it knew can tell a repair (its entries are still
+ * good: re-stamp them) from an invalidation it has not heard of yet (they are not).
+ */
+export function newRepairToken(): string {
+  return `~${newVersionToken()}`;
+}
+
+/** Whether `token` was made by {@link newRepairToken}. */
+export function isRepairToken(token: string): boolean {
+  return token.startsWith('~');
 }

@@ -1,6 +1,7 @@
 import type { ChainableCommander } from 'ioredis';
 import { CacheL2Error } from '../errors/cache-l2.error.js';
 import type { L2Write } from './l2-store.interface.js';
+import { expiryArgs } from './redis-batch.js';
 
 /** The per-node pipelines of the Cluster store: sending one, reading its replies, redirections. */
 
@@ -23,10 +24,10 @@ export async function execOrUndefined(
   }
 }
 
-/** Adds one write to a pipeline. */
-export function queueWrite(pipeline: ChainableCommander, write: L2Write): void {
+/** Adds one write to a pipeline (`pxat`: the servers take `SET ... PXAT`). */
+export function queueWrite(pipeline: ChainableCommander, write: L2Write, pxat: boolean): void {
   if (write.kind === 'del') pipeline.del(write.key);
-  else pipeline.set(write.key, write.value, 'PX', write.ttlMs);
+  else pipeline.set(write.key, write.value, ...expiryArgs(write.expiresAt, pxat));
 }
 
 /** The `[error, reply]` at `position` of a pipeline's results. */

@@ -6,8 +6,17 @@ import { createClusterClient, describeCluster } from './cluster-client.factory.j
 import { ClusterNodeKeeper, endCluster } from './cluster-node.keeper.js';
 import { execOrUndefined, isRedirection, queueWrite, replyAt } from './cluster-pipeline.js';
 import { CLUSTER_SLOTS, clusterKeySlot } from './cluster-slots.js';
-import type { L2Store, L2Write } from './l2-store.interface.js';
-import { chunks, invalidSet, throwBatchFailures, toValues, unsentSetError } from './redis-batch.js';
+import { CacheShardUnavailableError } from '../errors/cache-shard-unavailable.error.js';
+import type { L2Ensured, L2EnsureRequest, L2Read, L2Store, L2Write } from './l2-store.interface.js';
+import {
+  chunks,
+  expiryArgs,
+  invalidSet,
+  throwBatchFailures,
+  toValues,
+  unsentSetError,
+} from './redis-batch.js';
+import { probeServer, probeWarnings } from './server-probe.js';
 import type { RedisStoreOptions } from './redis-client.store.js';
 import {
   checkRoundTrip,
@@ -35,7 +44,10 @@ export class ClusterStore implements L2Store {
   private readonly quitTimeoutMs: number;
   private readonly healthKeyPrefix: string;
   private readonly nodes: ClusterNodeKeeper;
+  private readonly onWarning: ((message: string) => void) | undefined;
   private closed = false;
+  /** Whether the masters take `SET ... PXAT` (probed on connect). */
+  private pxat = true;
 
   /**
    * @param cluster A Cluster client, preferably from {@link createClusterClient}; the store owns it
@@ -50,6 +62,7 @@ export class ClusterStore implements L2Store {
     this.connectWaitMs = options.connectWaitMs ?? 2_000;
     this.quitTimeoutMs = options.quitTimeoutMs ?? 500;
     this.healthKeyPrefix = options.healthKeyPrefix ?? HEALTH_KEY_PREFIX;
+    this.onWarning = options.onWarning;
     const onClientError = options.onClientError;
     cluster.on('error', (error: Error) => onClientError?.(error));
     cluster.on('node error', (error: Error) => onClientError?.(error));
@@ -91,7 +104,21 @@ export class ClusterStore implements L2Store {
     }
     const deadline = Date.now() + this.connectWaitMs;
     await ready;
-    if (!this.closed) await this.nodes.openMasters(deadline - Date.now());
+    if (this.closed) return;
+    await this.nodes.openMasters(deadline - Date.now());
+    await this.probe();
+  }
+
+  /** Probes one master for PXAT and its clock (the masters of one cluster run one version). */
+  private async probe(): Promise<void> {
+    if (this.cluster.status !== 'ready') return;
+    try {
+      const traits = await probeServer(this.cluster, this.healthKeyPrefix);
+      this.pxat = traits.pxat;
+      for (const line of probeWarnings(this.description, traits)) this.onWarning?.(line);
+    } catch {
+      // Unreachable for now: PXAT stays assumed (Redis >= 6.2).
+    }
   }
 
   /** GET as a Buffer; `undefined` when the key is missing. ioredis follows MOVED/ASK. */
@@ -102,13 +129,22 @@ export class ClusterStore implements L2Store {
 
   /**
    * One pipeline per node, holding one MGET per slot (chunked by 1,000 keys). Keys of a slot
-   * that answered MOVED/ASK/TRYAGAIN are read again one by one. Rejects if any other error comes.
+   * that answered MOVED/ASK/TRYAGAIN are read again one by one. A key whose node failed, or whose
+   * slot has no master (a Cluster with `cluster-require-full-coverage no` and a master down), gets
+   * the error in its place; the call rejects only when the cluster itself is not ready.
    */
-  async mget(keys: readonly string[]): Promise<Array<Buffer | undefined>> {
+  async mget(keys: readonly string[]): Promise<L2Read[]> {
     if (keys.length === 0) return [];
     this.assertReady('mget');
-    const values = new Array<Buffer | undefined>(keys.length);
-    const byNode = this.groupBySlotAndNode(keys);
+    const values = new Array<L2Read>(keys.length);
+    const byNode = this.groupBySlotAndNode(keys, values);
+    const readOne = async (index: number): Promise<void> => {
+      try {
+        values[index] = (await this.cluster.getBuffer(keys[index] as string)) ?? undefined;
+      } catch (error: unknown) {
+        values[index] = this.unavailable('mget', error);
+      }
+    };
     await Promise.all(
       [...byNode.values()].map(async (slots) => {
         const parts: number[][] = [];
@@ -122,39 +158,60 @@ export class ClusterStore implements L2Store {
         const results = await execOrUndefined(pipeline);
         if (results === undefined) {
           // Nothing was sent (see execOrUndefined): read these keys one by one instead.
-          await Promise.all(
-            parts.flat().map(async (index) => {
-              values[index] = (await this.cluster.getBuffer(keys[index] as string)) ?? undefined;
-            }),
-          );
+          await Promise.all(parts.flat().map(readOne));
           return;
         }
         const redirected: number[] = [];
         parts.forEach((part, j) => {
           const [error, reply] = replyAt(results, j, 'mget');
           if (error) {
-            if (!isRedirection(error)) throw error;
-            redirected.push(...part);
+            if (isRedirection(error)) redirected.push(...part);
+            else for (const index of part) values[index] = this.unavailable('mget', error);
             return;
           }
           const read = toValues(part.length, reply as Array<Buffer | null>);
           part.forEach((index, k) => (values[index] = read[k]));
         });
-        await Promise.all(
-          redirected.map(async (index) => {
-            values[index] = (await this.cluster.getBuffer(keys[index] as string)) ?? undefined;
-          }),
-        );
+        await Promise.all(redirected.map(readOne));
       }),
     );
     return values;
   }
 
   /**
-   * Sends the writes as one pipeline per node, in batch order: `SET key value PX ttlMs` or
+   * `SET key candidate NX PXAT expiresAt` then `GET key` per request, in one pipeline per node (a
+   * key's two commands go to its node in order). A key whose node or slot is unavailable gets the
+   * error in its place.
+   */
+  async ensure(requests: readonly L2EnsureRequest[]): Promise<L2Ensured[]> {
+    if (requests.length === 0) return [];
+    this.assertReady('ensure');
+    return Promise.all(
+      requests.map(async ({ key, candidate, expiresAt }): Promise<L2Ensured> => {
+        try {
+          const [set, get] = (await this.cluster
+            .pipeline()
+            .set(key, candidate, ...expiryArgs(expiresAt, this.pxat), 'NX')
+            .get(key)
+            .exec()) ?? [
+            [null, null],
+            [null, null],
+          ];
+          const failed = set?.[0] ?? get?.[0];
+          if (failed) return this.unavailable('ensure', failed);
+          return typeof get?.[1] === 'string' ? get[1] : candidate;
+        } catch (error: unknown) {
+          return this.unavailable('ensure', error);
+        }
+      }),
+    );
+  }
+
+  /**
+   * Sends the writes as one pipeline per node, in batch order: `SET key value PXAT expiresAt` or
    * `DEL key`. Writes answered with a redirection are re-sent one by one, in order per key. A
-   * write that cannot be sent fails alone; per-write failures reject with `CacheBatchError`, and
-   * a batch where every write met a connection failure rejects with that error.
+   * write that cannot be sent, or whose node or slot is unavailable, fails alone: per-write
+   * failures reject with `CacheBatchError` naming them, so that writes to the other masters land.
    */
   async write(writes: readonly L2Write[]): Promise<void> {
     if (writes.length === 0) return;
@@ -169,7 +226,13 @@ export class ClusterStore implements L2Store {
           return;
         }
       }
-      const node = this.nodeOf(write.key);
+      let node: string;
+      try {
+        node = this.nodeOf(write.key);
+      } catch (error: unknown) {
+        failures.set(index, this.unavailable('write', error));
+        return;
+      }
       const list = byNode.get(node);
       if (list === undefined) byNode.set(node, [index]);
       else list.push(index);
@@ -178,7 +241,7 @@ export class ClusterStore implements L2Store {
     await Promise.all(
       [...byNode.values()].map(async (indexes) => {
         const pipeline = this.cluster.pipeline();
-        for (const index of indexes) queueWrite(pipeline, writes[index] as L2Write);
+        for (const index of indexes) queueWrite(pipeline, writes[index] as L2Write, this.pxat);
         const results = await execOrUndefined(pipeline);
         if (results === undefined) {
           // Nothing was sent (see execOrUndefined): send these writes one by one instead.
@@ -190,7 +253,7 @@ export class ClusterStore implements L2Store {
           const [error] = replyAt(results, position, 'write');
           if (!error) return;
           if (isRedirection(error)) redirected.push(index);
-          else failures.set(index, error);
+          else failures.set(index, this.unavailable('write', error));
         });
         await this.resendWrites(writes, redirected, failures);
       }),
@@ -293,17 +356,50 @@ export class ClusterStore implements L2Store {
   private nodeOfSlot(slot: number): string {
     const owners = this.cluster.slots[slot];
     if (owners === undefined || owners.length === 0) {
-      throw new CacheL2Error('route', `${this.description} knows no node for slot ${slot}`);
+      throw new CacheShardUnavailableError(
+        'route',
+        `${this.description} knows no master for slot ${slot}`,
+      );
     }
     return owners.join(',');
   }
 
-  /** Key indexes grouped by node, then by slot, in input order. */
-  private groupBySlotAndNode(keys: readonly string[]): Map<string, Map<number, number[]>> {
+  /**
+   * The error of a key whose node or slot failed while the cluster as a whole answers: it stays
+   * that key's (a miss, a retried write), never the whole call's. Slot redirections are followed
+   * before this; anything else from a node (connection refused, CLUSTERDOWN for an uncovered slot)
+   * says the key's part of the cluster is unavailable now.
+   */
+  private unavailable(operation: string, error: unknown): Error {
+    if (error instanceof CacheShardUnavailableError) return error;
+    const text = error instanceof Error ? error.message : String(error);
+    if (error instanceof Error && error.name === 'ReplyError' && isPermanentReply(text)) {
+      return error; // e.g. NOPERM, WRONGTYPE: the key's own, not the node's
+    }
+    return new CacheShardUnavailableError(`${operation} on ${this.description}`, text, {
+      cause: error,
+    });
+  }
+
+  /**
+   * Key indexes grouped by node, then by slot, in input order. A key whose slot has no node gets
+   * its error in `unrouted` (when given; otherwise the call throws).
+   */
+  private groupBySlotAndNode(
+    keys: readonly string[],
+    unrouted?: L2Read[],
+  ): Map<string, Map<number, number[]>> {
     const byNode = new Map<string, Map<number, number[]>>();
     keys.forEach((key, index) => {
       const slot = clusterKeySlot(this.prefixed(key));
-      const node = this.nodeOfSlot(slot);
+      let node: string;
+      try {
+        node = this.nodeOfSlot(slot);
+      } catch (error: unknown) {
+        if (unrouted === undefined) throw error;
+        unrouted[index] = this.unavailable('route', error);
+        return;
+      }
       let slots = byNode.get(node);
       if (slots === undefined) byNode.set(node, (slots = new Map<number, number[]>()));
       const list = slots.get(slot);
@@ -335,9 +431,15 @@ export class ClusterStore implements L2Store {
           const write = writes[index] as L2Write;
           try {
             if (write.kind === 'del') await this.cluster.del(write.key);
-            else await this.cluster.set(write.key, write.value, 'PX', write.ttlMs);
+            else {
+              await this.cluster.set(
+                write.key,
+                write.value,
+                ...expiryArgs(write.expiresAt, this.pxat),
+              );
+            }
           } catch (error: unknown) {
-            failures.set(index, error);
+            failures.set(index, this.unavailable('write', error));
           }
         }
       }),
@@ -356,4 +458,9 @@ export class ClusterStore implements L2Store {
   private prefixed(key: string): string {
     return `${this.cluster.options.keyPrefix ?? ''}${key}`;
   }
+}
+
+/** Redis error replies about the command or key itself, which retrying does not change. */
+function isPermanentReply(text: string): boolean {
+  return /^(NOPERM|WRONGTYPE|ERR)\b/.test(text);
 }

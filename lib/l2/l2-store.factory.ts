@@ -1,3 +1,4 @@
+import type { LoggerService } from '@nestjs/common';
 import { CacheOptionsError } from '../errors/cache-options.error.js';
 import type { L2Options } from '../options/cache-options.interface.js';
 import type { L2Store } from './l2-store.interface.js';
@@ -9,23 +10,25 @@ import { TwemproxyStore } from './twemproxy.store.js';
 
 /**
  * Builds the store for the configured topology: memory, custom, a single Redis, twemproxy, Redis
- * Cluster or Sentinel. Connections open later, in `connect()`.
+ * Cluster or Sentinel. Connections open later, in `connect()`. What the stores find out about the
+ * server that an operator should know (no PXAT, a clock far off) goes to `logger` as a warning.
  * @throws CacheOptionsError when the options hold something the topology cannot work with.
  */
-export function createL2Store(options: L2Options): L2Store {
+export function createL2Store(options: L2Options, logger?: LoggerService): L2Store {
+  const storeOptions = { onWarning: (message: string) => logger?.warn(message) };
   switch (options.type) {
     case 'memory':
       return new MemoryStore();
     case 'custom':
       return options.store;
     case 'redis':
-      return RedisStore.fromOptions(options);
+      return RedisStore.fromOptions(options, storeOptions);
     case 'twemproxy':
-      return TwemproxyStore.fromOptions(options);
+      return TwemproxyStore.fromOptions(options, storeOptions);
     case 'cluster':
-      return ClusterStore.fromOptions(options);
+      return ClusterStore.fromOptions(options, storeOptions);
     case 'sentinel':
-      return SentinelStore.fromOptions(options);
+      return SentinelStore.fromOptions(options, storeOptions);
     default:
       // Unreachable with validated options; kept for callers that skip validation.
       throw new CacheOptionsError(

@@ -1,16 +1,49 @@
 /**
- * One write of a batch. `ttlMs` is the remaining lifetime, a whole number of milliseconds >= 1
- * (the caller turns already-expired entries into deletes).
+ * One write of a batch. `expiresAt` is the entry's absolute expiry in epoch milliseconds, a whole
+ * number fixed when the value was set: stores send `SET key value PXAT expiresAt`, so a write that
+ * waits (in the queue, or in the socket of a slow server) never lives longer, and one whose expiry
+ * passed on the way deletes the key when the server runs it.
  */
 export type L2Write =
-  | { readonly kind: 'set'; readonly key: string; readonly value: Buffer; readonly ttlMs: number }
+  | {
+      readonly kind: 'set';
+      readonly key: string;
+      readonly value: Buffer;
+      readonly expiresAt: number;
+    }
   | { readonly kind: 'del'; readonly key: string };
+
+/**
+ * What `mget` answers for one key: its bytes, `undefined` when the key is missing, or an `Error`
+ * when the key could not be read because the part of L2 holding it is unavailable (a dead
+ * twemproxy shard, a Cluster slot without a reachable master). Such a key is a miss for that key
+ * alone; the other keys of the call are answered.
+ */
+export type L2Read = Buffer | undefined | Error;
+
+/**
+ * What `ensure` answers for one key: the value the key holds afterwards (the one it had, or the
+ * candidate when it had none), or an `Error` when its part of L2 is unavailable.
+ */
+export type L2Ensured = string | Error;
+
+/** One key for `ensure`: set to `candidate` (expiring at `expiresAt`, epoch ms) if absent. */
+export interface L2EnsureRequest {
+  readonly key: string;
+  readonly candidate: string;
+  readonly expiresAt: number;
+}
 
 /**
  * The contract between the cache and its shared tier. Implementations are dumb storage:
  * keys arrive fully namespaced, values are opaque bytes, and policy (timeouts, retries, error
  * counting) lives above them. A topology's limits (no MULTI/SCAN through twemproxy, cross-slot
  * keys on Cluster) are handled inside the store, never by callers.
+ *
+ * Faults are reported per key where the topology allows it: a call rejects as a whole only when L2
+ * itself cannot be reached (the connection, the proxy, every node); a key whose shard or slot is
+ * unavailable fails alone (an `Error` in its place for reads, a `CacheBatchError` position for
+ * writes).
  *
  * Implement it to plug your own backend in with `l2: { type: 'custom', store }`.
  */
@@ -27,8 +60,8 @@ export interface L2Store {
   /** The value stored under `key`, or `undefined` when there is none. */
   get(key: string): Promise<Buffer | undefined>;
 
-  /** The values of `keys`, in order, `undefined` for each miss. One round trip per shard. */
-  mget(keys: readonly string[]): Promise<Array<Buffer | undefined>>;
+  /** The values of `keys`, in order (see {@link L2Read}). One round trip per shard. */
+  mget(keys: readonly string[]): Promise<L2Read[]>;
 
   /**
    * Applies the writes as one pipeline (per shard), in order per key. Resolves when every write
@@ -39,6 +72,17 @@ export interface L2Store {
 
   /** Deletes the keys (missing keys are fine). */
   del(keys: readonly string[]): Promise<void>;
+
+  /**
+   * For each request, atomically: set the key to `candidate` unless it exists (`SET key candidate
+   * NX PXAT expiresAt`), then read it. Answers, in order, the value each key holds afterwards.
+   * The cache keeps its version keys (behind `clear()` and `invalidateTags()`) with it, so that a
+   * version key lost to a restart or eviction is re-created by the first instance that notices.
+   *
+   * Optional: without it the cache reads the key and writes it when absent, which is not atomic
+   * (two instances may race; the cache converges on its next check).
+   */
+  ensure?(requests: readonly L2EnsureRequest[]): Promise<L2Ensured[]>;
 
   /**
    * Proves the store can serve real keys now: resolves after a write, read-back and delete of a

@@ -1,7 +1,7 @@
 import { CacheBatchError } from '../errors/cache-batch.error.js';
 import { CacheUnsendableWriteError } from '../errors/cache-unsendable-write.error.js';
 import { CacheL2Error } from '../errors/cache-l2.error.js';
-import type { L2Store, L2Write } from './l2-store.interface.js';
+import type { L2Ensured, L2EnsureRequest, L2Read, L2Store, L2Write } from './l2-store.interface.js';
 
 /** Options of {@link MemoryStore}. */
 export interface MemoryStoreOptions {
@@ -35,7 +35,7 @@ interface Entry {
  *
  * @example
  * const store = new MemoryStore();
- * await store.write([{ kind: 'set', key: 'k', value: Buffer.from('v'), ttlMs: 1_000 }]);
+ * await store.write([{ kind: 'set', key: 'k', value: Buffer.from('v'), expiresAt: Date.now() + 1_000 }]);
  */
 export class MemoryStore implements L2Store {
   readonly description = 'memory';
@@ -65,7 +65,7 @@ export class MemoryStore implements L2Store {
   }
 
   /** Copies of the values in key order, `undefined` for each missing or expired key. */
-  mget(keys: readonly string[]): Promise<Array<Buffer | undefined>> {
+  mget(keys: readonly string[]): Promise<L2Read[]> {
     return this.run(`mget of ${keys.length}`, () => {
       const now = this.now();
       return keys.map((key) => this.read(key, now));
@@ -73,11 +73,25 @@ export class MemoryStore implements L2Store {
   }
 
   /**
-   * Applies the writes in order. A set whose `ttlMs` is not a whole number >= 1 (which Redis would
-   * refuse) or whose value is not bytes fails alone, with `CacheBatchError`; the others are applied.
+   * Applies the writes in order. A set whose `expiresAt` is not a whole number >= 1 (which Redis
+   * would refuse) or whose value is not bytes fails alone, with `CacheBatchError`; the others are
+   * applied. A set whose `expiresAt` has passed deletes the key, as `PXAT` does in Redis.
    */
   write(writes: readonly L2Write[]): Promise<void> {
     return this.run(`write batch of ${writes.length}`, () => this.apply(writes));
+  }
+
+  /** Sets each key to its candidate unless it holds a value; answers what each holds then. */
+  ensure(requests: readonly L2EnsureRequest[]): Promise<L2Ensured[]> {
+    return this.run(`ensure of ${requests.length}`, () => {
+      const now = this.now();
+      return requests.map(({ key, candidate, expiresAt }) => {
+        const held = this.read(key, now);
+        if (held !== undefined) return held.toString('utf8');
+        this.apply([{ kind: 'set', key, value: Buffer.from(candidate), expiresAt }]);
+        return candidate;
+      });
+    });
   }
 
   /** Deletes the keys; missing keys are fine. */
@@ -99,6 +113,8 @@ export class MemoryStore implements L2Store {
 
   private apply(writes: readonly L2Write[]): void {
     const now = this.now();
+    // Absolute expiries (epoch ms) onto the monotonic clock entries are kept on.
+    const offset = now - Date.now();
     const failed: number[] = [];
     const problems: CacheUnsendableWriteError[] = [];
     writes.forEach((write, index) => {
@@ -115,7 +131,9 @@ export class MemoryStore implements L2Store {
       // NOTE: delete first so that a rewritten key moves to the end of the Map's order, where a
       // sweep in progress will still visit it.
       this.entries.delete(write.key);
-      this.entries.set(write.key, { value: copyOf(write.value), expiresAt: now + write.ttlMs });
+      const expiresAt = write.expiresAt + offset;
+      if (expiresAt <= now) return; // expired on the way: the key is gone, as with a past PXAT
+      this.entries.set(write.key, { value: copyOf(write.value), expiresAt });
     });
     this.scheduleSweep();
     if (failed.length > 0) {
@@ -186,8 +204,8 @@ export class MemoryStore implements L2Store {
 
 /** Why a set cannot be stored (as Redis would refuse it), or `undefined` when it can. */
 function invalidSet(write: Extract<L2Write, { kind: 'set' }>): string | undefined {
-  if (!Number.isSafeInteger(write.ttlMs) || write.ttlMs < 1) {
-    return `ttlMs must be a whole number of milliseconds >= 1, got ${String(write.ttlMs)}`;
+  if (!Number.isSafeInteger(write.expiresAt) || write.expiresAt < 1) {
+    return `expiresAt must be a whole number of epoch milliseconds >= 1, got ${String(write.expiresAt)}`;
   }
   if (!((write.value as unknown) instanceof Uint8Array)) return 'value is not a Buffer';
   return undefined;

@@ -21,11 +21,24 @@ export function* chunks<T>(keys: readonly T[], size = REDIS_KEYS_PER_COMMAND): G
 
 /** Why a set cannot be sent, or `undefined` when it can. */
 export function invalidSet(write: Extract<L2Write, { kind: 'set' }>): string | undefined {
-  if (!Number.isSafeInteger(write.ttlMs) || write.ttlMs < 1) {
-    return `ttlMs must be a whole number of milliseconds >= 1, got ${String(write.ttlMs)}`;
+  // NOTE: PXAT 0 (or below) is an error in Redis, not an expired write.
+  if (!Number.isSafeInteger(write.expiresAt) || write.expiresAt < 1) {
+    return `expiresAt must be a whole number of epoch milliseconds >= 1, got ${String(write.expiresAt)}`;
   }
   if (!((write.value as unknown) instanceof Uint8Array)) return 'value is not a Buffer';
   return undefined;
+}
+
+/**
+ * The expiry arguments of `SET key value ...` for an entry expiring at `expiresAt`: `PXAT
+ * expiresAt`, or on a server without PXAT (Redis < 6.2) `PX` with what remains now, at least 1 ms
+ * (a write that expired before it is sent is turned into a DEL by the write-behind queue).
+ */
+export function expiryArgs(expiresAt: number, pxat: boolean): ['PXAT', number] {
+  if (pxat) return ['PXAT', expiresAt];
+  // NOTE: typed as PXAT only because ioredis' overloads take one literal per call; PX has the same
+  // shape (a unit and a number).
+  return ['PX', Math.max(1, Math.ceil(expiresAt - Date.now()))] as unknown as ['PXAT', number];
 }
 
 /** The error recorded for a set that was not sent because {@link invalidSet} refused it. */

@@ -1,8 +1,9 @@
 import type { Redis } from 'ioredis';
 import { CacheL2Error } from '../errors/cache-l2.error.js';
-import type { L2Store, L2Write } from './l2-store.interface.js';
+import type { L2Ensured, L2EnsureRequest, L2Read, L2Store, L2Write } from './l2-store.interface.js';
 import {
   chunks,
+  expiryArgs,
   invalidSet,
   REDIS_KEYS_PER_COMMAND,
   throwBatchFailures,
@@ -15,6 +16,7 @@ import {
   openRedisClient,
   redisRoundTrip,
 } from './redis-connection.js';
+import { probeServer, probeWarnings, type ServerTraits } from './server-probe.js';
 import { scriptRefusal, writeByScript } from './write-script.js';
 
 /** Options of {@link RedisClientStore} and the stores built on it. */
@@ -36,6 +38,11 @@ export interface RedisStoreOptions {
    * would print each reconnect failure to stderr.
    */
   onClientError?: (error: Error) => void;
+  /**
+   * Called with what an operator should know about the server, once per finding: it lacks PXAT
+   * (Redis < 6.2), or its clock is more than 250 ms off this host's. The module logs them.
+   */
+  onWarning?: (message: string) => void;
   /**
    * Prefix of the short-lived keys `healthCheck()` writes (a random id follows; TTL 10 s).
    * @default 'ndc-health:'
@@ -67,6 +74,10 @@ export class RedisClientStore implements L2Store {
   protected closed = false;
   /** Whether batches go as script calls ({@link writeByScript}); off after Redis refused one. */
   private scripted: boolean;
+  /** Whether the server takes `SET ... PXAT`; probed on every new connection. */
+  protected pxat = true;
+  private readonly onWarning: ((message: string) => void) | undefined;
+  private readonly warned = new Set<string>();
 
   /**
    * @param client An ioredis client set up to fail fast (see redis-client.factory.ts); the store
@@ -82,8 +93,36 @@ export class RedisClientStore implements L2Store {
     this.quitTimeoutMs = options.quitTimeoutMs ?? 500;
     this.healthKeyPrefix = options.healthKeyPrefix ?? HEALTH_KEY_PREFIX;
     this.scripted = options.scriptedWrites ?? false;
+    this.onWarning = options.onWarning;
     const onClientError = options.onClientError;
     client.on('error', (error: Error) => onClientError?.(error));
+  }
+
+  /**
+   * Probes the server behind `client` (PXAT, clock offset) on each new connection: a failover or a
+   * restart may put another server behind the same address. Not awaited on reconnects: until it
+   * answers the last finding holds.
+   */
+  protected watchServer(client: Redis): void {
+    client.on('ready', () => {
+      void this.probe(client);
+    });
+  }
+
+  /** Probes now; a probe that fails (server gone again) changes nothing. */
+  protected async probe(client: Pick<Redis, 'eval' | 'set' | 'del'>): Promise<void> {
+    let traits: ServerTraits;
+    try {
+      traits = await probeServer(client, this.healthKeyPrefix);
+    } catch {
+      return;
+    }
+    this.pxat = traits.pxat;
+    for (const line of probeWarnings(this.description, traits)) {
+      if (this.warned.has(line.slice(0, 60))) continue;
+      this.warned.add(line.slice(0, 60));
+      this.onWarning?.(line);
+    }
   }
 
   /**
@@ -93,6 +132,8 @@ export class RedisClientStore implements L2Store {
   async connect(): Promise<void> {
     if (this.closed) return;
     await openRedisClient(this.client, this.connectWaitMs);
+    if (this.client.status === 'ready') await this.probe(this.client);
+    this.watchServer(this.client);
   }
 
   /** GET as a Buffer; `undefined` when the key is missing. */
@@ -104,8 +145,11 @@ export class RedisClientStore implements L2Store {
     }
   }
 
-  /** One MGET per 1,000 keys, all sent as one pipeline. Rejects if any chunk fails. */
-  async mget(keys: readonly string[]): Promise<Array<Buffer | undefined>> {
+  /**
+   * One MGET per 1,000 keys, all sent as one pipeline. One server holds every key, so it answers
+   * all or none: rejects if any chunk fails.
+   */
+  async mget(keys: readonly string[]): Promise<L2Read[]> {
     if (keys.length === 0) return [];
     const client = this.commandClient();
     if (keys.length <= REDIS_KEYS_PER_COMMAND) {
@@ -119,7 +163,7 @@ export class RedisClientStore implements L2Store {
     const pipeline = client.pipeline();
     for (const part of parts) pipeline.mgetBuffer(part);
     const results = await pipeline.exec();
-    const values: Array<Buffer | undefined> = [];
+    const values: L2Read[] = [];
     for (const [i, part] of parts.entries()) {
       const result = results?.[i];
       if (result === undefined) {
@@ -132,10 +176,10 @@ export class RedisClientStore implements L2Store {
   }
 
   /**
-   * Sends every write, in order: `SET key value PX ttlMs` or `DEL key`, as script calls of up to
-   * 1,000 writes when the store uses {@link writeByScript} (single Redis, Sentinel), else as one
-   * pipeline. A write that cannot be sent (a `ttlMs` that is not a whole number >= 1, a value that
-   * is not bytes) fails alone. Per-write failures reject with `CacheBatchError` (the others were
+   * Sends every write, in order: `SET key value PXAT expiresAt` or `DEL key`, as script calls of up
+   * to 1,000 writes when the store uses {@link writeByScript} (single Redis, Sentinel), else as one
+   * pipeline. A write that cannot be sent (an `expiresAt` that is not a whole number >= 1, a value
+   * that is not bytes) fails alone. Per-write failures reject with `CacheBatchError` (the others were
    * applied); when the batch as a whole failed (connection down or lost), the client's error is
    * rethrown as is.
    */
@@ -183,6 +227,30 @@ export class RedisClientStore implements L2Store {
   }
 
   /**
+   * `SET key candidate NX PXAT expiresAt` then `GET key` for each request, as one pipeline: the two
+   * commands of a key go to the same server (and, through twemproxy, the same shard) in order, so
+   * the GET reads what the SET left. A key whose shard is unavailable gets its error.
+   */
+  async ensure(requests: readonly L2EnsureRequest[]): Promise<L2Ensured[]> {
+    if (requests.length === 0) return [];
+    const pipeline = this.commandClient().pipeline();
+    for (const { key, candidate, expiresAt } of requests) {
+      pipeline.set(key, candidate, ...expiryArgs(expiresAt, this.pxat), 'NX');
+      pipeline.get(key);
+    }
+    const results = await pipeline.exec();
+    return requests.map((request, i) => {
+      const result = results?.[2 * i + 1];
+      if (result === undefined) {
+        return new CacheL2Error('ensure', 'the pipeline returned fewer replies than commands sent');
+      }
+      if (result[0]) return asError(this.translateError('ensure', result[0]));
+      // Missing right after SET NX: expired in between (never for version keys); the candidate.
+      return typeof result[1] === 'string' ? result[1] : request.candidate;
+    });
+  }
+
+  /**
    * A real key round trip (SET with a 10 s TTL, GET, DEL of a `healthKeyPrefix` key), never PING.
    * @throws CacheL2Error (or the client's error) when Redis cannot serve it.
    */
@@ -207,7 +275,9 @@ export class RedisClientStore implements L2Store {
     writes: readonly L2Write[],
   ): Promise<Map<number, unknown>> {
     const parts = [...chunks(writes)];
-    const settled = await Promise.allSettled(parts.map((part) => writeByScript(client, part)));
+    const settled = await Promise.allSettled(
+      parts.map((part) => writeByScript(client, part, this.pxat)),
+    );
     const refusals = settled.map((result) =>
       result.status === 'rejected' ? scriptRefusal(result.reason) : undefined,
     );
@@ -243,7 +313,7 @@ export class RedisClientStore implements L2Store {
     const pipeline = client.pipeline();
     for (const write of writes) {
       if (write.kind === 'del') pipeline.del(write.key);
-      else pipeline.set(write.key, write.value, 'PX', write.ttlMs);
+      else pipeline.set(write.key, write.value, ...expiryArgs(write.expiresAt, this.pxat));
     }
     const results = await pipeline.exec();
     const failures = new Map<number, unknown>();
@@ -273,4 +343,8 @@ export class RedisClientStore implements L2Store {
   protected commandClient(): Redis {
     return this.client;
   }
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
 }

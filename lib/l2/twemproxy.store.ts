@@ -5,6 +5,7 @@ import type { RedisNode, TwemproxyL2Options } from '../options/cache-options.int
 import { assertProxyCompatibleOptions, guardProxyClient } from './proxy-command.guard.js';
 import { buildRedisClientOptions, describeRedisTarget } from './redis-client.factory.js';
 import { closeRedisClient, openRedisClient } from './redis-connection.js';
+import type { L2Read } from './l2-store.interface.js';
 import { RedisClientStore, type RedisStoreOptions } from './redis-client.store.js';
 
 /**
@@ -116,6 +117,9 @@ export class TwemproxyStore extends RedisClientStore {
   override async connect(): Promise<void> {
     if (this.closed) return;
     await Promise.all(this.clients.map((client) => openRedisClient(client, this.connectWaitMs)));
+    const ready = this.clients.find((client) => client.status === 'ready');
+    if (ready !== undefined) await this.probe(ready);
+    for (const client of this.clients) this.watchServer(client);
   }
 
   /** Closes every proxy connection (QUIT, bounded), leaving no socket or timer behind. */
@@ -128,25 +132,27 @@ export class TwemproxyStore extends RedisClientStore {
   }
 
   /**
-   * The values of `keys` in order, as one pipeline of GETs (twemproxy routes each to its shard).
-   * Rejects with the first error when any key's shard failed.
+   * The values of `keys` in order, as one pipeline of GETs (twemproxy routes each to its shard). A
+   * key whose shard failed gets its error in its place; the call rejects only when the proxy
+   * itself failed (the connection).
    *
    * NOTE: not MGET: nutcracker 0.5.0 answers an MGET of several keys that touches a dead shard
    * with an error *and closes the client connection*, failing every command in flight on it
    * (measured). A GET to a dead shard only gets an error reply.
    */
-  override async mget(keys: readonly string[]): Promise<Array<Buffer | undefined>> {
+  override async mget(keys: readonly string[]): Promise<L2Read[]> {
     if (keys.length === 0) return [];
     const pipeline = this.commandClient().pipeline();
     for (const key of keys) pipeline.getBuffer(key);
     const results = await pipeline.exec();
-    return keys.map((_, i) => {
-      const result = results?.[i];
-      if (result === undefined) {
-        throw new CacheL2Error('mget', 'the pipeline returned fewer replies than commands sent');
-      }
-      if (result[0]) throw this.translateError('mget', result[0]);
-      return (result[1] as Buffer | null) ?? undefined;
+    if (results === null || results.length < keys.length) {
+      throw new CacheL2Error('mget', 'the pipeline returned fewer replies than commands sent');
+    }
+    return keys.map((_, i): L2Read => {
+      const [error, reply] = results[i]!;
+      if (!error) return (reply as Buffer | null) ?? undefined;
+      const translated = this.translateError('mget', error);
+      return translated instanceof Error ? translated : error;
     });
   }
 

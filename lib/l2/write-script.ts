@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { ReplyError } from 'ioredis';
 import type { L2Write } from './l2-store.interface.js';
+import { expiryArgs } from './redis-batch.js';
 
 /**
  * A write batch as one Lua script call instead of a pipeline of SET/DEL commands.
@@ -8,24 +9,26 @@ import type { L2Write } from './l2-store.interface.js';
  * Why: ioredis spends about 5 µs of client CPU per pipelined command (a Command object, a promise
  * and a reply each); one EVALSHA carrying 1,000 writes costs a fraction of that, so 100,000
  * durable sets take about half the time of ioredis pipelines of 1,000 (measured by
- * `npm run bench`, scenario d). Each write still is one `SET key value PX ttl` (or `DEL key`)
+ * `npm run bench`, scenario d). Each write still is one `SET key value PXAT at` (or `DEL key`)
  * inside Redis, and `redis.pcall` keeps failures per write, as a pipeline does.
  *
  * Only for a single Redis and Sentinel: twemproxy routes a script by its first key and Cluster
  * refuses keys of several slots in one script.
  *
- * KEYS[i] is the key; ARGV[2i-1] the value and ARGV[2i] the TTL in ms, or '' for a delete. The
+ * KEYS[i] is the key; ARGV[2i-1] the value and ARGV[2i] the expiry, or '' for a delete; the last
+ * ARGV is the expiry's unit: 'PXAT' (epoch ms) or, on servers before 6.2, 'PX' (ms from now). The
  * reply lists failures as pairs: the write's 0-based index, then the error reply's text.
  */
 const SCRIPT = `
 local failed = {}
+local unit = ARGV[#ARGV]
 for i = 1, #KEYS do
-  local ttl = ARGV[2 * i]
+  local expiry = ARGV[2 * i]
   local reply
-  if ttl == '' then
+  if expiry == '' then
     reply = redis.pcall('DEL', KEYS[i])
   else
-    reply = redis.pcall('SET', KEYS[i], ARGV[2 * i - 1], 'PX', ttl)
+    reply = redis.pcall('SET', KEYS[i], ARGV[2 * i - 1], unit, expiry)
   end
   if type(reply) == 'table' and reply.err then
     failed[#failed + 1] = i - 1
@@ -68,22 +71,24 @@ export function scriptRefusal(error: unknown): 'command' | 'keys' | undefined {
 export async function writeByScript(
   client: Redis,
   writes: readonly L2Write[],
+  pxat: boolean,
 ): Promise<Map<number, unknown>> {
   const scripted = client as ScriptedClient;
   if (typeof scripted[COMMAND] !== 'function') client.defineCommand(COMMAND, { lua: SCRIPT });
-  const args = new Array<string | Buffer>(writes.length * 3);
   const n = writes.length;
+  const args = new Array<string | Buffer>(n * 3 + 1);
   for (let i = 0; i < n; i++) {
     const write = writes[i]!;
     args[i] = write.key;
     if (write.kind === 'set') {
       args[n + 2 * i] = write.value;
-      args[n + 2 * i + 1] = String(write.ttlMs);
+      args[n + 2 * i + 1] = String(expiryArgs(write.expiresAt, pxat)[1]);
     } else {
       args[n + 2 * i] = '';
       args[n + 2 * i + 1] = '';
     }
   }
+  args[n * 3] = pxat ? 'PXAT' : 'PX';
   const reply = await scripted[COMMAND](n, ...args);
   const failures = new Map<number, unknown>();
   if (!Array.isArray(reply)) return failures;

@@ -42,7 +42,7 @@ export class TestingMemoryStore extends MemoryStore {
     keys.forEach((key, i) => {
       const value = values[i];
       if (value === undefined) this.written.delete(key);
-      else out.set(key, value);
+      else if (!(value instanceof Error)) out.set(key, value);
     });
     return out;
   }

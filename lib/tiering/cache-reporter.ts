@@ -17,8 +17,6 @@ export class CacheReporter {
   readonly events$: Observable<CacheEvent> = this.events.asObservable();
   private dropsToLog = 0;
   private rejectedToLog = 0;
-  private unserializableToLog = 0;
-  private firstUnserializable: string | undefined;
   private dropLogTimer: NodeJS.Timeout | undefined;
 
   /**
@@ -79,7 +77,7 @@ export class CacheReporter {
   flusher(signal: FlusherSignal): void {
     if (signal.type === 'failed') this.counters.l2Errors++;
     if (signal.type === 'dropped' && signal.reason !== 'shutdown') {
-      this.noteDrop(signal.reason, signal.error);
+      this.noteDrop(signal.reason);
     }
     if (!this.events.observed) return;
     switch (signal.type) {
@@ -117,12 +115,9 @@ export class CacheReporter {
   }
 
   /** Drops are logged at most every 5 s, as one line with the count, never per key. */
-  private noteDrop(reason: 'overflow' | 'rejected' | 'unserializable', error: unknown): void {
+  private noteDrop(reason: 'overflow' | 'rejected'): void {
     if (reason === 'rejected') this.rejectedToLog++;
-    else if (reason === 'unserializable') {
-      this.unserializableToLog++;
-      this.firstUnserializable ??= error instanceof Error ? error.message : String(error);
-    } else this.dropsToLog++;
+    else this.dropsToLog++;
     this.dropLogTimer ??= setTimeout(() => {
       this.dropLogTimer = undefined;
       this.logDrops();
@@ -140,14 +135,7 @@ export class CacheReporter {
         `${this.rejectedToLog} write(s) refused by L2 for good (e.g. NOPERM, WRONGTYPE) and dropped; see 'drop' events`,
       );
     }
-    if (this.unserializableToLog > 0) {
-      this.logger?.warn(
-        `${this.unserializableToLog} value(s) could not be serialized and were not cached (first: ${this.firstUnserializable ?? 'unknown'}); see 'drop' events`,
-      );
-    }
     this.dropsToLog = 0;
     this.rejectedToLog = 0;
-    this.unserializableToLog = 0;
-    this.firstUnserializable = undefined;
   }
 }

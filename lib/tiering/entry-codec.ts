@@ -14,7 +14,7 @@ import {
 import { JsonSerializer } from '../serialization/json.serializer.js';
 import { assertArray, assertTag } from './argument-checks.js';
 import { StaleableValue } from './found-entry.js';
-import type { VersionStamp } from './version-registry.js';
+import type { VersionStamp } from '../keys/version-keys.js';
 
 /** A value checked and stamped, ready to store; its bytes are made by {@link EntryCodec.encode}. */
 export interface Prepared {
@@ -149,6 +149,21 @@ export class EntryCodec {
     return typeof payload === 'string'
       ? encodeTextEnvelope(expiresAt, payload, meta)
       : encodeEnvelope({ expiresAt, payload, meta });
+  }
+
+  /**
+   * `bytes` (an envelope this codec made for `key`) with `stamp` in place of its version stamp;
+   * the serialized value is copied as is.
+   * @throws CacheCorruptEntryError when `bytes` is not an envelope
+   */
+  restamp(key: string, bytes: Buffer, stamp: VersionStamp): Buffer {
+    const { expiresAt, payload, meta } = decodeEnvelope(key, bytes);
+    const freshUntil = meta?.['f'];
+    return encodeEnvelope({
+      expiresAt,
+      payload,
+      meta: typeof freshUntil === 'number' ? { ...stamp, f: freshUntil } : stamp,
+    });
   }
 
   /**

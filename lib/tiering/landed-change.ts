@@ -1,5 +1,5 @@
 import { namespaceVersionKey, tagVersionKey } from '../keys/version-keys.js';
-import { encodedValue, type PendingWrite } from '../write-behind/pending-write.js';
+import type { PendingWrite } from '../write-behind/pending-write.js';
 
 /** What changed in L2 by this instance, once it landed: what the invalidation bus announces. */
 export interface LandedChange {
@@ -26,9 +26,9 @@ export function landedChange(writes: readonly PendingWrite[], namespace: string)
     if (write.key.startsWith(prefix)) {
       keys.push(write.key.slice(prefix.length));
     } else if (write.kind === 'set' && write.key === namespaceKey) {
-      clear = encodedValue(write).toString('utf8');
+      clear = write.value.toString('utf8');
     } else if (write.kind === 'set' && write.key.startsWith(versionPrefix)) {
-      (tags ??= {})[write.key.slice(versionPrefix.length)] = encodedValue(write).toString('utf8');
+      (tags ??= {})[write.key.slice(versionPrefix.length)] = write.value.toString('utf8');
     }
   }
   return {

@@ -1,8 +1,9 @@
+import type { L2Read } from '../l2/l2-store.interface.js';
 import type { RemoteTier } from './remote-tier.js';
 
 interface Waiter {
   readonly keys: readonly string[];
-  resolve(values: Array<Buffer | undefined>): void;
+  resolve(values: L2Read[]): void;
   reject(error: unknown): void;
 }
 
@@ -10,7 +11,7 @@ interface Waiter {
  * Coalesces the L2 reads issued in one tick into one L2 `mget`. Under concurrency
  * this turns N round trips into one: 100 requests missing L1 at once cost one MGET, not 100 GETs.
  * Keys asked for twice in a tick (hot keys, the namespace version key that every read carries)
- * are fetched once.
+ * are fetched once. Answers are per key: a key whose shard is down fails for its caller alone.
  *
  * NOTE: the batch leaves on `process.nextTick`, which runs after the promise jobs queued by the
  * current batch's answers, so callers that immediately read again join the next batch without
@@ -23,7 +24,7 @@ export class ReadBatcher {
 
   constructor(private readonly remote: RemoteTier) {}
 
-  mget(keys: readonly string[]): Promise<Array<Buffer | undefined>> {
+  mget(keys: readonly string[]): Promise<L2Read[]> {
     return new Promise((resolve, reject) => {
       this.waiters.push({ keys, resolve, reject });
       if (!this.scheduled) {

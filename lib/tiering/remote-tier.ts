@@ -1,8 +1,18 @@
 import { CacheBatchError } from '../errors/cache-batch.error.js';
 import { CacheCircuitOpenError } from '../errors/cache-circuit-open.error.js';
 import { CacheL2Error, CacheL2TimeoutError } from '../errors/cache-l2.error.js';
-import type { L2Store, L2Write } from '../l2/l2-store.interface.js';
+import { CacheShardUnavailableError } from '../errors/cache-shard-unavailable.error.js';
+import type {
+  L2Ensured,
+  L2EnsureRequest,
+  L2Read,
+  L2Store,
+  L2Write,
+} from '../l2/l2-store.interface.js';
 import type { CircuitBreaker } from './circuit-breaker.js';
+
+/** Shortest timeout of a write batch, in milliseconds. */
+const WRITE_TIMEOUT_FLOOR_MS = 1_000;
 
 /**
  * Policy around the dumb L2 store: every call is settled within `timeoutMs`, whatever the
@@ -10,12 +20,12 @@ import type { CircuitBreaker } from './circuit-breaker.js';
  * commands unsettled after a drop). A late answer is ignored. Errors are wrapped in
  * `CacheL2Error`; callers decide whether a failure is a miss, a retry or an error.
  *
- * Calls pass the circuit breaker first. Timeouts and connection failures count against it; an
- * error *reply* (Redis answered, e.g. NOPERM or a partial batch failure) does not: L2 is up.
+ * Calls pass the circuit breaker first. Only failures of L2 itself count against it: a call that
+ * timed out as a whole, or a connection that failed. An answer that carries per-key failures (a
+ * dead twemproxy shard, a Cluster slot without a master) or an error reply (NOPERM, a partial
+ * batch) shows that L2 answers: it counts as a success, so one dead shard never opens the breaker
+ * for the keys of the live ones.
  */
-/** Shortest timeout of a write batch, in milliseconds. */
-const WRITE_TIMEOUT_FLOOR_MS = 1_000;
-
 export class RemoteTier {
   constructor(
     readonly store: L2Store,
@@ -23,26 +33,73 @@ export class RemoteTier {
     readonly breaker: CircuitBreaker,
   ) {}
 
-  get(key: string): Promise<Buffer | undefined> {
-    return this.settle('get', () => this.store.get(key));
-  }
-
   /** Like a write batch, a large read gets the timeout once per 1,000 keys. */
-  mget(keys: readonly string[]): Promise<Array<Buffer | undefined>> {
+  mget(keys: readonly string[]): Promise<L2Read[]> {
     const scale = Math.max(1, Math.ceil(keys.length / 1000));
     return this.settle(`mget of ${keys.length}`, () => this.store.mget(keys), scale);
   }
 
   /**
+   * Applies a write batch and, in the same call (one pass of the circuit breaker, one timeout),
+   * makes sure of the version keys it depends on (`ensure`, see `L2Store.ensure`). Resolves with
+   * the ensure answers, or `undefined` when that part failed while the writes went through; rejects
+   * as `L2Store.write` does.
+   *
    * A write batch gets at least 1 s (or `l2TimeoutMs` when larger) per 1,000 writes: it is off
    * the request path, a large pipeline takes longer on the wire, and a batch that times out only
-   * because the event loop was busy would be retried and written twice.
+   * because the event loop was busy would be retried and written twice. Callers that wait for a
+   * write (a delete, write-through) are answered within `l2TimeoutMs` by the write-behind queue.
    */
-  write(writes: readonly L2Write[]): Promise<void> {
+  write(
+    writes: readonly L2Write[],
+    ensure?: readonly L2EnsureRequest[],
+  ): Promise<L2Ensured[] | undefined> {
     const scale =
       Math.max(1, Math.ceil(writes.length / 1000)) *
       Math.max(1, WRITE_TIMEOUT_FLOOR_MS / this.timeoutMs);
-    return this.settle(`write batch of ${writes.length}`, () => this.store.write(writes), scale);
+    return this.settle(
+      `write batch of ${writes.length}`,
+      async () => {
+        const ensuring =
+          ensure === undefined || ensure.length === 0
+            ? undefined
+            : this.ensureOn(ensure).catch(() => undefined);
+        await this.store.write(writes);
+        return ensuring;
+      },
+      scale,
+    );
+  }
+
+  /** `L2Store.ensure` on its own (see {@link write} for the usual way, beside a batch). */
+  ensure(requests: readonly L2EnsureRequest[]): Promise<L2Ensured[]> {
+    return this.settle(`ensure of ${requests.length}`, () => this.ensureOn(requests));
+  }
+
+  /**
+   * `L2Store.ensure`, or, for a custom store without it, a read and a write of the absent keys
+   * (not atomic: two instances may race; the one that loses learns the winner's token later).
+   */
+  private async ensureOn(requests: readonly L2EnsureRequest[]): Promise<L2Ensured[]> {
+    const store = this.store;
+    if (store.ensure !== undefined) return store.ensure(requests);
+    const held = await store.mget(requests.map((request) => request.key));
+    const absent = requests.filter((_, i) => held[i] === undefined);
+    if (absent.length > 0) {
+      await store.write(
+        absent.map(({ key, candidate, expiresAt }) => ({
+          kind: 'set' as const,
+          key,
+          value: Buffer.from(candidate),
+          expiresAt,
+        })),
+      );
+    }
+    return requests.map((request, i): L2Ensured => {
+      const value = held[i];
+      if (value instanceof Error) return value;
+      return value === undefined ? request.candidate : value.toString('utf8');
+    });
   }
 
   private settle<T>(operation: string, call: () => Promise<T>, scale = 1): Promise<T> {
@@ -74,7 +131,7 @@ export class RemoteTier {
         },
         (error: unknown) => {
           clearTimeout(timer);
-          outcome(isReply(error));
+          outcome(l2Answered(error));
           const failure: Error =
             error instanceof CacheL2Error || error instanceof CacheBatchError
               ? error
@@ -88,9 +145,12 @@ export class RemoteTier {
   }
 }
 
-/** Redis answered (an error reply or a partial batch failure): the server is reachable. */
-function isReply(error: unknown): boolean {
-  if (error instanceof CacheBatchError) return true;
+/**
+ * L2 answered, so it is up: an error reply, a partial batch failure, or a shard or node of it
+ * reported unavailable by the part that answered.
+ */
+function l2Answered(error: unknown): boolean {
+  if (error instanceof CacheBatchError || error instanceof CacheShardUnavailableError) return true;
   return error instanceof Error && error.name === 'ReplyError';
 }
 

@@ -16,8 +16,10 @@ import { assertKey } from '../keys/key-rules.js';
 import { LocalTier } from '../l1/local-tier.js';
 import type { L2Store } from '../l2/l2-store.interface.js';
 import type { ResolvedCacheOptions } from '../options/resolved-options.js';
+import type { L2Read } from '../l2/l2-store.interface.js';
 import { WriteBehindFlusher } from '../write-behind/write-behind.flusher.js';
-import { encodedValue, type PendingWrite } from '../write-behind/pending-write.js';
+import type { PendingWrite } from '../write-behind/pending-write.js';
+import { BatchVersionGuard } from './batch-version.guard.js';
 import { RemoteTier } from './remote-tier.js';
 import { VERSION_TTL_MS } from '../keys/version-keys.js';
 import { VersionRegistry, type FreshVersions } from './version-registry.js';
@@ -26,6 +28,12 @@ export type { GetOrSetOptions, LandedChange, SetOptions };
 
 /** Shared by every write-behind `set()`: it resolves once queued, which is at once. */
 const RESOLVED: Promise<void> = Promise.resolve();
+
+/**
+ * How long a version token stands in for a version key L2 cannot answer for, with L1 disabled
+ * (otherwise `l1.ttl`, the time an L1 entry may be stale anyway): the default `l1.ttl`.
+ */
+const VERSION_TRUST_WITHOUT_L1_MS = 30_000;
 
 /** One entry of `mset`. */
 export interface MsetEntry<T = unknown> extends SetOptions {
@@ -75,13 +83,21 @@ export class TieredCache {
     this.breaker.changes$.subscribe((state) => this.report.breaker(state, store.description));
     this.remote = new RemoteTier(store, options.l2TimeoutMs, this.breaker);
     this.reader = new ReadBatcher(this.remote);
-    this.flusher = new WriteBehindFlusher(this.remote, options.writeBehind, this.counters);
     this.versions = new VersionRegistry(
       this.remote,
       options.namespace,
       options.l1 === false ? 10_000 : options.l1.max,
+      options.l1 === false ? VERSION_TRUST_WITHOUT_L1_MS : options.l1.ttlMs,
     );
     this.codec = new EntryCodec(options, this.prefix, this.versions);
+    this.flusher = new WriteBehindFlusher(
+      this.remote,
+      options.writeBehind,
+      this.counters,
+      new BatchVersionGuard(this.versions, (key, bytes, stamp) =>
+        this.codec.restamp(key, bytes, stamp),
+      ),
+    );
     this.flusher.signals$.subscribe((signal) => {
       if (signal.type === 'landed' && this.landed.observed) {
         this.landed.next(landedChange(signal.writes, options.namespace));
@@ -90,7 +106,6 @@ export class TieredCache {
     });
     this.readThroughPolicy = new ReadThrough({
       lookup: (key) => this.lookup(key),
-      // Encoded at once: the factory's caller sees a value that cannot be cached as an error.
       store: (key, value, setOptions, keepStaleMs) =>
         this.store([
           this.codec.encoded(
@@ -164,38 +179,41 @@ export class TieredCache {
    * Stores `value`: L1 now; L2 through the write-behind queue (resolves once queued) or, with
    * write-behind disabled, directly (resolves once L2 has it).
    *
-   * Under write-behind the value is serialized by the flusher when its batch is built, off the
-   * caller's path: a value that cannot be encoded (or is larger than `maxValueBytes`) is then
-   * dropped from L1 and the queue and reported (`drop` event with reason `unserializable` and the
-   * typed error, one warning line). With write-behind disabled it is encoded first and rejects.
+   * The value is encoded here, in every mode: one that cannot be encoded (circular, a function, a
+   * symbol, a class instance) or is larger than `maxValueBytes` rejects, and nothing of it enters
+   * L1 or the queue. The queue keeps the encoded bytes, so a caller mutating the value afterwards
+   * changes nothing in L2.
    * @throws CacheKeyError, CacheOptionsError (ttl) or CacheError (tags) for bad arguments
-   * @throws CacheSerializationError for `undefined`, and, write-through, for a value that cannot
-   *   be encoded (nothing is stored)
+   * @throws CacheSerializationError for `undefined` or a value that cannot be encoded
+   * @throws CacheValueTooLargeError for a value over `maxValueBytes`
    * @throws CacheOverflowError when the queue is full and `overflow` is `'reject'`
    */
   set<T>(key: string, value: T, options?: SetOptions): Promise<void> {
     // Not `async`: a write-behind set is synchronous work, and this is the hottest write path.
     try {
-      const entry = this.codec.prepare(key, value, options?.ttl, options?.tags);
+      const entry = this.codec.encoded(this.codec.prepare(key, value, options?.ttl, options?.tags));
       return this.options.writeBehind.enabled ? this.storeOne(entry) : this.store([entry]);
     } catch (error: unknown) {
       return Promise.reject(error instanceof Error ? error : new CacheError(String(error)));
     }
   }
 
-  /** `set` for many entries. Every entry is checked first: one bad argument rejects them all. */
+  /**
+   * `set` for many entries. Every entry is checked and encoded first: one bad argument or value
+   * rejects them all, and nothing is stored.
+   */
   async mset<T>(entries: ReadonlyArray<MsetEntry<T>>): Promise<void> {
     assertArray(entries, 'mset() takes an array of { key, value }');
     const prepared = entries.map((entry) =>
-      this.codec.prepare(entry.key, entry.value, entry.ttl, entry.tags),
+      this.codec.encoded(this.codec.prepare(entry.key, entry.value, entry.ttl, entry.tags)),
     );
     await this.store(prepared);
   }
 
   /**
    * Deletes from L1 and L2 and cancels queued writes of the keys. Resolves once L2 applied the
-   * delete, or, when L2 fails, once the delete is queued for retry (it lands before any later
-   * write of the key).
+   * delete, or, when L2 fails or does not answer within `l2TimeoutMs`, once the delete is queued
+   * for retry (it lands before any later write of the key).
    */
   async del(keys: string | readonly string[]): Promise<void> {
     const list = typeof keys === 'string' ? [keys] : keys;
@@ -208,7 +226,7 @@ export class TieredCache {
     });
     this.counters.deletes += list.length;
     try {
-      await this.flusher.writeNow(writes);
+      await this.flusher.writeNow(writes, this.options.l2TimeoutMs);
     } catch (error: unknown) {
       this.report.l2Failed('del', list.length === 1 ? list[0] : undefined, error);
     }
@@ -283,16 +301,19 @@ export class TieredCache {
       seq: this.flusher.nextSeq(),
     }));
     try {
-      await this.flusher.writeNow(writes);
+      await this.flusher.writeNow(writes, this.options.l2TimeoutMs);
     } catch (error: unknown) {
       this.report.l2Failed(operation, undefined, error);
     }
   }
 
-  /** Learns the namespace version at start-up (an L2 failure leaves it to the first read). */
+  /**
+   * Makes sure the namespace version key exists and learns its token (an L2 failure leaves it to
+   * the first read or write batch).
+   */
   async start(): Promise<void> {
     try {
-      await this.versions.refreshNamespace();
+      await this.versions.start();
     } catch (error: unknown) {
       this.report.l2Failed('start', undefined, error);
     }
@@ -382,10 +403,10 @@ export class TieredCache {
   private async readRemote(
     keys: readonly string[],
     operation: string,
-  ): Promise<{ values: Array<Buffer | undefined>; fresh: FreshVersions } | undefined> {
+  ): Promise<{ values: L2Read[]; fresh: FreshVersions } | undefined> {
     const tags = this.versions.hintedTags(keys);
     const startedAt = performance.now();
-    let raws: Array<Buffer | undefined>;
+    let raws: L2Read[];
     try {
       raws = await this.reader.mget([
         ...keys.map((key) => this.prefix + key),
@@ -414,30 +435,29 @@ export class TieredCache {
     const write = this.flusher.peek(this.prefix + key);
     if (!write) return null; // nothing queued: ask L2
     if (write.kind === 'del' || write.expiresAt <= Date.now()) return undefined;
-    let bytes: Buffer;
-    try {
-      bytes = encodedValue(write);
-    } catch {
-      return undefined; // cannot be encoded: the flusher drops and reports it
-    }
-    const decoded = this.decode(key, bytes);
+    const decoded = this.decode(key, write.value);
     if (decoded === undefined || !this.versions.matchesKnown(decoded.stamp)) return undefined;
     return { value: decoded.value, freshUntil: decoded.freshUntil, tier: 'l1' };
   }
 
   /**
    * Decodes an L2 answer, checks its version stamp, and, unless a local write raced the read,
-   * fills L1 with the remaining TTL. `fresh` is undefined when L2 did not answer.
+   * fills L1 with the remaining TTL. `fresh` is undefined when L2 did not answer; an `Error` in
+   * place of the value means the key's shard is down: a miss for this key alone, reported.
    */
   private accept(
     key: string,
-    raw: Buffer | undefined,
+    raw: L2Read,
     mark: ReadMark | undefined,
     fresh: FreshVersions | undefined,
   ): FoundEntry | undefined | Promise<FoundEntry | undefined> {
     // Not `async`: an L2 hit is checked synchronously unless tag versions must be read, so a
     // batch of hits costs no promise per entry here.
     if (raw === undefined || fresh === undefined) return undefined;
+    if (raw instanceof Error) {
+      this.report.l2Failed('get', key, raw);
+      return undefined;
+    }
     const decoded = this.decode(key, raw);
     if (!decoded) return undefined;
     const tags = decoded.stamp?.t === undefined ? undefined : Object.keys(decoded.stamp.t);
@@ -479,30 +499,12 @@ export class TieredCache {
   }
 
   /**
-   * The queued form of a write-behind set: encodes when the flusher builds its batch, then
-   * corrects L1's size accounting to the real size, or, when the value cannot be encoded, takes
-   * it out of L1 (this instance must not serve what no other instance can read).
-   */
-  private deferredEncoding(entry: Prepared): () => Buffer {
-    return () => {
-      try {
-        const bytes = this.codec.encode(entry);
-        this.l1?.resize(entry.key, entry.local, bytes.length);
-        return bytes;
-      } catch (error: unknown) {
-        this.l1?.deleteIf(entry.key, entry.local);
-        throw error;
-      }
-    };
-  }
-
-  /**
-   * Writes L1 and queues (or, write-through, sends) the L2 writes. Throws synchronously for a full
-   * queue or, write-through, a value that cannot be encoded; nothing is stored then.
+   * Writes L1 and queues (or, write-through, sends) the L2 writes of encoded entries. Throws
+   * synchronously for a full queue; nothing is stored then. Write-through waits at most
+   * `l2TimeoutMs` (the write stays queued and is retried when L2 is slower or failing).
    */
   private store(entries: readonly Prepared[]): Promise<void> {
     const writeBehind = this.options.writeBehind.enabled;
-    if (!writeBehind) for (const entry of entries) this.codec.encoded(entry);
     for (const entry of entries) this.flusher.checkCapacity(entry.fullKey, entry.key);
     const writes = new Array<PendingWrite>(entries.length);
     for (let i = 0; i < entries.length; i++) writes[i] = this.stage(entries[i]!);
@@ -511,7 +513,7 @@ export class TieredCache {
       for (const write of writes) this.flusher.enqueue(write);
       return RESOLVED;
     }
-    return this.flusher.writeNow(writes);
+    return this.flusher.writeNow(writes, this.options.l2TimeoutMs);
   }
 
   /** `store` of one write-behind entry: the hottest write path, without arrays. */
@@ -523,17 +525,10 @@ export class TieredCache {
     return RESOLVED;
   }
 
-  /** Writes L1 for `entry` and makes its queued write. */
+  /** Writes L1 for an encoded `entry` and makes its queued write. */
   private stage(entry: Prepared): PendingWrite {
-    const bytes = entry.bytes;
-    this.l1?.set(
-      entry.key,
-      entry.local,
-      entry.expiresAt,
-      bytes?.length ?? roughSize(entry.value),
-      entry.tags,
-      entry.at,
-    );
+    const bytes = entry.bytes!;
+    this.l1?.set(entry.key, entry.local, entry.expiresAt, bytes.length, entry.tags, entry.at);
     if (entry.tags !== undefined || this.versions.hasTagHints) {
       this.versions.rememberTags(entry.key, entry.tags);
     }
@@ -541,9 +536,10 @@ export class TieredCache {
     return {
       kind: 'set',
       key: entry.fullKey,
-      value: bytes ?? this.deferredEncoding(entry),
+      value: bytes,
       expiresAt: entry.expiresAt,
       seq: this.flusher.nextSeq(),
+      stamp: entry.stamp,
     };
   }
 }
@@ -553,15 +549,4 @@ function fromLocal(local: unknown): FoundEntry {
   return local instanceof StaleableValue
     ? { value: local.value, freshUntil: local.freshUntil, tier: 'l1' }
     : { value: local, freshUntil: Infinity, tier: 'l1' };
-}
-
-/**
- * L1's size for a value queued before it is serialized: its length for strings and bytes, a flat
- * guess otherwise. The flusher replaces it with the real size when it encodes the value (within
- * about `flushIntervalMs`), so `l1.maxBytes` holds once writes reach L2.
- */
-function roughSize(value: unknown): number {
-  if (typeof value === 'string') return value.length;
-  if (value instanceof Uint8Array) return value.byteLength;
-  return typeof value === 'object' && value !== null ? 128 : 8;
 }

@@ -1,31 +1,46 @@
 import { LRUCache } from 'lru-cache';
+import type { L2Ensured, L2EnsureRequest, L2Read } from '../l2/l2-store.interface.js';
 import {
   ABSENT_VERSION,
   namespaceVersionKey,
+  newRepairToken,
   newVersionToken,
   tagVersionKey,
+  VERSION_TTL_MS,
+  type VersionStamp,
 } from '../keys/version-keys.js';
-import type { RemoteTier } from './remote-tier.js';
 
-/** What an entry is stamped with: the namespace token and one token per tag. */
-export type VersionStamp = {
-  /** Namespace version token at `set()`. */
-  readonly g: string;
-  /** Tag → version token at `set()`. Absent when the entry has no tags. */
-  readonly t?: Readonly<Record<string, string>>;
-};
+export type { VersionStamp };
 
-/** Version tokens read from L2 together with the values of one read. */
+/**
+ * Version tokens to check one read against, read in the same round trip as its values.
+ * `undefined`: nothing can be current against that key (it was lost, or it is unavailable and this
+ * instance has no token it may trust).
+ */
 export interface FreshVersions {
-  readonly namespace: string;
-  readonly tags: ReadonlyMap<string, string>;
+  readonly namespace: string | undefined;
+  readonly tags: ReadonlyMap<string, string | undefined>;
 }
 
-interface KnownToken {
+/** What the registry needs of L2 (the remote tier). */
+export interface VersionSource {
+  mget(keys: readonly string[]): Promise<L2Read[]>;
+  ensure(requests: readonly L2EnsureRequest[]): Promise<L2Ensured[]>;
+}
+
+/** A token this instance knows for one version key. */
+export interface KnownToken {
   readonly token: string;
   /** `performance.now()` when learnt: a token learnt later wins. */
   readonly at: number;
+  /** `Date.now()` when L2 last showed (or took) this token; 0 for never. */
+  readonly confirmedAt: number;
 }
+
+const UNKNOWN: KnownToken = Object.freeze({ token: ABSENT_VERSION, at: 0, confirmedAt: 0 });
+
+/** A version key found missing is re-created at most once per this many milliseconds. */
+const REPAIR_INTERVAL_MS = 1_000;
 
 /**
  * The version tokens behind `clear()` and `invalidateTags()`, and how reads check them.
@@ -36,38 +51,46 @@ interface KnownToken {
  *   time, or whose tags changed, costs a second MGET. So an invalidation that landed in L2 is
  *   never missed by an L2 read, on any instance.
  * - Writes are stamped with the tokens this instance knows, without waiting for L2. A stamp
- *   older than the current token reads as a miss (never as stale data), so the worst an unknown
- *   or outdated token costs is a miss; unknown tags are fetched in the background.
+ *   older than the current token reads as a miss (never as stale data).
+ * - A version key that L2 cannot answer for (its shard is down) falls back to the token this
+ *   instance last confirmed, if it confirmed it within `trustMs` (`l1.ttl`); otherwise the read
+ *   misses.
+ * - A version key found *missing* was lost (see version-keys.ts): nothing is current against it,
+ *   and it is re-created at once, with the trusted token (so every entry stamped with it reads
+ *   again) or a fresh repair token. Writers learn the outcome with their next batch (see
+ *   batch-version.guard.ts).
  */
 export class VersionRegistry {
   readonly namespaceKey: string;
-  private namespaceToken: KnownToken = { token: ABSENT_VERSION, at: 0 };
+  private namespaceToken: KnownToken = UNKNOWN;
   /** Bounded: a forgotten token is read again from L2. */
   private readonly known = new LRUCache<string, KnownToken>({ max: 100_000 });
   private readonly hints: LRUCache<string, readonly string[]>;
   private untaggedStamp: VersionStamp = Object.freeze({ g: ABSENT_VERSION });
+  private readonly tagKeyPrefix: string;
+  /** Version keys being re-created, or re-created a moment ago, with when. */
+  private readonly repairs = new Map<string, number>();
 
   constructor(
-    private readonly remote: RemoteTier,
-    private readonly namespace: string,
+    private readonly source: VersionSource,
+    namespace: string,
     hintCapacity: number,
+    /** Milliseconds a confirmed token stands in for a version key L2 cannot answer for. */
+    private readonly trustMs: number,
   ) {
     this.namespaceKey = namespaceVersionKey(namespace);
+    this.tagKeyPrefix = tagVersionKey(namespace, '');
     this.hints = new LRUCache({ max: Math.max(1_000, hintCapacity) });
   }
 
-  /** Records the namespace token read from L2 at `startedAt` (`undefined`: key absent). */
-  noteNamespace(raw: Buffer | undefined, startedAt: number): string {
-    const token = raw === undefined ? ABSENT_VERSION : raw.toString('utf8');
-    if (startedAt >= this.namespaceToken.at) this.namespaceToken = { token, at: startedAt };
-    return token;
+  /** Makes sure the namespace version key exists (at start-up), and learns its token. */
+  async start(): Promise<void> {
+    await this.ensure([this.namespaceKey]);
   }
 
-  /** Reads the namespace token (at start-up, so the first writes are stamped right). */
-  async refreshNamespace(): Promise<void> {
-    const startedAt = performance.now();
-    const [raw] = await this.remote.mget([this.namespaceKey]);
-    this.noteNamespace(raw, startedAt);
+  /** The token to check a read against, from the namespace key read at `startedAt`. */
+  noteNamespace(raw: L2Read, startedAt: number): string | undefined {
+    return this.note(this.namespaceKey, raw, startedAt);
   }
 
   /** The tags last seen on these keys, whose version keys should travel with their read. */
@@ -78,33 +101,26 @@ export class VersionRegistry {
   }
 
   tagKey(tag: string): string {
-    return tagVersionKey(this.namespace, tag);
+    return this.tagKeyPrefix + tag;
   }
 
-  /** Records tag tokens read from L2 at `startedAt` and returns them as fresh versions. */
+  /** The tokens to check a read against, from the tag keys read at `startedAt`. */
   noteTags(
     tags: readonly string[],
-    raws: ReadonlyArray<Buffer | undefined>,
+    raws: readonly L2Read[],
     startedAt: number,
-  ): Map<string, string> {
-    const fresh = new Map<string, string>();
-    tags.forEach((tag, i) => {
-      const raw = raws[i];
-      const token = raw === undefined ? ABSENT_VERSION : raw.toString('utf8');
-      fresh.set(tag, token);
-      // A token bumped here while the read was in flight is newer than what the read saw.
-      if (startedAt >= (this.known.get(tag)?.at ?? -1))
-        this.known.set(tag, { token, at: startedAt });
-    });
+  ): Map<string, string | undefined> {
+    const fresh = new Map<string, string | undefined>();
+    tags.forEach((tag, i) => fresh.set(tag, this.note(this.tagKey(tag), raws[i], startedAt)));
     return fresh;
   }
 
-  /** Remembers the tags of `key`, so its next read fetches their versions with the value. */
   /** Whether any key has remembered tags (untagged writes need not clear a hint otherwise). */
   get hasTagHints(): boolean {
     return this.hints.size > 0;
   }
 
+  /** Remembers the tags of `key`, so its next read fetches their versions with the value. */
   rememberTags(key: string, tags: readonly string[] | undefined): void {
     if (tags !== undefined && tags.length > 0) this.hints.set(key, tags);
     else this.hints.delete(key);
@@ -116,8 +132,9 @@ export class VersionRegistry {
    */
   isCurrent(stamp: VersionStamp | undefined, fresh: FreshVersions): boolean | Promise<boolean> {
     // Synchronous unless tag versions must be read: no promise per entry on the common path.
-    if (stamp === undefined) return fresh.namespace === ABSENT_VERSION;
-    if (stamp.g !== fresh.namespace) return false;
+    if (stamp === undefined || fresh.namespace === undefined || stamp.g !== fresh.namespace) {
+      return false;
+    }
     if (stamp.t === undefined) return true;
     const stampTags = stamp.t;
     const tags = Object.keys(stampTags);
@@ -126,33 +143,11 @@ export class VersionRegistry {
     return this.readTagsAndCheck(tags, missing, stampTags, fresh);
   }
 
-  /** `isCurrent` when some tag tokens did not come with the read: one more MGET for them. */
-  private async readTagsAndCheck(
-    tags: readonly string[],
-    missing: readonly string[],
-    stampTags: Readonly<Record<string, string>>,
-    fresh: FreshVersions,
-  ): Promise<boolean> {
-    let fetched: Map<string, string>;
-    const startedAt = performance.now();
-    try {
-      fetched = this.noteTags(
-        missing,
-        await this.remote.mget(missing.map((tag) => this.tagKey(tag))),
-        startedAt,
-      );
-    } catch {
-      return false;
-    }
-    return tags.every((tag) => (fresh.tags.get(tag) ?? fetched.get(tag)) === stampTags[tag]);
-  }
-
   /** Synchronous check against what this instance knows (for its own writes not yet flushed). */
   matchesKnown(stamp: VersionStamp | undefined): boolean {
-    if (stamp === undefined) return this.namespaceToken.token === ABSENT_VERSION;
-    if (stamp.g !== this.namespaceToken.token) return false;
+    if (stamp === undefined || stamp.g !== this.namespaceToken.token) return false;
     for (const [tag, token] of Object.entries(stamp.t ?? {})) {
-      if ((this.known.get(tag)?.token ?? ABSENT_VERSION) !== token) return false;
+      if (this.knownOf(this.tagKey(tag)).token !== token) return false;
     }
     return true;
   }
@@ -179,7 +174,12 @@ export class VersionRegistry {
 
   /** Bumps the namespace token locally; returns the key and token to write to L2. */
   bumpNamespace(): { key: string; token: string } {
-    this.namespaceToken = { token: newVersionToken(), at: performance.now() };
+    // Trusted from now on: this instance decides the token (its write is on the way).
+    this.namespaceToken = {
+      token: newVersionToken(),
+      at: performance.now(),
+      confirmedAt: Date.now(),
+    };
     return { key: this.namespaceKey, token: this.namespaceToken.token };
   }
 
@@ -187,28 +187,128 @@ export class VersionRegistry {
   bumpTags(tags: readonly string[]): Array<{ key: string; token: string }> {
     return [...new Set(tags)].map((tag) => {
       const token = newVersionToken();
-      this.known.set(tag, { token, at: performance.now() });
+      this.known.set(tag, { token, at: performance.now(), confirmedAt: Date.now() });
       return { key: this.tagKey(tag), token };
     });
   }
 
-  /** Tokens another instance bumped (from the invalidation bus): newest knowledge. */
+  /**
+   * Tokens that are in L2 now: another instance's invalidations (from the invalidation bus), or
+   * this instance's once they landed. Newest knowledge.
+   */
   learnRemote(
     namespaceToken: string | undefined,
     tags: Readonly<Record<string, string>> | undefined,
   ): void {
+    const now = Date.now();
     const at = performance.now();
-    if (namespaceToken !== undefined) this.namespaceToken = { token: namespaceToken, at };
-    for (const [tag, token] of Object.entries(tags ?? {})) this.known.set(tag, { token, at });
+    if (namespaceToken !== undefined) {
+      this.namespaceToken = { token: namespaceToken, at, confirmedAt: now };
+    }
+    for (const [tag, token] of Object.entries(tags ?? {})) {
+      this.known.set(tag, { token, at, confirmedAt: now });
+    }
+  }
+
+  /** What this instance knows for a version key (namespace or tag key). */
+  knownOf(versionKey: string): KnownToken {
+    if (versionKey === this.namespaceKey) return this.namespaceToken;
+    return this.known.get(versionKey.slice(this.tagKeyPrefix.length)) ?? UNKNOWN;
+  }
+
+  /**
+   * The token to re-create a missing version key with: the one this instance knows, if L2 showed
+   * it within `trustMs`, else a fresh repair token.
+   */
+  candidateFor(versionKey: string): string {
+    const known = this.knownOf(versionKey);
+    return this.trusted(known) ? known.token : newRepairToken();
+  }
+
+  /** Records that L2 holds `token` under `versionKey`, as seen by a call started at `startedAt`. */
+  confirm(versionKey: string, token: string, startedAt: number): void {
+    const known = this.knownOf(versionKey);
+    // A token bumped here while the call was in flight is newer than what the call saw.
+    if (startedAt < known.at && known.token !== token) return;
+    const learnt = { token, at: Math.max(startedAt, known.at), confirmedAt: Date.now() };
+    if (versionKey === this.namespaceKey) this.namespaceToken = learnt;
+    else this.known.set(versionKey.slice(this.tagKeyPrefix.length), learnt);
+  }
+
+  /**
+   * Makes sure the version keys exist (re-creating lost ones, for `VERSION_TTL_MS`) and learns
+   * their tokens.
+   */
+  async ensure(versionKeys: readonly string[]): Promise<void> {
+    const startedAt = performance.now();
+    const expiresAt = Date.now() + VERSION_TTL_MS;
+    const answers = await this.source.ensure(
+      versionKeys.map((key) => ({ key, candidate: this.candidateFor(key), expiresAt })),
+    );
+    versionKeys.forEach((key, i) => {
+      const answer = answers[i];
+      if (typeof answer === 'string') this.confirm(key, answer, startedAt);
+    });
+  }
+
+  /** The token one version key read gives a read to check against (see {@link FreshVersions}). */
+  private note(versionKey: string, raw: L2Read, startedAt: number): string | undefined {
+    if (raw instanceof Error) {
+      const known = this.knownOf(versionKey);
+      return this.trusted(known) ? known.token : undefined;
+    }
+    if (raw === undefined) {
+      this.repair(versionKey);
+      return undefined;
+    }
+    const token = raw.toString('utf8');
+    this.confirm(versionKey, token, startedAt);
+    return token;
+  }
+
+  private trusted(known: KnownToken): boolean {
+    return known.token !== ABSENT_VERSION && Date.now() - known.confirmedAt <= this.trustMs;
+  }
+
+  /** Re-creates a lost version key in the background, at most once per interval per key. */
+  private repair(versionKey: string): void {
+    const last = this.repairs.get(versionKey);
+    const now = Date.now();
+    if (last !== undefined && now - last < REPAIR_INTERVAL_MS) return;
+    this.repairs.set(versionKey, now);
+    if (this.repairs.size > 1_000) this.repairs.delete(this.repairs.keys().next().value!);
+    // A failure leaves it to the next read or write batch that meets the key.
+    this.ensure([versionKey]).catch(() => undefined);
+  }
+
+  /** `isCurrent` when some tag tokens did not come with the read: one more MGET for them. */
+  private async readTagsAndCheck(
+    tags: readonly string[],
+    missing: readonly string[],
+    stampTags: Readonly<Record<string, string>>,
+    fresh: FreshVersions,
+  ): Promise<boolean> {
+    let fetched: Map<string, string | undefined>;
+    const startedAt = performance.now();
+    try {
+      fetched = this.noteTags(
+        missing,
+        await this.source.mget(missing.map((tag) => this.tagKey(tag))),
+        startedAt,
+      );
+    } catch {
+      return false;
+    }
+    return tags.every((tag) => (fresh.tags.get(tag) ?? fetched.get(tag)) === stampTags[tag]);
   }
 
   /** Background read of tag tokens for stamping; a failure leaves them unknown (safe). */
   private async learnTags(tags: readonly string[]): Promise<void> {
     const startedAt = performance.now();
     try {
-      this.noteTags(tags, await this.remote.mget(tags.map((tag) => this.tagKey(tag))), startedAt);
+      this.noteTags(tags, await this.source.mget(tags.map((tag) => this.tagKey(tag))), startedAt);
     } catch {
-      // Stamps stay ABSENT_VERSION: entries written meanwhile may read as misses elsewhere.
+      // Stamps stay ABSENT_VERSION until a write batch learns the tokens (batch-version.guard.ts).
     }
   }
 }

@@ -1,21 +1,18 @@
 import type { L2Write } from '../l2/l2-store.interface.js';
-import { encodedValue, type PendingWrite } from './pending-write.js';
+import type { PendingWrite } from './pending-write.js';
 
 /**
- * Turns queued writes into the commands sent to L2, at send time: the TTL sent is what remains
- * of the absolute expiry fixed at `set()`, rounded up to whole milliseconds, so a late flush never
- * extends a lifetime. An entry that expired while queued becomes a delete, since L2 may still
- * hold an older value of the key. Every set must be encoded already (see the flusher's
- * `encodeBatch`).
+ * Turns queued writes into the commands sent to L2. A set carries the absolute expiry fixed at
+ * `set()` (stores send `PXAT`), so neither a late flush nor a command waiting in a slow server's
+ * socket extends a lifetime. An entry that expired while queued becomes a delete, since L2 may
+ * still hold an older value of the key.
  */
 export function toL2Writes(batch: readonly PendingWrite[], now: number): L2Write[] {
-  return batch.map((write): L2Write => {
-    if (write.kind === 'del') return { kind: 'del', key: write.key };
-    const ttlMs = Math.ceil(write.expiresAt - now);
-    return ttlMs >= 1
-      ? { kind: 'set', key: write.key, value: encodedValue(write), ttlMs }
-      : { kind: 'del', key: write.key };
-  });
+  return batch.map((write): L2Write =>
+    write.kind === 'set' && write.expiresAt > now
+      ? { kind: 'set', key: write.key, value: write.value, expiresAt: write.expiresAt }
+      : { kind: 'del', key: write.key },
+  );
 }
 
 /**

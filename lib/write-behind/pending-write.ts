@@ -1,3 +1,5 @@
+import type { VersionStamp } from '../keys/version-keys.js';
+
 /**
  * One write waiting for L2. `seq` orders every write and delete this instance made: a write
  * supersedes any queued or failed write of the same key with a lower `seq`.
@@ -8,30 +10,28 @@ export interface PendingSet {
   readonly kind: 'set';
   /** Full Redis key (namespace included). */
   readonly key: string;
-  /**
-   * The encoded entry envelope, or a function that encodes it. `set()` queues the function, so
-   * the value is serialized when its batch is built, not on the caller's path; the flusher keeps
-   * the bytes once made ({@link encodedValue}), so a retried write is not serialized again.
-   */
-  value: Buffer | (() => Buffer);
-  /** Absolute expiry, epoch milliseconds. */
+  /** The encoded entry envelope (made by `set()`: the queue holds one copy, never the value). */
+  readonly value: Buffer;
+  /** Absolute expiry, epoch milliseconds (a whole number). */
   readonly expiresAt: number;
   readonly seq: number;
+  /**
+   * The version tokens the entry was stamped with (none for the version keys themselves): the
+   * write-behind queue makes sure they exist when the batch lands (see `BatchGuard`).
+   */
+  readonly stamp?: VersionStamp;
+  /** Consecutive failures of this write alone (its shard was down), for its backoff. */
+  failures?: number;
 }
 
 export interface PendingDelete {
   readonly kind: 'del';
   readonly key: string;
   readonly seq: number;
-}
-
-/**
- * The bytes of a queued set, encoding them on first use.
- * @throws whatever the encoder throws (e.g. CacheSerializationError); nothing is kept then.
- */
-export function encodedValue(write: PendingSet): Buffer {
-  if (typeof write.value !== 'function') return write.value;
-  const bytes = write.value();
-  write.value = bytes;
-  return bytes;
+  failures?: number;
+  /**
+   * Undoes a write dropped for room while it was in flight (it may land anyway): not a caller's
+   * delete, not counted as pending.
+   */
+  readonly revokes?: true;
 }

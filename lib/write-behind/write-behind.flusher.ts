@@ -21,14 +21,16 @@ import {
 } from 'rxjs';
 import { CacheBatchError } from '../errors/cache-batch.error.js';
 import { CacheFlushTimeoutError } from '../errors/cache-flush-timeout.error.js';
-import { CacheL2Error } from '../errors/cache-l2.error.js';
+import { CacheL2Error, CacheL2TimeoutError } from '../errors/cache-l2.error.js';
 import { CacheOverflowError } from '../errors/cache-overflow.error.js';
 import type { CacheCounters } from '../events/cache-stats.js';
-import type { RemoteTier } from '../tiering/remote-tier.js';
+import type { L2Ensured } from '../l2/l2-store.interface.js';
 import { backoffDelay, toL2Writes } from './batch.js';
-import { encodedValue, type PendingWrite } from './pending-write.js';
+import type { BatchCheck, BatchGuard, WriteTarget } from './flusher-ports.js';
+import { ParkedWrites } from './parked-writes.js';
+import type { PendingDelete, PendingSet, PendingWrite } from './pending-write.js';
 import { WriteQueue } from './write-queue.js';
-import { isPermanentWriteFailure } from './write-failure.js';
+import { isPermanentWriteFailure, mayApplyLater } from './write-failure.js';
 
 /** Settings of the flusher, already validated. */
 export interface FlusherOptions {
@@ -57,16 +59,25 @@ export type FlusherSignal =
   | {
       readonly type: 'dropped';
       readonly write: PendingWrite;
-      readonly reason: 'overflow' | 'shutdown' | 'rejected' | 'unserializable';
+      readonly reason: 'overflow' | 'shutdown' | 'rejected';
       readonly error?: unknown;
     };
 
 /**
  * Batches a drain sends at once (distinct keys, `maxBatchSize` writes each). One batch at a time
- * leaves Redis idle while the next is serialized and built, and this process idle while Redis
- * applies it; a few in flight keep both busy.
+ * leaves Redis idle while the next is built, and this process idle while Redis applies it; a few
+ * in flight keep both busy.
  */
 const BATCHES_IN_FLIGHT = 4;
+
+/**
+ * How long after a write lands it is sent once more when an earlier write of its key may still be
+ * applied late (its batch timed out on a hung server, whose socket still holds it). A hung server
+ * runs what its sockets hold as soon as it resumes, so a later write that landed over another
+ * connection can be overtaken only within moments of landing: sending it again after this delay
+ * makes it the last word. In milliseconds.
+ */
+export const REASSERT_DELAY_MS = 250;
 
 /**
  * Emits once on the next turn of the event loop (`setImmediate`): after the current task and
@@ -80,34 +91,77 @@ const nextTurn$ = new Observable<void>((subscriber) => {
   return () => clearImmediate(handle);
 });
 
+/** How one send went, for a caller waiting on its own writes. */
+interface SendOutcome {
+  /** The first failure of a given write that is retried (parked or requeued). */
+  readonly failed?: unknown;
+  /** The first failure of a given write that is dropped for good (refused by L2). */
+  readonly rejected?: unknown;
+}
+
+interface Send {
+  readonly batch: PendingWrite[];
+  readonly started: number;
+  /** The batch's outcome, with the answers of its version check. */
+  readonly sending: Promise<readonly L2Ensured[] | undefined>;
+  readonly check: BatchCheck | undefined;
+}
+
+/** A version check whose answers were lost while writes of its batch landed: asked again. */
+interface Recheck {
+  readonly check: BatchCheck;
+  attempt: number;
+  dueAt: number;
+}
+
+/** Most version checks kept for another try; beyond, the oldest is given up (a round of misses). */
+const MAX_RECHECKS = 64;
+
 /**
- * The write-behind queue: `set()` hands its write here and returns; the RxJS pipeline below
- * sends writes to L2 in batches.
+ * The write-behind queue: `set()` hands its (encoded) write here and returns; the RxJS pipeline
+ * below sends writes to L2 in batches.
  *
  * - Batching: a batch leaves `flushIntervalMs` after the first write of a quiet period, or on the
  *   next turn of the event loop once `maxBatchSize` writes wait; while writes keep coming, batches
  *   go back to back.
- * - Encoding: values queued by `set()` are serialized here, when their batch is built, and the
- *   next batch is encoded while the current one is in flight. A value that cannot be encoded is
- *   dropped and reported (`unserializable`); the rest of its batch is sent.
  * - Coalescing: the queue holds one write per key (WriteQueue), so a newer write replaces an
  *   older queued one (last write wins) and a key is sent at most once per batch.
  * - Ordering: every L2 mutation of this instance (batches, deletes, write-through sets) runs
- *   on one serial lane, and a failed write is re-queued only if no newer write of its key
- *   exists. So a delete issued while the key's batch is in flight lands after it, and a
- *   set-then-del can never resurrect the key, whatever the topology's connection layout.
- * - Retry: a failed batch is retried with exponential backoff and jitter; its writes wait in
- *   the queue meanwhile, so newer writes supersede them.
- * - Bounded: at most `maxPending` writes are held; past it `overflow` decides.
+ *   on one serial lane, and a failed write is retried only if no newer write of its key exists.
+ *   So a delete issued while the key's batch is in flight lands after it. A batch that timed out
+ *   may still be applied by a hung server when it resumes, after a newer write that went over a
+ *   new connection: the newer write is sent once more {@link REASSERT_DELAY_MS} after it landed.
+ * - Failures per key: writes that failed alone (their shard or node is down) are parked with
+ *   their own backoff (ParkedWrites) while the rest keep landing. A batch that failed as a whole
+ *   (L2 unreachable, timed out) is retried with exponential backoff and jitter; its writes wait
+ *   in the queue meanwhile, so newer writes supersede them.
+ * - Versions: each batch makes sure the version keys its entries are stamped with exist, and sends
+ *   again, re-stamped, entries whose version key was re-created after a loss (BatchGuard).
+ * - Bounded: at most `maxPending` writes are held, queued, parked and in flight alike. Past it,
+ *   `overflow` decides: `'drop-oldest'` drops the oldest write by call order, even one in flight
+ *   (its batch no longer counts for it; since it may land anyway, a delete of its key follows),
+ *   so the writes kept are always the newest.
  *
- * NOTE: the queue lives in a keyed WriteQueue rather than inside RxJS buffers because deletes
+ * NOTE: the queue lives in keyed structures rather than inside RxJS buffers because deletes
  * must cancel queued writes and retries must see newer writes; RxJS drives the timing, draining
  * and backoff.
  */
 export class WriteBehindFlusher {
   private readonly queued = new WriteQueue();
+  private readonly parked = new ParkedWrites();
   private readonly inFlight = new Map<string, PendingWrite>();
+  /** In-flight writes dropped for room: whatever their batch answers, a delete follows. */
+  private readonly droppedInFlight = new WeakSet<PendingWrite>();
+  /** Deletes that undo dropped in-flight writes, sent with the next batch. */
+  private readonly revocations = new Map<string, PendingDelete>();
+  /** Keys whose last failed write may still be applied late (see {@link REASSERT_DELAY_MS}). */
+  private readonly suspects = new Set<string>();
+  private reasserts: Array<{ write: PendingWrite; dueAt: number }> = [];
+  private rechecks: Recheck[] = [];
+  private wakeTimer: NodeJS.Timeout | undefined;
+  private wakeAt = Infinity;
   private seq = 0;
+  private closed = false;
   private lane: Promise<unknown> = Promise.resolve();
   private readonly enqueued$ = new Subject<void>();
   private readonly kick$ = new Subject<void>();
@@ -119,11 +173,12 @@ export class WriteBehindFlusher {
   readonly signals$: Observable<FlusherSignal> = this.signals.asObservable();
 
   constructor(
-    private readonly remote: RemoteTier,
+    private readonly remote: WriteTarget,
     private readonly options: FlusherOptions,
     private readonly counters: CacheCounters,
+    private readonly guard?: BatchGuard,
   ) {
-    const drain$ = defer(() => this.inLane(() => this.sendBatch())).pipe(
+    const drain$ = defer(() => this.inLane(() => this.drainOnce())).pipe(
       retry({
         resetOnSuccess: true,
         delay: (error: unknown, attempt: number) => {
@@ -137,7 +192,7 @@ export class WriteBehindFlusher {
           return timer(retryInMs);
         },
       }),
-      repeat({ delay: () => (this.queued.size > 0 ? of(0) : EMPTY) }),
+      repeat({ delay: () => (this.hasWork() ? of(0) : EMPTY) }),
       ignoreElements(),
     );
     this.subscription = merge(
@@ -155,9 +210,9 @@ export class WriteBehindFlusher {
       .subscribe();
   }
 
-  /** Writes queued or in flight. */
+  /** Writes held: queued, parked after a failure, or in flight. */
   get pending(): number {
-    return this.queued.size + this.inFlight.size;
+    return this.queued.size + this.parked.size + this.inFlight.size;
   }
 
   /** A number ordering this write after every earlier one of this instance. */
@@ -167,7 +222,7 @@ export class WriteBehindFlusher {
 
   /** The newest write of `key` not yet acknowledged by L2 (read-your-writes before the flush). */
   peek(key: string): PendingWrite | undefined {
-    return this.queued.get(key) ?? this.inFlight.get(key);
+    return this.queued.get(key) ?? this.parked.get(key) ?? this.inFlight.get(key);
   }
 
   /**
@@ -178,14 +233,16 @@ export class WriteBehindFlusher {
     if (
       this.options.overflow === 'reject' &&
       this.pending >= this.options.maxPending &&
-      !this.queued.has(key)
+      !this.queued.has(key) &&
+      !this.parked.has(key)
     ) {
       throw new CacheOverflowError(userKey, this.options.maxPending);
     }
   }
 
-  /** Queues a write for the next batch, replacing any queued write of the same key. */
+  /** Queues a write for the next batch, replacing any queued or parked write of the same key. */
   enqueue(write: PendingWrite): void {
+    this.parked.remove(write.key);
     // A new key needs room only once maxPending writes are held (checked first: it is cheap).
     if (this.pending >= this.options.maxPending && !this.queued.has(write.key)) this.makeRoom();
     this.queued.push(write);
@@ -198,16 +255,26 @@ export class WriteBehindFlusher {
 
   /**
    * Queues the writes and sends them now, ahead of the batch timer, on the serial lane (so after
-   * any batch already in flight). Rejects when L2 fails; the writes then stay queued and are
-   * retried like any batch, so L2 still converges to them.
+   * any batch already in flight). Rejects when L2 failed them, or when they are not acknowledged
+   * within `waitMs` (`CacheL2TimeoutError`): the writes then stay queued and are retried like any
+   * batch, so L2 still converges to them, but the caller is answered in bounded time.
    */
-  async writeNow(writes: readonly PendingWrite[]): Promise<void> {
+  async writeNow(writes: readonly PendingWrite[], waitMs: number): Promise<void> {
     for (const write of writes) this.enqueue(write);
-    const rejected = await this.inLane(() => this.sendBatch(writes));
-    if (rejected !== undefined) {
-      throw rejected instanceof Error
-        ? rejected
-        : new CacheL2Error('write', 'L2 refused the write', { cause: rejected });
+    const sent = this.inLane(() => this.send(writes));
+    let timer: NodeJS.Timeout | undefined;
+    const outcome = await Promise.race([
+      sent,
+      new Promise<'timeout'>((resolve) => {
+        timer = setTimeout(() => resolve('timeout'), waitMs);
+      }),
+    ]).finally(() => clearTimeout(timer));
+    if (outcome === 'timeout') throw new CacheL2TimeoutError('write', waitMs);
+    const failure = outcome.failed ?? outcome.rejected;
+    if (failure !== undefined) {
+      throw failure instanceof Error
+        ? failure
+        : new CacheL2Error('write', 'L2 refused the write', { cause: failure });
     }
   }
 
@@ -219,6 +286,7 @@ export class WriteBehindFlusher {
     const target = this.seq;
     const done = (): boolean => !this.holdsWritesUpTo(target);
     if (done()) return;
+    this.unpark(Infinity);
     this.kick$.next();
     await firstValueFrom(
       this.settled$.pipe(
@@ -242,9 +310,14 @@ export class WriteBehindFlusher {
     } catch {
       // Reported below as unwritten.
     }
+    this.closed = true;
     this.subscription.unsubscribe();
-    const unwritten = [...this.queued.clear(), ...this.inFlight.values()];
+    clearTimeout(this.wakeTimer);
+    const unwritten = [...this.queued.clear(), ...this.parked.clear(), ...this.inFlight.values()];
     this.inFlight.clear();
+    this.revocations.clear();
+    this.reasserts = [];
+    this.rechecks = [];
     for (const write of unwritten) {
       this.counters.dropped++;
       this.signals.next({ type: 'dropped', write, reason: 'shutdown' });
@@ -253,19 +326,40 @@ export class WriteBehindFlusher {
     return unwritten.length;
   }
 
+  private hasWork(): boolean {
+    return this.queued.size > 0 || this.revocations.size > 0;
+  }
+
   private holdsWritesUpTo(target: number): boolean {
     for (const write of this.inFlight.values()) if (write.seq <= target) return true;
     const oldest = this.queued.oldest();
     if (oldest !== undefined && oldest.seq <= target) return true;
-    return false;
+    const parked = this.parked.oldest();
+    return parked !== undefined && parked.seq <= target;
   }
 
-  /** Drops the oldest queued writes until at most `limit` writes are held. */
+  /**
+   * Drops the oldest writes by call order (`seq`), queued, parked or in flight, until at most
+   * `limit` are held.
+   */
   private makeRoom(limit = this.options.maxPending - 1): void {
     if (this.options.overflow !== 'drop-oldest') return;
-    while (this.pending > limit && this.queued.size > 0) {
-      const [oldest] = this.queued.take(1);
+    while (this.pending > limit) {
+      const queued = this.queued.oldest();
+      const parked = this.parked.oldest();
+      const flying = this.inFlight.values().next().value;
+      let oldest = queued;
+      if (parked !== undefined && (oldest === undefined || parked.seq < oldest.seq))
+        oldest = parked;
+      if (flying !== undefined && (oldest === undefined || flying.seq < oldest.seq))
+        oldest = flying;
       if (oldest === undefined) return;
+      if (oldest === queued) this.queued.remove(oldest);
+      else if (oldest === parked) this.parked.remove(oldest.key);
+      else {
+        this.inFlight.delete(oldest.key);
+        this.droppedInFlight.add(oldest);
+      }
       this.counters.dropped++;
       this.signals.next({ type: 'dropped', write: oldest, reason: 'overflow' });
     }
@@ -278,120 +372,295 @@ export class WriteBehindFlusher {
     return run;
   }
 
+  /** One drain step: the oldest queued writes; rejects when a batch failed as a whole. */
+  private async drainOnce(): Promise<void> {
+    const { failed } = await this.send();
+    if (failed !== undefined) {
+      throw failed instanceof Error
+        ? failed
+        : new CacheL2Error('write', 'L2 write batch failed', { cause: failed });
+    }
+  }
+
   /**
    * Sends the given writes if they are still the newest of their keys, else up to
-   * {@link BATCHES_IN_FLIGHT} batches of the oldest `maxBatchSize` queued writes each, all at once
-   * (their keys are distinct: the queue holds one write per key). Rejects when a write failed and
-   * was re-queued; resolves with the reason when writes were refused for good (dropped, not
-   * retried).
+   * {@link BATCHES_IN_FLIGHT} batches of the oldest `maxBatchSize` queued writes each (with the
+   * parked writes that are due, and pending revocations), all at once: their keys are distinct,
+   * since the queue holds one write per key.
    */
-  private async sendBatch(only?: readonly PendingWrite[]): Promise<unknown> {
+  private async send(only?: readonly PendingWrite[]): Promise<SendOutcome> {
+    if (this.closed) return {};
+    if (only === undefined) this.unpark(Date.now());
     const picked = only
       ? only.filter((write) => this.queued.remove(write))
       : this.queued.take(this.options.maxBatchSize * BATCHES_IN_FLIGHT);
-    if (picked.length === 0) return undefined;
+    const revoking = only ? [] : this.takeRevocations();
+    this.scheduleWake();
+    if (picked.length === 0 && revoking.length === 0) return {};
     for (const write of picked) this.inFlight.set(write.key, write);
+    const batches: PendingWrite[][] = [];
+    for (let start = 0; start < picked.length; start += this.options.maxBatchSize) {
+      batches.push(picked.slice(start, start + this.options.maxBatchSize));
+    }
+    if (revoking.length > 0) {
+      if (batches.length === 0) batches.push([]);
+      batches[0]!.unshift(...revoking);
+    }
     try {
-      const sends: Array<{ batch: PendingWrite[]; started: number; sending: Promise<void> }> = [];
-      for (let start = 0; start < picked.length; start += this.options.maxBatchSize) {
-        // Encoded one batch at a time, each sent at once: Redis works on one while the next is
-        // serialized here.
-        const batch = this.encodeBatch(picked.slice(start, start + this.options.maxBatchSize));
-        if (batch.length === 0) continue;
-        const started = performance.now();
-        sends.push({ batch, started, sending: this.remote.write(toL2Writes(batch, Date.now())) });
-      }
-      // Everything is on the wire: serialize what comes next meanwhile.
-      this.encodeAhead();
+      const sends = batches.map((batch) => this.sendOne(batch));
       const outcomes = await Promise.allSettled(sends.map((send) => send.sending));
-      const retry: PendingWrite[] = [];
-      let retryError: unknown;
+      const mine = only === undefined ? undefined : new Set(only);
+      let failed: unknown;
       let rejected: unknown;
       outcomes.forEach((outcome, i) => {
-        const { batch, started } = sends[i]!;
-        const durationMs = performance.now() - started;
-        if (outcome.status === 'fulfilled') {
-          this.landed(batch, durationMs);
-          return;
-        }
-        const error: unknown = outcome.reason;
-        const failures = new Map<number, unknown>(
-          error instanceof CacheBatchError
-            ? error.failedIndexes.map((index, j) => [index, error.errors[j]])
-            : batch.map((_, j) => [j, error]),
-        );
-        this.landed(
-          batch.filter((_, j) => !failures.has(j)),
-          durationMs,
-        );
-        for (const [index, reason] of failures) {
-          const write = batch[index];
-          if (write === undefined) continue;
-          this.inFlight.delete(write.key);
-          if (isPermanentWriteFailure(reason)) {
-            // Retrying cannot help (e.g. NOPERM): report it instead of holding the queue forever.
-            this.counters.dropped++;
-            rejected ??= reason;
-            this.signals.next({ type: 'dropped', write, reason: 'rejected', error: reason });
-          } else {
-            retry.push(write);
-            retryError ??= error;
-          }
+        const { batch, started, check } = sends[i]!;
+        const result = this.settle(batch, outcome, performance.now() - started, mine);
+        failed ??= result.failed;
+        rejected ??= result.rejected;
+        if (check === undefined) return;
+        const answers = outcome.status === 'fulfilled' ? outcome.value : undefined;
+        if (answers !== undefined) this.resendAll(check.settle(answers));
+        // Writes landed but their version keys were not confirmed: ask again later.
+        else if (outcome.status === 'fulfilled' || outcome.reason instanceof CacheBatchError) {
+          this.recheckLater({ check, attempt: 0, dueAt: 0 });
         }
       });
-      this.requeue(retry);
-      if (retry.length > 0) throw retryError;
-      return rejected;
+      // A caller's batch that failed as a whole left its writes queued: the drain takes them
+      // from here, with its backoff.
+      if (only !== undefined && this.queued.size > 0) this.kick$.next();
+      return { failed, rejected };
     } finally {
       this.settled$.next();
     }
   }
 
+  /** Puts one batch on the wire, with the check of the version keys it depends on. */
+  private sendOne(batch: PendingWrite[]): Send {
+    const check = this.guard?.check(batch);
+    return {
+      batch,
+      started: performance.now(),
+      sending: this.remote.write(toL2Writes(batch, Date.now()), check?.requests),
+      check,
+    };
+  }
+
   /**
-   * The writes of `batch` that can be sent, with their values encoded. A value that cannot be
-   * encoded (its serializer threw, or it is larger than maxValueBytes) is dropped and reported,
-   * never sent and never retried.
+   * Settles one batch: landed writes are reported; writes that failed alone are parked with their
+   * backoff (or dropped, when L2 refuses them for good); after a failure of the whole batch its
+   * writes go back to the front of the queue and the failure is returned (the drain backs off).
+   * `mine`: the writes a caller waits for, whose failures it must hear about.
    */
-  private encodeBatch(batch: PendingWrite[]): PendingWrite[] {
-    let dropped = false;
-    for (const write of batch) {
-      if (write.kind !== 'set' || typeof write.value !== 'function') continue;
-      try {
-        encodedValue(write);
-      } catch (error: unknown) {
-        this.inFlight.delete(write.key);
+  private settle(
+    batch: readonly PendingWrite[],
+    outcome: PromiseSettledResult<unknown>,
+    durationMs: number,
+    mine: ReadonlySet<PendingWrite> | undefined,
+  ): SendOutcome {
+    if (outcome.status === 'fulfilled') {
+      this.landed(batch, durationMs);
+      return {};
+    }
+    const error: unknown = outcome.reason;
+    const alone = error instanceof CacheBatchError;
+    const failures = new Map<number, unknown>(
+      alone
+        ? error.failedIndexes.map((index, j) => [index, error.errors[j]])
+        : batch.map((_, j) => [j, error]),
+    );
+    this.landed(
+      batch.filter((_, j) => !failures.has(j)),
+      durationMs,
+    );
+    const retry: PendingWrite[] = [];
+    // A whole failure makes the drain back off, whatever became of each write.
+    let failed: unknown = mine === undefined && !alone ? error : undefined;
+    let rejected: unknown;
+    for (const [index, reason] of failures) {
+      const write = batch[index];
+      if (write === undefined || !this.release(write, reason)) continue;
+      if (isPermanentWriteFailure(reason)) {
+        // Retrying cannot help (e.g. NOPERM): report it instead of holding the queue forever.
         this.counters.dropped++;
-        dropped = true;
-        this.signals.next({ type: 'dropped', write, reason: 'unserializable', error });
+        if (mine === undefined || mine.has(write)) rejected ??= reason;
+        this.signals.next({ type: 'dropped', write, reason: 'rejected', error: reason });
+        continue;
       }
+      retry.push(write);
+      if (mine?.has(write)) failed ??= reason;
     }
-    return dropped ? batch.filter((write) => this.inFlight.get(write.key) === write) : batch;
+    if (alone) this.park(retry, error);
+    else this.queued.prepend(retry);
+    return { failed, rejected };
   }
 
-  /** Encodes the values of the next drain ahead of time; failures are left for their turn. */
-  private encodeAhead(): void {
-    for (const write of this.queued.upcoming(this.options.maxBatchSize * BATCHES_IN_FLIGHT)) {
-      if (write.kind !== 'set' || typeof write.value !== 'function') continue;
-      try {
-        encodedValue(write);
-      } catch {
-        // Reported when its batch is built (encodeBatch), like any other.
-      }
+  /**
+   * Takes a failed write out of flight. Returns whether it is to be retried: not when it was
+   * dropped for room (its key is revoked instead), a revocation (sent again with the next batch),
+   * or superseded by a newer write of its key.
+   */
+  private release(write: PendingWrite, reason: unknown): boolean {
+    if (this.inFlight.get(write.key) === write) this.inFlight.delete(write.key);
+    if (mayApplyLater(reason)) this.suspects.add(write.key);
+    if (this.droppedInFlight.has(write)) {
+      this.revoke(write);
+      return false;
     }
+    if (write.kind === 'del' && write.revokes) {
+      // Not a caller's write, not counted as pending: retried apart, with its own backoff.
+      write.failures = (write.failures ?? 0) + 1;
+      const delay = backoffDelay(
+        write.failures,
+        this.options.retryBaseDelayMs,
+        this.options.retryMaxDelayMs,
+      );
+      this.reasserts.push({ write, dueAt: Date.now() + delay });
+      this.scheduleWake();
+      return false;
+    }
+    return !this.queued.has(write.key) && !this.parked.has(write.key);
   }
 
+  /** Parks writes that failed alone, with a backoff that grows with their failures. */
+  private park(writes: readonly PendingWrite[], error: unknown): void {
+    if (writes.length === 0) return;
+    let attempt = 0;
+    for (const write of writes)
+      attempt = Math.max(attempt, (write.failures = (write.failures ?? 0) + 1));
+    const retryInMs = backoffDelay(
+      attempt,
+      this.options.retryBaseDelayMs,
+      this.options.retryMaxDelayMs,
+    );
+    this.parked.park(writes, Date.now() + retryInMs);
+    this.counters.retries++;
+    this.signals.next({ type: 'failed', count: writes.length, attempt, retryInMs, error });
+    this.scheduleWake();
+  }
+
+  /** Reports writes that reached L2; schedules those of suspect keys to be sent once more. */
   private landed(writes: readonly PendingWrite[], durationMs: number): void {
     if (writes.length === 0) return;
-    for (const write of writes) this.inFlight.delete(write.key);
-    this.counters.flushed += writes.length;
+    let count = 0;
+    for (const write of writes) {
+      if (this.inFlight.get(write.key) === write) this.inFlight.delete(write.key);
+      if (this.suspects.delete(write.key)) {
+        this.reasserts.push({ write, dueAt: Date.now() + REASSERT_DELAY_MS });
+        this.scheduleWake();
+      }
+      if (this.droppedInFlight.has(write)) this.revoke(write);
+      else if (!(write.kind === 'del' && write.revokes)) count++;
+    }
+    this.counters.flushed += count;
     this.counters.batches++;
     this.counters.flushDurationMsTotal += durationMs;
     this.signals.next({ type: 'landed', writes, durationMs });
   }
 
-  /** Failed writes go back to the front of the queue unless a newer write of the key is queued. */
-  private requeue(failed: readonly PendingWrite[]): void {
-    this.queued.prepend(failed.filter((write) => !this.queued.has(write.key)));
-    this.makeRoom(this.options.maxPending);
+  /** Moves the parked writes due by `now` to the front of the queue. */
+  private unpark(now: number): void {
+    const due = this.parked.takeDue(now);
+    if (due.length > 0) this.queued.prepend(due.filter((write) => !this.queued.has(write.key)));
+  }
+
+  /** Queues a delete that undoes `write` (dropped while in flight) with the next batch. */
+  private revoke(write: PendingWrite): void {
+    this.revocations.set(write.key, {
+      kind: 'del',
+      key: write.key,
+      seq: write.seq,
+      revokes: true,
+    });
+    this.kick$.next();
+  }
+
+  /** The revocations to send now: those of keys with no newer write on its way. */
+  private takeRevocations(): PendingDelete[] {
+    const out: PendingDelete[] = [];
+    for (const revocation of this.revocations.values()) {
+      if (!this.queued.has(revocation.key) && !this.parked.has(revocation.key)) {
+        out.push(revocation);
+      }
+    }
+    this.revocations.clear();
+    return out;
+  }
+
+  private resendAll(writes: readonly PendingSet[]): void {
+    for (const write of writes) this.resend(write);
+  }
+
+  /** Keeps a version check for another try, with backoff; at most {@link MAX_RECHECKS}. */
+  private recheckLater(recheck: Recheck): void {
+    recheck.attempt++;
+    recheck.dueAt =
+      Date.now() +
+      backoffDelay(recheck.attempt, this.options.retryBaseDelayMs, this.options.retryMaxDelayMs);
+    this.rechecks.push(recheck);
+    if (this.rechecks.length > MAX_RECHECKS) this.rechecks.shift();
+    this.scheduleWake();
+  }
+
+  /** Asks L2 again for the version keys of a batch that landed, and re-sends what it says to. */
+  private recheck(recheck: Recheck): void {
+    this.remote.ensure(recheck.check.requests).then(
+      (answers) => this.resendAll(recheck.check.settle(answers)),
+      () => {
+        if (!this.closed) this.recheckLater(recheck);
+      },
+    );
+  }
+
+  /**
+   * Sends a re-stamped set (see BatchGuard) in place of its original: replaces the original if
+   * it is still queued or parked, or queues it if the original left; never over a newer write.
+   */
+  private resend(write: PendingSet): void {
+    const current = this.queued.get(write.key) ?? this.parked.get(write.key);
+    if (current !== undefined && current.seq > write.seq) return;
+    if (current !== undefined && this.parked.get(write.key) === current) {
+      this.parked.replace(current, write);
+      return;
+    }
+    const flying = this.inFlight.get(write.key);
+    if (flying !== undefined && flying.seq > write.seq) return;
+    this.enqueue(write);
+    this.kick$.next();
+  }
+
+  /** Arms one timer for the next parked write or re-assertion that falls due. */
+  private scheduleWake(): void {
+    if (this.closed) return;
+    const next = Math.min(
+      this.parked.nextDueAt() ?? Infinity,
+      ...this.reasserts.map((r) => r.dueAt),
+      ...this.rechecks.map((r) => r.dueAt),
+    );
+    if (next === Infinity || next >= this.wakeAt) return;
+    clearTimeout(this.wakeTimer);
+    this.wakeAt = next;
+    this.wakeTimer = setTimeout(() => this.wake(), Math.max(0, next - Date.now()));
+    // A cache must never keep the process alive.
+    this.wakeTimer.unref();
+  }
+
+  /** Re-queues what fell due, then drains. */
+  private wake(): void {
+    this.wakeTimer = undefined;
+    this.wakeAt = Infinity;
+    const now = Date.now();
+    const due = this.reasserts.filter((r) => r.dueAt <= now);
+    this.reasserts = this.reasserts.filter((r) => r.dueAt > now);
+    for (const { write } of due) {
+      // Only while it is still the last word for its key.
+      if (this.peek(write.key) !== undefined) continue;
+      if (write.kind === 'del' && write.revokes) this.revocations.set(write.key, write);
+      else this.enqueue(write);
+    }
+    const rechecks = this.rechecks.filter((r) => r.dueAt <= now);
+    this.rechecks = this.rechecks.filter((r) => r.dueAt > now);
+    for (const recheck of rechecks) this.recheck(recheck);
+    this.scheduleWake();
+    this.kick$.next();
   }
 }

@@ -1,3 +1,6 @@
+import { CacheCircuitOpenError } from '../errors/cache-circuit-open.error.js';
+import { CacheFailoverInProgressError } from '../errors/cache-failover.error.js';
+import { CacheShardUnavailableError } from '../errors/cache-shard-unavailable.error.js';
 import { CacheUnsendableWriteError } from '../errors/cache-unsendable-write.error.js';
 
 /**
@@ -13,4 +16,24 @@ export function isPermanentWriteFailure(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   if (error.name === 'ReplyError') return PERMANENT_REPLIES.test(error.message);
   return error instanceof CacheUnsendableWriteError;
+}
+
+/**
+ * Whether a failed write may still be applied later: it may have been sent and be waiting in the
+ * socket of a hung server (a timeout, a connection lost with replies outstanding), or in a proxy's
+ * connection to a hung shard ("ERR Connection timed out" from twemproxy). False only when the
+ * write is known not to have run: refused before sending (breaker open, failover pause, not
+ * sendable), refused by Redis, or refused by the proxy because the shard's connection was refused.
+ */
+export function mayApplyLater(error: unknown): boolean {
+  if (
+    error instanceof CacheCircuitOpenError ||
+    error instanceof CacheFailoverInProgressError ||
+    error instanceof CacheUnsendableWriteError
+  ) {
+    return false;
+  }
+  if (error instanceof CacheShardUnavailableError) return !/refused/i.test(error.reply);
+  if (error instanceof Error && error.name === 'ReplyError') return false;
+  return !(error instanceof Error && /isn't writeable|ECONNREFUSED/.test(error.message));
 }

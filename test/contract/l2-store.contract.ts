@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { CacheBatchError } from '../../lib/errors/cache-batch.error.js';
-import type { L2Store, L2Write } from '../../lib/l2/l2-store.interface.js';
+import type { L2Read, L2Store, L2Write } from '../../lib/l2/l2-store.interface.js';
 import { waitFor } from '../support/poll.js';
 
 /** What a contract run needs: a ready store, and how to dispose of it. */
@@ -45,10 +45,11 @@ export function describeL2StoreContract(name: string, setup: () => Promise<L2Sto
       kind: 'set',
       key: k,
       value: typeof value === 'string' ? Buffer.from(value) : value,
-      ttlMs,
+      expiresAt: Date.now() + ttlMs,
     });
     const del = (k: string): L2Write => ({ kind: 'del', key: k });
-    const text = (value: Buffer | undefined): string | undefined => value?.toString('utf8');
+    const text = (value: L2Read): string | undefined =>
+      value instanceof Error ? `error: ${value.message}` : value?.toString('utf8');
 
     beforeEach(async () => {
       prefix = `contract:${randomUUID()}:`;
@@ -131,7 +132,7 @@ export function describeL2StoreContract(name: string, setup: () => Promise<L2Sto
         await expect(store().write([])).resolves.toBeUndefined();
       });
 
-      it('honours ttlMs: present at once, gone after about ttlMs', async () => {
+      it('honours expiresAt: present at once, gone at about expiresAt', async () => {
         const k = key('ttl');
         const started = Date.now();
         await store().write([set(k, 'short-lived', 300)]);
@@ -199,10 +200,22 @@ export function describeL2StoreContract(name: string, setup: () => Promise<L2Sto
         expect(wrong).toBe(-1);
       });
 
-      it('rejects with CacheBatchError naming only a set whose ttlMs is not a whole number >= 1', async () => {
+      it('rejects with CacheBatchError naming only a set whose expiresAt is not a whole number >= 1', async () => {
         const [a, bad, c, d] = [key('ok-a'), key('bad-ttl'), key('ok-c'), key('ok-d')];
         await store().write([set(d, 'to delete')]);
-        const batch = [set(a, 'a'), set(bad, 'x', 0), set(c, 'c'), del(d), set(bad, 'y', 1.5)];
+        const at = (k: string, value: string, expiresAt: number): L2Write => ({
+          kind: 'set',
+          key: k,
+          value: Buffer.from(value),
+          expiresAt,
+        });
+        const batch = [
+          set(a, 'a'),
+          at(bad, 'x', 0),
+          set(c, 'c'),
+          del(d),
+          at(bad, 'y', Date.now() + 1000.5),
+        ];
         const error: unknown = await store()
           .write(batch)
           .then(
@@ -215,6 +228,30 @@ export function describeL2StoreContract(name: string, setup: () => Promise<L2Sto
         expect(text(await store().get(c))).toBe('c');
         await expect(store().get(d)).resolves.toBeUndefined();
         await expect(store().get(bad)).resolves.toBeUndefined();
+      });
+
+      it('deletes the key for a set whose expiresAt has passed (as SET ... PXAT does)', async () => {
+        const k = key('expired-on-the-way');
+        await store().write([set(k, 'older')]);
+        await store().write([
+          { kind: 'set', key: k, value: Buffer.from('newer'), expiresAt: Date.now() - 1_000 },
+        ]);
+        await expect(store().get(k)).resolves.toBeUndefined();
+      });
+    });
+
+    describe('ensure()', () => {
+      it('sets an absent key to its candidate and keeps a present one, answering what each holds', async () => {
+        const [present, absent] = [key('ensure-present'), key('ensure-absent')];
+        await store().write([set(present, 'held')]);
+        const expiresAt = Date.now() + LONG_TTL_MS;
+        const answers = await store().ensure!([
+          { key: present, candidate: 'candidate-1', expiresAt },
+          { key: absent, candidate: 'candidate-2', expiresAt },
+        ]);
+        expect(answers).toEqual(['held', 'candidate-2']);
+        expect(text(await store().get(present))).toBe('held');
+        expect(text(await store().get(absent))).toBe('candidate-2');
       });
     });
 

@@ -1,4 +1,10 @@
-import type { L2Store, L2Write } from '../../lib/l2/l2-store.interface.js';
+import type {
+  L2Ensured,
+  L2EnsureRequest,
+  L2Read,
+  L2Store,
+  L2Write,
+} from '../../lib/l2/l2-store.interface.js';
 
 /**
  * Wraps a real L2Store and injects faults into it: calls that fail, or that hang until released.
@@ -58,7 +64,7 @@ export class ChaosStore implements L2Store {
     return this.around(() => this.inner.get(key));
   }
 
-  mget(keys: readonly string[]): Promise<Array<Buffer | undefined>> {
+  mget(keys: readonly string[]): Promise<L2Read[]> {
     return this.around(() => {
       this.reads.push([...keys]);
       return this.inner.mget(keys);
@@ -74,6 +80,17 @@ export class ChaosStore implements L2Store {
 
   del(keys: readonly string[]): Promise<void> {
     return this.around(() => this.inner.del(keys));
+  }
+
+  /**
+   * Stalls and fails with the store (`stall`, `failAlways`), but does not use up `failNext`: the
+   * cache checks its version keys beside each write batch, and `failNext(n)` is meant for the
+   * calls a test counts (reads, batches).
+   */
+  async ensure(requests: readonly L2EnsureRequest[]): Promise<L2Ensured[]> {
+    if (this.stalling) await new Promise<void>((resolve) => this.stalled.push(resolve));
+    if (this.failingForever) throw new Error('chaos: L2 is down');
+    return this.inner.ensure!(requests);
   }
 
   close(): Promise<void> {

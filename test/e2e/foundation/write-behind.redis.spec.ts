@@ -40,7 +40,7 @@ afterAll(async () => {
 
 describe('CacheService on a real Redis', () => {
   describe('set()', () => {
-    it('stores `${namespace}:${key}` with one SET ... PX per write and the remaining TTL', async () => {
+    it('stores `${namespace}:${key}` with one SET per write, expiring at the time fixed by set()', async () => {
       const { cache } = await start({ namespace: 'shop' });
       await client.config('RESETSTAT');
       for (let i = 0; i < 50; i++) await cache.set(`p${i}`, { i }, { ttl: '10s' });
@@ -49,7 +49,9 @@ describe('CacheService on a real Redis', () => {
       expect(pttl).toBeGreaterThan(9_000);
       expect(pttl).toBeLessThanOrEqual(10_000);
       const stats = await client.info('commandstats');
-      expect(stats).toMatch(/cmdstat_set:calls=50,/);
+      // One SET per write, and one SET NX per batch that makes sure the namespace version key
+      // exists (see the write-behind queue's version check).
+      expect(stats).toMatch(new RegExp(`cmdstat_set:calls=${50 + cache.stats().batches},`));
       expect(stats).not.toMatch(/cmdstat_(p?expire|pexpireat|expireat):/);
     });
 
@@ -160,7 +162,7 @@ describe('CacheService on a real Redis', () => {
         await app.cache.set(`k${i}`, { i, payload: 'x'.repeat(100) });
       expect(app.cache.stats().pending).toBe(10_000);
       await app.close();
-      expect(await client.dbsize()).toBe(10_000);
+      expect(await client.keys('drain:*')).toHaveLength(10_000);
       const { cache: reader } = await start({ namespace: 'drain', l1: false });
       expect(await reader.mget(['k0', 'k5000', 'k9999'])).toEqual([
         { i: 0, payload: 'x'.repeat(100) },

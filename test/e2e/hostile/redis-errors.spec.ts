@@ -83,11 +83,14 @@ describe('hostile payloads in Redis', () => {
     const client = new Redis({ port: redis.port, lazyConnect: true });
     await client.connect();
     const { cache } = await app(redis.url);
+    // Stamped with the namespace's current version, as the cache's own entries are.
+    const generation = await client.get('hostile|v');
+    expect(generation).toEqual(expect.any(String));
     const envelope = (payload: string): Buffer =>
       encodeEnvelope({
         expiresAt: Date.now() + 60_000,
         payload: Buffer.from(payload),
-        meta: { g: '0' },
+        meta: { g: generation },
       });
     await client.set(
       'hostile:proto',

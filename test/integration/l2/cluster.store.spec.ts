@@ -17,7 +17,7 @@ const set = (key: string, value: string, ttlMs = 60_000): L2Write => ({
   kind: 'set',
   key,
   value: Buffer.from(value),
-  ttlMs,
+  expiresAt: Date.now() + ttlMs,
 });
 
 let cluster: RedisCluster;

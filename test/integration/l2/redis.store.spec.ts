@@ -31,7 +31,7 @@ const set = (key: string, value: string, ttlMs = 60_000): L2Write => ({
   kind: 'set',
   key,
   value: Buffer.from(value),
-  ttlMs,
+  expiresAt: Date.now() + ttlMs,
 });
 
 /** Resolves with how long `promise` took to settle, and how. */

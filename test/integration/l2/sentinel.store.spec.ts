@@ -18,7 +18,7 @@ const set = (key: string, value: string, ttlMs = 60_000): L2Write => ({
   kind: 'set',
   key,
   value: Buffer.from(value),
-  ttlMs,
+  expiresAt: Date.now() + ttlMs,
 });
 
 /** A connected store on `group`, closed by the caller. */

@@ -17,7 +17,7 @@ const set = (key: string, ttlMs: number, value = 'v'): L2Write => ({
   kind: 'set',
   key,
   value: Buffer.from(value),
-  ttlMs,
+  expiresAt: Date.now() + ttlMs,
 });
 
 /** The store's sweep timer, read for the tests of its lifecycle. */

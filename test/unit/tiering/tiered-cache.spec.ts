@@ -15,10 +15,11 @@ import { waitFor } from '../../support/poll.js';
 const caches: TieredCache[] = [];
 const stores: ChaosStore[] = [];
 
-function setup(
+/** A started cache (its namespace version known, as after application start-up). */
+async function setup(
   options: DistributedCacheModuleOptions = {},
   store = new ChaosStore(new MemoryStore()),
-): { cache: TieredCache; store: ChaosStore } {
+): Promise<{ cache: TieredCache; store: ChaosStore }> {
   const cache = new TieredCache(
     resolveCacheOptions({
       namespace: 't',
@@ -35,6 +36,7 @@ function setup(
   );
   caches.push(cache);
   if (!stores.includes(store)) stores.push(store);
+  await cache.start();
   return { cache, store };
 }
 
@@ -47,13 +49,13 @@ afterEach(async () => {
 describe('TieredCache', () => {
   describe('get()', () => {
     it('returns undefined for a miss and counts it', async () => {
-      const { cache } = setup();
+      const { cache } = await setup();
       expect(await cache.get('nope')).toBeUndefined();
       expect(cache.stats().misses).toBe(1);
     });
 
     it('returns the stored object itself from L1, and null as a value', async () => {
-      const { cache } = setup();
+      const { cache } = await setup();
       const product = { id: 1, name: 'lamp' };
       await cache.set('p', product);
       await cache.set('n', null);
@@ -64,8 +66,8 @@ describe('TieredCache', () => {
 
     it('shares a mutation of a returned object with later reads of this instance only', async () => {
       const store = new ChaosStore(new MemoryStore());
-      const { cache: a } = setup({}, store);
-      const { cache: b } = setup({}, store);
+      const { cache: a } = await setup({}, store);
+      const { cache: b } = await setup({}, store);
       await a.set('p', { stock: 5 });
       await a.flush();
       (await a.get<{ stock: number }>('p'))!.stock = 0;
@@ -75,8 +77,8 @@ describe('TieredCache', () => {
 
     it('reads L2 on an L1 miss and fills L1 with the remaining TTL, not the full one', async () => {
       const store = new ChaosStore(new MemoryStore());
-      const { cache: writer } = setup({}, store);
-      const { cache: reader } = setup({ l1: { ttl: '1m' } }, store);
+      const { cache: writer } = await setup({}, store);
+      const { cache: reader } = await setup({ l1: { ttl: '1m' } }, store);
       const setAt = Date.now();
       await writer.set('k', 'v', { ttl: 400 });
       await writer.flush();
@@ -95,7 +97,7 @@ describe('TieredCache', () => {
     });
 
     it('answers a miss within l2TimeoutMs when L2 hangs, and counts an L2 error', async () => {
-      const { cache, store } = setup({ l2TimeoutMs: 100 });
+      const { cache, store } = await setup({ l2TimeoutMs: 100 });
       store.stall();
       const started = performance.now();
       expect(await cache.get('k')).toBeUndefined();
@@ -104,10 +106,15 @@ describe('TieredCache', () => {
     });
 
     it('reads a corrupt L2 payload as a miss and reports it as an error event', async () => {
-      const { cache, store } = setup();
+      const { cache, store } = await setup();
       const events = firstValueFrom(cache.events$.pipe(filter((e) => e.type === 'error')));
       await store.inner.write([
-        { kind: 'set', key: 't:bad', value: Buffer.from('garbage'), ttlMs: 10_000 },
+        {
+          kind: 'set',
+          key: 't:bad',
+          value: Buffer.from('garbage'),
+          expiresAt: Date.now() + 10_000,
+        },
       ]);
       expect(await cache.get('bad')).toBeUndefined();
       const event = await events;
@@ -118,10 +125,10 @@ describe('TieredCache', () => {
 
     it('does not let an L2 answer that raced a local write overwrite L1', async () => {
       const store = new ChaosStore(new MemoryStore());
-      const { cache: other } = setup({}, store);
+      const { cache: other } = await setup({}, store);
       await other.set('k', 'old');
       await other.flush();
-      const { cache } = setup({}, store);
+      const { cache } = await setup({}, store);
       store.stall();
       const read = cache.get('k');
       await cache.set('k', 'new');
@@ -131,7 +138,7 @@ describe('TieredCache', () => {
     });
 
     it('serves its own queued write when L1 is disabled (read-your-writes before the flush)', async () => {
-      const { cache, store } = setup({ l1: false, writeBehind: { flushIntervalMs: 10_000 } });
+      const { cache, store } = await setup({ l1: false, writeBehind: { flushIntervalMs: 10_000 } });
       await cache.set('k', { a: 1 });
       expect(await cache.get('k')).toEqual({ a: 1 });
       expect(await store.inner.get('t:k')).toBeUndefined();
@@ -140,7 +147,7 @@ describe('TieredCache', () => {
     });
 
     it('rejects a key that is not a non-empty string', async () => {
-      const { cache } = setup();
+      const { cache } = await setup();
       await expect(cache.get('')).rejects.toBeInstanceOf(CacheKeyError);
       await expect(cache.get(42 as unknown as string)).rejects.toBeInstanceOf(CacheKeyError);
     });
@@ -149,10 +156,10 @@ describe('TieredCache', () => {
   describe('concurrent L2 reads', () => {
     it('coalesces the L1 misses of one tick into one MGET, answering each caller its own key', async () => {
       const store = new ChaosStore(new MemoryStore());
-      const { cache: writer } = setup({}, store);
+      const { cache: writer } = await setup({}, store);
       await writer.mset(Array.from({ length: 100 }, (_, i) => ({ key: `k${i}`, value: i })));
       await writer.flush();
-      const { cache } = setup({}, store);
+      const { cache } = await setup({}, store);
       const readsBefore = store.reads.length;
       const values = await Promise.all(Array.from({ length: 100 }, (_, i) => cache.get(`k${i}`)));
       expect(values).toEqual(Array.from({ length: 100 }, (_, i) => i));
@@ -165,13 +172,13 @@ describe('TieredCache', () => {
   describe('mget()', () => {
     it('returns values in key order with undefined for misses, from both tiers', async () => {
       const store = new ChaosStore(new MemoryStore());
-      const { cache: writer } = setup({}, store);
+      const { cache: writer } = await setup({}, store);
       await writer.mset([
         { key: 'a', value: 1 },
         { key: 'b', value: null },
       ]);
       await writer.flush();
-      const { cache } = setup({}, store);
+      const { cache } = await setup({}, store);
       await cache.set('c', 3);
       expect(await cache.mget(['a', 'x', 'b', 'c'])).toEqual([1, undefined, null, 3]);
       expect(cache.stats()).toMatchObject({ l2Hits: 2, l1Hits: 1, misses: 1 });
@@ -180,7 +187,7 @@ describe('TieredCache', () => {
 
   describe('set()', () => {
     it('resolves before L2 has the value, and flush() resolves once it does', async () => {
-      const { cache, store } = setup({ writeBehind: { flushIntervalMs: 200 } });
+      const { cache, store } = await setup({ writeBehind: { flushIntervalMs: 200 } });
       await cache.set('k', 'v');
       expect(await store.inner.get('t:k')).toBeUndefined();
       expect(cache.stats().pending).toBe(1);
@@ -190,16 +197,18 @@ describe('TieredCache', () => {
     });
 
     it('coalesces writes of one key: the last value wins and is sent once', async () => {
-      const { cache, store } = setup({ writeBehind: { flushIntervalMs: 50 } });
+      const { cache, store } = await setup({ writeBehind: { flushIntervalMs: 50 } });
       for (let i = 0; i < 100; i++) await cache.set('k', i);
       await cache.flush();
       expect(store.writtenKeys()).toEqual(['set:t:k']);
-      const { cache: reader } = setup({}, store);
+      const { cache: reader } = await setup({}, store);
       expect(await reader.get('k')).toBe(99);
     });
 
     it('sends batches of at most maxBatchSize writes', async () => {
-      const { cache, store } = setup({ writeBehind: { maxBatchSize: 100, flushIntervalMs: 5 } });
+      const { cache, store } = await setup({
+        writeBehind: { maxBatchSize: 100, flushIntervalMs: 5 },
+      });
       await Promise.all(Array.from({ length: 1050 }, (_, i) => cache.set(`k${i}`, i)));
       await cache.flush();
       expect(store.batches.length).toBeGreaterThanOrEqual(11);
@@ -208,7 +217,7 @@ describe('TieredCache', () => {
     });
 
     it('retries a failed batch with backoff until it lands', async () => {
-      const { cache, store } = setup();
+      const { cache, store } = await setup();
       store.failNext(3);
       await cache.set('k', 'v');
       await cache.flush();
@@ -218,22 +227,22 @@ describe('TieredCache', () => {
     });
 
     it('lets a newer write supersede a failed one, which is then never sent again', async () => {
-      const { cache, store } = setup();
+      const { cache, store } = await setup();
       store.failAlways();
       await cache.set('k', 'v1');
       await waitFor(() => cache.stats().retries >= 1, { message: 'first batch to fail' });
       await cache.set('k', 'v2');
       store.recover();
       await cache.flush();
-      const { cache: reader } = setup({}, store);
+      const { cache: reader } = await setup({}, store);
       expect(await reader.get('k')).toBe('v2');
       expect(store.writtenKeys()).toEqual(['set:t:k']);
     });
 
     it('writes the remaining TTL, and a write that expired while queued becomes a delete', async () => {
-      const { cache, store } = setup();
+      const { cache, store } = await setup();
       await store.inner.write([
-        { kind: 'set', key: 't:k', value: Buffer.from('older'), ttlMs: 60_000 },
+        { kind: 'set', key: 't:k', value: Buffer.from('older'), expiresAt: Date.now() + 60_000 },
       ]);
       store.failAlways();
       await cache.set('k', 'short-lived', { ttl: 50 });
@@ -247,7 +256,7 @@ describe('TieredCache', () => {
     });
 
     it('rejects bad arguments at once: undefined, a TTL over 365 days, storing nothing', async () => {
-      const { cache } = setup();
+      const { cache } = await setup();
       await expect(cache.set('undef', undefined)).rejects.toThrow(CacheSerializationError);
       await expect(cache.set('forever', 1, { ttl: '366d' })).rejects.toThrow(/365 days/);
       await expect(
@@ -260,61 +269,64 @@ describe('TieredCache', () => {
       expect(await cache.get('a')).toBeUndefined();
     });
 
-    it('write-behind: drops a value it cannot serialize when its batch is built, reports it with the key and path, and sends the rest', async () => {
-      const warnings: string[] = [];
-      const logger = { log() {}, error() {}, warn: (line: unknown) => warnings.push(String(line)) };
-      const store = new ChaosStore(new MemoryStore());
-      const cache = new TieredCache(
-        resolveCacheOptions({ namespace: 't', l2TimeoutMs: 100 }),
-        store,
-        logger,
-      );
-      caches.push(cache);
-      stores.push(store);
-      const drops: CacheEvent[] = [];
-      cache.events$.pipe(filter((e) => e.type === 'drop')).subscribe((e) => drops.push(e));
+    it('write-behind: rejects a value it cannot encode with CacheSerializationError naming the key and path, storing nothing of it', async () => {
+      const { cache, store } = await setup();
+      class Product {
+        constructor(readonly id: number) {}
+      }
       const circular: Record<string, unknown> = { ok: 1 };
       circular['nested'] = { self: circular };
       await cache.set('before', 1);
-      await cache.set('bad-key', circular); // resolves: serialized by the flusher
-      await cache.set('fn', { run: () => 1 });
+      const bad: Array<[string, unknown, RegExp]> = [
+        ['circular', circular, /"circular".*circular/],
+        ['fn', { run: () => 1 }, /run.*function/],
+        ['symbol', { s: Symbol('x') }, /symbol/i],
+        ['instance', { p: new Product(1) }, /Product/],
+      ];
+      for (const [key, value, message] of bad) {
+        const error: unknown = await cache.set(key, value).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(error).toBeInstanceOf(CacheSerializationError);
+        expect((error as CacheSerializationError).key).toBe(key);
+        expect(String(error)).toMatch(message);
+      }
+      const msetError: unknown = await cache
+        .mset<unknown>([
+          { key: 'm-good', value: 1 },
+          { key: 'm-bad', value: { f: () => 2 } },
+        ])
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      expect((msetError as CacheSerializationError).key).toBe('m-bad');
       await cache.set('after', 2);
       await cache.flush();
-      expect(drops.map((e) => e.type === 'drop' && [e.key, e.reason])).toEqual([
-        ['bad-key', 'unserializable'],
-        ['fn', 'unserializable'],
-      ]);
-      const error = (drops[0] as { error?: unknown }).error;
-      expect(error).toBeInstanceOf(CacheSerializationError);
-      expect(String(error)).toMatch(/"bad-key".*circular/);
-      expect(String((drops[1] as { error?: unknown }).error)).toMatch(/run is a function/);
-      // Gone from L1 too: no instance serves it. The others landed.
-      expect(await cache.get('bad-key')).toBeUndefined();
-      expect(await cache.get('fn')).toBeUndefined();
+      for (const [key] of bad) expect(await cache.get(key)).toBeUndefined();
+      expect(await cache.get('m-good')).toBeUndefined();
       expect(await store.inner.get('t:before')).toBeInstanceOf(Buffer);
       expect(await store.inner.get('t:after')).toBeInstanceOf(Buffer);
-      expect(await store.inner.get('t:bad-key')).toBeUndefined();
-      expect(cache.stats()).toMatchObject({ pending: 0, dropped: 2, flushed: 2 });
-      await cache.close();
-      expect(warnings.filter((line) => /could not be serialized/.test(line))).toEqual([
-        expect.stringMatching(/^2 value\(s\) could not be serialized.*first: .*"bad-key"/),
-      ]);
+      const written = store.writtenKeys();
+      for (const key of ['t:circular', 't:fn', 't:symbol', 't:instance', 't:m-good', 't:m-bad']) {
+        expect(written).not.toContain(`set:${key}`);
+      }
+      expect(cache.stats()).toMatchObject({ pending: 0, dropped: 0, sets: 2 });
     });
 
-    it('write-behind: a newer value replaces an unserializable one still queued, which is never reported', async () => {
-      const { cache, store } = setup();
-      const drops: CacheEvent[] = [];
-      cache.events$.pipe(filter((e) => e.type === 'drop')).subscribe((e) => drops.push(e));
-      await cache.set('k', { fn: () => 1 });
-      await cache.set('k', 'good');
+    it('write-behind: keeps what the value was at set(): a later mutation reaches neither L2 nor other instances', async () => {
+      const { cache, store } = await setup();
+      const value = { price: 10 };
+      await cache.set('k', value);
+      value.price = 99;
       await cache.flush();
-      expect(drops).toEqual([]);
-      expect(await cache.get('k')).toBe('good');
-      expect((await store.inner.get('t:k'))?.length).toBeGreaterThan(0);
+      const { cache: other } = await setup({ l1: false }, store);
+      expect(await other.get('k')).toEqual({ price: 10 });
     });
 
     it('write-through: rejects a value it cannot serialize with CacheSerializationError naming the key, storing nothing', async () => {
-      const { cache, store } = setup({ writeBehind: { enabled: false } });
+      const { cache, store } = await setup({ writeBehind: { enabled: false } });
       const circular: Record<string, unknown> = {};
       circular['self'] = circular;
       await expect(cache.set('bad-key', circular)).rejects.toThrow(CacheSerializationError);
@@ -335,7 +347,7 @@ describe('TieredCache', () => {
     });
 
     it('writes through when write-behind is disabled, and rejects when L2 fails', async () => {
-      const { cache, store } = setup({ writeBehind: { enabled: false } });
+      const { cache, store } = await setup({ writeBehind: { enabled: false } });
       await cache.set('k', 'v');
       expect(await store.inner.get('t:k')).toBeInstanceOf(Buffer);
       store.failNext(1);
@@ -345,7 +357,7 @@ describe('TieredCache', () => {
 
   describe('overflow', () => {
     it("drops the oldest queued writes past maxPending with 'drop-oldest', reporting each", async () => {
-      const { cache, store } = setup({
+      const { cache, store } = await setup({
         writeBehind: { maxPending: 10, maxBatchSize: 5, overflow: 'drop-oldest' },
       });
       const drops = cache.events$.pipe(
@@ -361,13 +373,13 @@ describe('TieredCache', () => {
       expect((await dropped).map((e) => (e as { key: string }).key)).toContain('k0');
       store.recover();
       await cache.flush();
-      const { cache: reader } = setup({}, store);
+      const { cache: reader } = await setup({}, store);
       expect(await reader.get('k24')).toBe(24);
       expect(await reader.get('k0')).toBeUndefined();
     });
 
     it("rejects the new write with 'reject', leaving L1 unchanged", async () => {
-      const { cache, store } = setup({
+      const { cache, store } = await setup({
         writeBehind: { maxPending: 5, maxBatchSize: 5, overflow: 'reject' },
       });
       store.failAlways();
@@ -380,7 +392,7 @@ describe('TieredCache', () => {
 
   describe('del()', () => {
     it('removes the key from both tiers and cancels its queued write', async () => {
-      const { cache, store } = setup({ writeBehind: { flushIntervalMs: 100 } });
+      const { cache, store } = await setup({ writeBehind: { flushIntervalMs: 100 } });
       await cache.set('k', 'v');
       await cache.del('k');
       await cache.flush();
@@ -389,7 +401,7 @@ describe('TieredCache', () => {
     });
 
     it('lands after a batch of the same key already in flight', async () => {
-      const { cache, store } = setup({ l2TimeoutMs: 2_000 });
+      const { cache, store } = await setup({ l2TimeoutMs: 2_000 });
       await cache.set('k', 'v');
       store.stall();
       const flushing = cache.flush();
@@ -404,7 +416,7 @@ describe('TieredCache', () => {
     });
 
     it('resolves when L2 is down and the delete lands once L2 is back', async () => {
-      const { cache, store } = setup();
+      const { cache, store } = await setup();
       await cache.set('k', 'v');
       await cache.flush();
       store.failAlways();
@@ -418,7 +430,7 @@ describe('TieredCache', () => {
 
   describe('getOrSet()', () => {
     it('runs the factory once for 1,000 concurrent misses of one key', async () => {
-      const { cache } = setup();
+      const { cache } = await setup();
       let runs = 0;
       const factory = async (): Promise<string> => {
         runs++;
@@ -435,7 +447,7 @@ describe('TieredCache', () => {
     });
 
     it('rejects every waiter with the factory error and caches nothing', async () => {
-      const { cache } = setup();
+      const { cache } = await setup();
       let runs = 0;
       const boom = new Error('origin down');
       const factory = async (): Promise<string> => {
@@ -454,7 +466,7 @@ describe('TieredCache', () => {
     });
 
     it('does not deadlock when a factory asks for its own key', async () => {
-      const { cache } = setup();
+      const { cache } = await setup();
       const inner = (): Promise<string> => cache.getOrSet('k', () => 'inner value');
       const outer = await cache.getOrSet('k', async () => `outer of ${await inner()}`);
       expect(outer).toBe('outer of inner value');
@@ -462,7 +474,7 @@ describe('TieredCache', () => {
     });
 
     it('returns undefined from the factory without caching it', async () => {
-      const { cache } = setup();
+      const { cache } = await setup();
       expect(await cache.getOrSet('k', () => undefined)).toBeUndefined();
       expect(cache.stats().sets).toBe(0);
     });
@@ -472,7 +484,7 @@ describe('TieredCache', () => {
     const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
     it('serves the expired value at once within staleWhileRevalidate and refreshes it once in the background', async () => {
-      const { cache } = setup();
+      const { cache } = await setup();
       let runs = 0;
       const factory = async (): Promise<number> => {
         runs++;
@@ -496,7 +508,7 @@ describe('TieredCache', () => {
     });
 
     it('serves the last value within grace when the factory throws, and backs off before retrying', async () => {
-      const { cache } = setup();
+      const { cache } = await setup();
       let runs = 0;
       let failing = false;
       const factory = async (): Promise<string> => {
@@ -516,7 +528,7 @@ describe('TieredCache', () => {
     });
 
     it('rethrows the factory error past the grace window', async () => {
-      const { cache } = setup();
+      const { cache } = await setup();
       expect(await cache.getOrSet('k', () => 'v', { ttl: 30, grace: 40 })).toBe('v');
       await pause(100);
       await expect(
@@ -525,7 +537,7 @@ describe('TieredCache', () => {
     });
 
     it('returns the stale value after timeout and stores the slow result when it arrives', async () => {
-      const { cache } = setup();
+      const { cache } = await setup();
       await cache.getOrSet('k', () => 'old', { ttl: 30, grace: '10s' });
       await pause(50);
       const started = performance.now();
@@ -545,7 +557,7 @@ describe('TieredCache', () => {
     });
 
     it('waits for a slow factory when there is no stale value', async () => {
-      const { cache } = setup();
+      const { cache } = await setup();
       const value = await cache.getOrSet(
         'k',
         async () => {
@@ -559,8 +571,8 @@ describe('TieredCache', () => {
 
     it('keeps the stale window in L2, so another instance serves it stale too', async () => {
       const store = new ChaosStore(new MemoryStore());
-      const { cache: a } = setup({}, store);
-      const { cache: b } = setup({}, store);
+      const { cache: a } = await setup({}, store);
+      const { cache: b } = await setup({}, store);
       await a.getOrSet('k', () => 'v1', { ttl: 30, staleWhileRevalidate: '5s' });
       await a.flush();
       await pause(50);
@@ -582,8 +594,8 @@ describe('TieredCache', () => {
   describe('invalidateTags()', () => {
     it('makes entries with the tag miss here and on another instance, and leaves others alone', async () => {
       const store = new ChaosStore(new MemoryStore());
-      const { cache: a } = setup({}, store);
-      const { cache: b } = setup({ l1: false }, store);
+      const { cache: a } = await setup({}, store);
+      const { cache: b } = await setup({ l1: false }, store);
       await a.set('p1', 'one', { tags: ['product:1', 'products'] });
       await a.set('p2', 'two', { tags: ['product:2', 'products'] });
       await a.set('plain', 'untagged');
@@ -601,8 +613,8 @@ describe('TieredCache', () => {
 
     it('keeps an entry set after the invalidation', async () => {
       const store = new ChaosStore(new MemoryStore());
-      const { cache: a } = setup({}, store);
-      const { cache: b } = setup({ l1: false }, store);
+      const { cache: a } = await setup({}, store);
+      const { cache: b } = await setup({ l1: false }, store);
       await a.set('k', 'old', { tags: ['t'] });
       await a.invalidateTags(['t']);
       await a.set('k', 'new', { tags: ['t'] });
@@ -612,14 +624,14 @@ describe('TieredCache', () => {
     });
 
     it('hides a write still queued when its tag is invalidated', async () => {
-      const { cache } = setup({ l1: false, writeBehind: { flushIntervalMs: 10_000 } });
+      const { cache } = await setup({ l1: false, writeBehind: { flushIntervalMs: 10_000 } });
       await cache.set('k', 'v', { tags: ['t'] });
       await cache.invalidateTags(['t']);
       expect(await cache.get('k')).toBeUndefined();
     });
 
     it('rejects tags that are not non-empty strings', async () => {
-      const { cache } = setup();
+      const { cache } = await setup();
       await expect(cache.set('k', 1, { tags: [''] })).rejects.toThrow(
         /tag must be a non-empty string/,
       );
@@ -630,9 +642,9 @@ describe('TieredCache', () => {
   describe('clear()', () => {
     it('makes every entry of the namespace miss on every instance, and no other namespace', async () => {
       const store = new ChaosStore(new MemoryStore());
-      const { cache: a } = setup({}, store);
-      const { cache: b } = setup({ l1: false }, store);
-      const { cache: other } = setup({ namespace: 'other' }, store);
+      const { cache: a } = await setup({}, store);
+      const { cache: b } = await setup({ l1: false }, store);
+      const { cache: other } = await setup({ namespace: 'other' }, store);
       await a.mset([
         { key: 'x', value: 1 },
         { key: 'y', value: 2, tags: ['t'] },
@@ -643,7 +655,7 @@ describe('TieredCache', () => {
       expect(await a.mget(['x', 'y'])).toEqual([undefined, undefined]);
       expect(await b.mget(['x', 'y'])).toEqual([undefined, undefined]);
       expect(await b.get('x')).toBeUndefined();
-      const { cache: otherReader } = setup({ namespace: 'other', l1: false }, store);
+      const { cache: otherReader } = await setup({ namespace: 'other', l1: false }, store);
       expect(await otherReader.get('x')).toBe('other namespace');
       await a.set('x', 'after clear');
       await a.flush();
@@ -652,19 +664,22 @@ describe('TieredCache', () => {
 
     it('hides writes queued before it, here and elsewhere', async () => {
       const store = new ChaosStore(new MemoryStore());
-      const { cache: a } = setup({ l1: false, writeBehind: { flushIntervalMs: 10_000 } }, store);
+      const { cache: a } = await setup(
+        { l1: false, writeBehind: { flushIntervalMs: 10_000 } },
+        store,
+      );
       await a.set('k', 'queued before clear');
       await a.clear();
       expect(await a.get('k')).toBeUndefined();
       await a.flush();
-      const { cache: b } = setup({ l1: false }, store);
+      const { cache: b } = await setup({ l1: false }, store);
       expect(await b.get('k')).toBeUndefined();
     });
   });
 
   describe('circuit breaker', () => {
     it('opens after consecutive failures, then skips L2 at once, and closes after a good probe', async () => {
-      const { cache, store } = setup({
+      const { cache, store } = await setup({
         l2TimeoutMs: 100,
         circuitBreaker: { failureThreshold: 3, cooldownMs: 200 },
       });
@@ -691,7 +706,7 @@ describe('TieredCache', () => {
     });
 
     it('opens again when the probe fails', async () => {
-      const { cache, store } = setup({
+      const { cache, store } = await setup({
         l2TimeoutMs: 50,
         circuitBreaker: { failureThreshold: 1, cooldownMs: 50 },
       });
@@ -711,7 +726,7 @@ describe('TieredCache', () => {
 
   describe('hostile keys and values', () => {
     it('rejects keys that are too long or contain control characters, and keeps serving', async () => {
-      const { cache } = setup({ maxKeyLength: 10 });
+      const { cache } = await setup({ maxKeyLength: 10 });
       await expect(cache.get('x'.repeat(11))).rejects.toThrow(/maxKeyLength is 10/);
       await expect(cache.set('a\nb', 1)).rejects.toBeInstanceOf(CacheKeyError);
       await expect(cache.del('tab\there')).rejects.toThrow(/control character/);
@@ -721,7 +736,7 @@ describe('TieredCache', () => {
     });
 
     it('refuses a value larger than maxValueBytes with a typed error naming the key', async () => {
-      const { cache } = setup({ maxValueBytes: 1_000, writeBehind: { enabled: false } });
+      const { cache } = await setup({ maxValueBytes: 1_000, writeBehind: { enabled: false } });
       await expect(cache.set('big', 'x'.repeat(2_000))).rejects.toThrow(
         /Value of "big" is \d+ bytes serialized; maxValueBytes is 1000/,
       );
@@ -729,26 +744,22 @@ describe('TieredCache', () => {
       await cache.set('small', 'x'.repeat(100));
       expect(await cache.get('small')).toHaveLength(100);
 
-      // Write-behind: dropped and reported when its batch is built.
-      const { cache: behind, store } = setup({ maxValueBytes: 1_000 });
-      const dropped = firstValueFrom(behind.events$.pipe(filter((e) => e.type === 'drop')));
-      await behind.set('big', 'x'.repeat(2_000));
-      await behind.flush();
-      expect(await dropped).toMatchObject({
+      // Write-behind rejects it too, before it enters L1 or the queue.
+      const { cache: behind, store } = await setup({ maxValueBytes: 1_000 });
+      await expect(behind.set('big', 'x'.repeat(2_000))).rejects.toMatchObject({
         key: 'big',
-        reason: 'unserializable',
-        error: expect.objectContaining({
-          message: expect.stringMatching(/Value of "big" is \d+ bytes serialized/),
-        }),
+        message: expect.stringMatching(/Value of "big" is \d+ bytes serialized/),
       });
+      await behind.flush();
       expect(await behind.get('big')).toBeUndefined();
+      expect(behind.stats()).toMatchObject({ sets: 0, pending: 0 });
       expect(await store.inner.get('t:big')).toBeUndefined();
     });
   });
 
   describe('flush()', () => {
     it('rejects with CacheFlushTimeoutError when L2 stays down', async () => {
-      const { cache, store } = setup();
+      const { cache, store } = await setup();
       store.failAlways();
       await cache.set('k', 'v');
       await expect(cache.flush(200)).rejects.toBeInstanceOf(CacheFlushTimeoutError);
@@ -758,14 +769,14 @@ describe('TieredCache', () => {
 
   describe('close()', () => {
     it('drains every queued write before resolving', async () => {
-      const { cache, store } = setup({ writeBehind: { flushIntervalMs: 10_000 } });
+      const { cache, store } = await setup({ writeBehind: { flushIntervalMs: 10_000 } });
       await Promise.all(Array.from({ length: 500 }, (_, i) => cache.set(`k${i}`, i)));
       expect(await cache.close()).toBe(0);
       expect(store.batches.flat()).toHaveLength(500);
     });
 
     it('reports how many writes it could not write within the shutdown timeout', async () => {
-      const { cache, store } = setup({ writeBehind: { shutdownTimeoutMs: 100 } });
+      const { cache, store } = await setup({ writeBehind: { shutdownTimeoutMs: 100 } });
       store.failAlways();
       await cache.set('a', 1);
       await cache.set('b', 2);
@@ -776,7 +787,7 @@ describe('TieredCache', () => {
 
   describe('events$', () => {
     it('emits hits, misses and flushes', async () => {
-      const { cache } = setup({ writeBehind: { flushIntervalMs: 1 } });
+      const { cache } = await setup({ writeBehind: { flushIntervalMs: 1 } });
       const events = firstValueFrom(cache.events$.pipe(take(3), toArray()));
       await cache.get('k');
       await cache.set('k', 1);

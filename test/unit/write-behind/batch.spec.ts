@@ -3,14 +3,11 @@ import { backoffDelay, toL2Writes } from '../../../lib/write-behind/batch.js';
 describe('toL2Writes()', () => {
   const value = Buffer.from('v');
 
-  it('sends the remaining TTL rounded up to whole milliseconds', () => {
-    const [write] = toL2Writes([{ kind: 'set', key: 'k', value, expiresAt: 1000.2, seq: 1 }], 500);
-    expect(write).toEqual({ kind: 'set', key: 'k', value, ttlMs: 501 });
-  });
-
-  it('never sends PX 0: an entry with less than a millisecond left is sent as 1 ms', () => {
-    const [write] = toL2Writes([{ kind: 'set', key: 'k', value, expiresAt: 1000.5, seq: 1 }], 1000);
-    expect(write).toEqual({ kind: 'set', key: 'k', value, ttlMs: 1 });
+  it('sends the absolute expiry fixed at set(), however late the batch goes out', () => {
+    const [write] = toL2Writes([{ kind: 'set', key: 'k', value, expiresAt: 1001, seq: 1 }], 500);
+    expect(write).toEqual({ kind: 'set', key: 'k', value, expiresAt: 1001 });
+    const [late] = toL2Writes([{ kind: 'set', key: 'k', value, expiresAt: 1001, seq: 1 }], 1000);
+    expect(late).toEqual({ kind: 'set', key: 'k', value, expiresAt: 1001 });
   });
 
   it('turns an entry that expired while queued into a delete', () => {

@@ -1,0 +1,41 @@
+import type { L2Ensured, L2EnsureRequest, L2Write } from '../l2/l2-store.interface.js';
+import type { PendingSet, PendingWrite } from './pending-write.js';
+
+/**
+ * What the write-behind queue sends through: the remote tier (timeouts, circuit breaker) in the
+ * cache; anything with these two calls in a test.
+ */
+export interface WriteTarget {
+  /**
+   * Applies a batch and, in the same call, `ensure`s version keys (`L2Store.ensure`): resolves with
+   * the ensure answers (`undefined` when only that part failed); rejects with `CacheBatchError`
+   * naming the writes that failed alone, or with the error of the whole call.
+   */
+  write(
+    writes: readonly L2Write[],
+    ensure?: readonly L2EnsureRequest[],
+  ): Promise<readonly L2Ensured[] | undefined>;
+  /** `L2Store.ensure` alone: sets absent keys to a candidate, answers what each key holds. */
+  ensure(requests: readonly L2EnsureRequest[]): Promise<readonly L2Ensured[]>;
+}
+
+/**
+ * Keeps a batch's entries valid against the version keys they were stamped with. Before a batch
+ * is sent it names the version keys to make sure of (re-created when lost); once L2 answered, it
+ * hands back the entries that must be sent again with new bytes (re-stamped with the token L2 now
+ * holds). The cache implements it (tiering/batch-version.guard.ts).
+ */
+export interface BatchGuard {
+  /** The check for `writes`, or `undefined` when no write depends on a version key. */
+  check(writes: readonly PendingWrite[]): BatchCheck | undefined;
+}
+
+/** One batch's version check. */
+export interface BatchCheck {
+  readonly requests: readonly L2EnsureRequest[];
+  /**
+   * Learns L2's answers (`undefined`: the call failed) and returns the sets to send again,
+   * re-stamped (same key and `seq`, new bytes).
+   */
+  settle(answers: readonly L2Ensured[] | undefined): PendingSet[];
+}
