@@ -15,7 +15,11 @@ import { TwemproxyStore } from './twemproxy.store.js';
  * @throws CacheOptionsError when the options hold something the topology cannot work with.
  */
 export function createL2Store(options: L2Options, logger?: LoggerService): L2Store {
-  const storeOptions = { onWarning: (message: string) => logger?.warn(message) };
+  const storeOptions = {
+    onWarning: (message: string): void => {
+      logger?.warn(message);
+    },
+  };
   switch (options.type) {
     case 'memory':
       return new MemoryStore();
