@@ -13,13 +13,16 @@ export interface MemoryStoreOptions {
   sweepIntervalMs?: number;
   /** Most entries one sweep examines, so a large store never blocks the event loop. @default 10_000 */
   sweepBatchSize?: number;
-  /** Monotonic clock in milliseconds, replaceable in tests. @default performance.now */
+  /**
+   * Clock in epoch milliseconds, replaceable in tests: writes carry absolute expiries on it.
+   * @default Date.now
+   */
   now?: () => number;
 }
 
 interface Entry {
   readonly value: Buffer;
-  /** On the `now()` clock, in milliseconds. */
+  /** Epoch milliseconds, on the `now()` clock. */
   readonly expiresAt: number;
 }
 
@@ -51,7 +54,7 @@ export class MemoryStore implements L2Store {
   constructor(options: MemoryStoreOptions = {}) {
     this.sweepIntervalMs = options.sweepIntervalMs ?? 30_000;
     this.sweepBatchSize = options.sweepBatchSize ?? 10_000;
-    this.now = options.now ?? (() => performance.now());
+    this.now = options.now ?? Date.now;
   }
 
   /** Entries held, including expired ones not yet swept. */
@@ -113,8 +116,6 @@ export class MemoryStore implements L2Store {
 
   private apply(writes: readonly L2Write[]): void {
     const now = this.now();
-    // Absolute expiries (epoch ms) onto the monotonic clock entries are kept on.
-    const offset = now - Date.now();
     const failed: number[] = [];
     const problems: CacheUnsendableWriteError[] = [];
     writes.forEach((write, index) => {
@@ -131,9 +132,9 @@ export class MemoryStore implements L2Store {
       // NOTE: delete first so that a rewritten key moves to the end of the Map's order, where a
       // sweep in progress will still visit it.
       this.entries.delete(write.key);
-      const expiresAt = write.expiresAt + offset;
-      if (expiresAt <= now) return; // expired on the way: the key is gone, as with a past PXAT
-      this.entries.set(write.key, { value: copyOf(write.value), expiresAt });
+      // Expired on the way: the key is gone, as with a past PXAT.
+      if (write.expiresAt <= now) return;
+      this.entries.set(write.key, { value: copyOf(write.value), expiresAt: write.expiresAt });
     });
     this.scheduleSweep();
     if (failed.length > 0) {

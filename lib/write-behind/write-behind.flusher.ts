@@ -156,7 +156,11 @@ export class WriteBehindFlusher {
   private readonly revocations = new Map<string, PendingDelete>();
   /** Keys whose last failed write may still be applied late (see {@link REASSERT_DELAY_MS}). */
   private readonly suspects = new Set<string>();
-  private reasserts: Array<{ write: PendingWrite; dueAt: number }> = [];
+  /**
+   * Writes to send once more at `dueAt`, by key: re-assertions (see {@link REASSERT_DELAY_MS}) and
+   * revocations waiting out a failure. A newer write of the key cancels its entry.
+   */
+  private readonly reasserts = new Map<string, { write: PendingWrite; dueAt: number }>();
   private rechecks: Recheck[] = [];
   private wakeTimer: NodeJS.Timeout | undefined;
   private wakeAt = Infinity;
@@ -243,6 +247,9 @@ export class WriteBehindFlusher {
   /** Queues a write for the next batch, replacing any queued or parked write of the same key. */
   enqueue(write: PendingWrite): void {
     this.parked.remove(write.key);
+    // Superseded: a newer write of the key makes its re-assertion or revocation moot.
+    if (this.reasserts.size > 0) this.reasserts.delete(write.key);
+    if (this.revocations.size > 0) this.revocations.delete(write.key);
     // A new key needs room only once maxPending writes are held (checked first: it is cheap).
     if (this.pending >= this.options.maxPending && !this.queued.has(write.key)) this.makeRoom();
     this.queued.push(write);
@@ -316,7 +323,7 @@ export class WriteBehindFlusher {
     const unwritten = [...this.queued.clear(), ...this.parked.clear(), ...this.inFlight.values()];
     this.inFlight.clear();
     this.revocations.clear();
-    this.reasserts = [];
+    this.reasserts.clear();
     this.rechecks = [];
     for (const write of unwritten) {
       this.counters.dropped++;
@@ -391,10 +398,11 @@ export class WriteBehindFlusher {
   private async send(only?: readonly PendingWrite[]): Promise<SendOutcome> {
     if (this.closed) return {};
     if (only === undefined) this.unpark(Date.now());
+    // Before the queue is taken: a revocation whose key has a newer write queued is moot.
+    const revoking = only ? [] : this.takeRevocations();
     const picked = only
       ? only.filter((write) => this.queued.remove(write))
       : this.queued.take(this.options.maxBatchSize * BATCHES_IN_FLIGHT);
-    const revoking = only ? [] : this.takeRevocations();
     this.scheduleWake();
     if (picked.length === 0 && revoking.length === 0) return {};
     for (const write of picked) this.inFlight.set(write.key, write);
@@ -514,7 +522,7 @@ export class WriteBehindFlusher {
         this.options.retryBaseDelayMs,
         this.options.retryMaxDelayMs,
       );
-      this.reasserts.push({ write, dueAt: Date.now() + delay });
+      this.reasserts.set(write.key, { write, dueAt: Date.now() + delay });
       this.scheduleWake();
       return false;
     }
@@ -545,7 +553,7 @@ export class WriteBehindFlusher {
     for (const write of writes) {
       if (this.inFlight.get(write.key) === write) this.inFlight.delete(write.key);
       if (this.suspects.delete(write.key)) {
-        this.reasserts.push({ write, dueAt: Date.now() + REASSERT_DELAY_MS });
+        this.reasserts.set(write.key, { write, dueAt: Date.now() + REASSERT_DELAY_MS });
         this.scheduleWake();
       }
       if (this.droppedInFlight.has(write)) this.revoke(write);
@@ -565,6 +573,8 @@ export class WriteBehindFlusher {
 
   /** Queues a delete that undoes `write` (dropped while in flight) with the next batch. */
   private revoke(write: PendingWrite): void {
+    const newer = this.peek(write.key);
+    if (newer !== undefined && newer.seq > write.seq) return; // it will overwrite the key anyway
     this.revocations.set(write.key, {
       kind: 'del',
       key: write.key,
@@ -633,7 +643,7 @@ export class WriteBehindFlusher {
     if (this.closed) return;
     const next = Math.min(
       this.parked.nextDueAt() ?? Infinity,
-      ...this.reasserts.map((r) => r.dueAt),
+      ...[...this.reasserts.values()].map((r) => r.dueAt),
       ...this.rechecks.map((r) => r.dueAt),
     );
     if (next === Infinity || next >= this.wakeAt) return;
@@ -649,9 +659,13 @@ export class WriteBehindFlusher {
     this.wakeTimer = undefined;
     this.wakeAt = Infinity;
     const now = Date.now();
-    const due = this.reasserts.filter((r) => r.dueAt <= now);
-    this.reasserts = this.reasserts.filter((r) => r.dueAt > now);
-    for (const { write } of due) {
+    const due: PendingWrite[] = [];
+    for (const [key, { write, dueAt }] of this.reasserts) {
+      if (dueAt > now) continue;
+      this.reasserts.delete(key);
+      due.push(write);
+    }
+    for (const write of due) {
       // Only while it is still the last word for its key.
       if (this.peek(write.key) !== undefined) continue;
       if (write.kind === 'del' && write.revokes) this.revocations.set(write.key, write);

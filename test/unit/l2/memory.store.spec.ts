@@ -3,21 +3,25 @@ import { CacheL2Error } from '../../../lib/errors/cache-l2.error.js';
 import type { L2Write } from '../../../lib/l2/l2-store.interface.js';
 import { MemoryStore, type MemoryStoreOptions } from '../../../lib/l2/memory.store.js';
 
-/** A store on a hand-driven clock. */
+/** The hand-driven clock of the store under test, epoch milliseconds. */
+let clock = 1_000;
+
+/** A store on the hand-driven clock. */
 function storeAt(options: MemoryStoreOptions = {}): {
   store: MemoryStore;
   advance: (ms: number) => void;
 } {
-  let now = 1_000;
-  const store = new MemoryStore({ ...options, now: () => now });
-  return { store, advance: (ms) => (now += ms) };
+  clock = 1_000;
+  const store = new MemoryStore({ ...options, now: () => clock });
+  return { store, advance: (ms) => (clock += ms) };
 }
 
+/** A set expiring `ttlMs` from now on the store's clock. */
 const set = (key: string, ttlMs: number, value = 'v'): L2Write => ({
   kind: 'set',
   key,
   value: Buffer.from(value),
-  expiresAt: Date.now() + ttlMs,
+  expiresAt: clock + ttlMs,
 });
 
 /** The store's sweep timer, read for the tests of its lifecycle. */
@@ -84,7 +88,7 @@ describe('MemoryStore', () => {
 
   describe('the sweep timer', () => {
     it('starts on the first write, does not keep the process alive, and stops on close()', async () => {
-      const store = new MemoryStore({ sweepIntervalMs: 60_000 });
+      const store = new MemoryStore({ sweepIntervalMs: 60_000, now: () => clock });
       stores.push(store);
       expect(timerOf(store)).toBeUndefined();
       await store.write([set('k', 1_000)]);
@@ -96,11 +100,11 @@ describe('MemoryStore', () => {
     });
 
     it('stops when a sweep leaves the store empty, and sweeps by itself', async () => {
-      let now = 0;
-      const store = new MemoryStore({ sweepIntervalMs: 5, now: () => now });
+      clock = 0;
+      const store = new MemoryStore({ sweepIntervalMs: 5, now: () => clock });
       stores.push(store);
       await store.write([set('k', 1)]);
-      now = 1;
+      clock = 1;
       const deadline = Date.now() + 2_000;
       while (timerOf(store) !== undefined && Date.now() < deadline) {
         await new Promise((resolve) => setTimeout(resolve, 5));

@@ -1,0 +1,220 @@
+import { CacheBatchError } from '../../../lib/errors/cache-batch.error.js';
+import { CacheL2TimeoutError } from '../../../lib/errors/cache-l2.error.js';
+import { CacheShardUnavailableError } from '../../../lib/errors/cache-shard-unavailable.error.js';
+import { CacheCounters } from '../../../lib/events/cache-stats.js';
+import type { L2Ensured, L2EnsureRequest, L2Write } from '../../../lib/l2/l2-store.interface.js';
+import type { BatchGuard } from '../../../lib/write-behind/flusher-ports.js';
+import type { PendingSet, PendingWrite } from '../../../lib/write-behind/pending-write.js';
+import {
+  REASSERT_DELAY_MS,
+  WriteBehindFlusher,
+  type FlusherOptions,
+  type FlusherSignal,
+} from '../../../lib/write-behind/write-behind.flusher.js';
+import { delay, waitFor } from '../../support/poll.js';
+
+/** One call the flusher made, and how the test answers it. */
+interface Call {
+  readonly writes: readonly L2Write[];
+  resolve(answers?: L2Ensured[]): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * A WriteTarget the test answers by hand: every batch waits until the test resolves or rejects
+ * it (or, in `auto` mode, is answered at once by `answer`).
+ */
+class ScriptedTarget {
+  readonly calls: Call[] = [];
+  /** Answers each call at once when set; return an error to reject. */
+  auto: ((writes: readonly L2Write[]) => unknown) | undefined = () => undefined;
+
+  write(writes: readonly L2Write[], ensure?: readonly L2EnsureRequest[]): Promise<L2Ensured[]> {
+    return new Promise((resolve, reject) => {
+      const call: Call = {
+        writes,
+        resolve: (answers) => resolve(answers ?? (ensure ?? []).map((r) => r.candidate)),
+        reject,
+      };
+      this.calls.push(call);
+      if (this.auto === undefined) return;
+      const outcome = this.auto(writes);
+      if (outcome instanceof Error) call.reject(outcome);
+      else call.resolve();
+    });
+  }
+
+  ensure(requests: readonly L2EnsureRequest[]): Promise<L2Ensured[]> {
+    return Promise.resolve(requests.map((request) => request.candidate));
+  }
+
+  /** Keys of every write sent, in order, as `set:key` / `del:key`. */
+  sent(): string[] {
+    return this.calls.flatMap((call) => call.writes.map((write) => `${write.kind}:${write.key}`));
+  }
+}
+
+const OPTIONS: FlusherOptions = {
+  flushIntervalMs: 5,
+  maxBatchSize: 100,
+  maxPending: 1_000,
+  overflow: 'drop-oldest',
+  retryBaseDelayMs: 20,
+  retryMaxDelayMs: 40,
+};
+
+const flushers: WriteBehindFlusher[] = [];
+
+function setup(
+  options: Partial<FlusherOptions> = {},
+  guard?: BatchGuard,
+): { flusher: WriteBehindFlusher; target: ScriptedTarget; signals: FlusherSignal[] } {
+  const target = new ScriptedTarget();
+  const flusher = new WriteBehindFlusher(
+    target,
+    { ...OPTIONS, ...options },
+    new CacheCounters(),
+    guard,
+  );
+  const signals: FlusherSignal[] = [];
+  flusher.signals$.subscribe((signal) => signals.push(signal));
+  flushers.push(flusher);
+  return { flusher, target, signals };
+}
+
+afterEach(async () => {
+  await Promise.all(flushers.splice(0).map((flusher) => flusher.close(100)));
+});
+
+function set(flusher: WriteBehindFlusher, key: string, value = key): PendingSet {
+  const write: PendingSet = {
+    kind: 'set',
+    key,
+    value: Buffer.from(value),
+    expiresAt: Date.now() + 60_000,
+    seq: flusher.nextSeq(),
+  };
+  flusher.enqueue(write);
+  return write;
+}
+
+describe('WriteBehindFlusher', () => {
+  describe('enqueue()', () => {
+    it('parks writes that failed alone with their own backoff, while the others keep landing', async () => {
+      // A backoff long enough to tell "sent at once" from "sent after the backoff".
+      const { flusher, target } = setup({ retryBaseDelayMs: 1_000, retryMaxDelayMs: 2_000 });
+      const dead = new Set(['dead1', 'dead2']);
+      const unavailable = new CacheShardUnavailableError('write', 'ERR Connection refused');
+      target.auto = (writes) => {
+        const failed = writes.flatMap((write, i) => (dead.has(write.key) ? [i] : []));
+        return failed.length === 0
+          ? undefined
+          : new CacheBatchError(failed, { errors: failed.map(() => unavailable) });
+      };
+      set(flusher, 'dead1');
+      set(flusher, 'live1');
+      set(flusher, 'dead2');
+      await waitFor(() => target.calls.length >= 1, { message: 'the first batch' });
+      expect(flusher.pending).toBe(2); // the two dead-shard writes, parked
+      const landedAt = performance.now();
+      set(flusher, 'live2');
+      await waitFor(() => target.sent().includes('set:live2'), { message: 'live2 to be sent' });
+      // The live write went out at once, alone: the parked writes wait out their backoff.
+      expect(performance.now() - landedAt).toBeLessThan(500);
+      expect(target.calls.at(-1)!.writes.map((write) => write.key)).toEqual(['live2']);
+      expect(flusher.pending).toBe(2);
+      dead.clear();
+      await flusher.flush(1_000);
+      expect(flusher.pending).toBe(0);
+      expect(target.sent().filter((key) => key === 'set:dead1').length).toBeGreaterThanOrEqual(2);
+    });
+  });
+
+  describe("makeRoom() with overflow 'drop-oldest'", () => {
+    it('drops the oldest write in flight when nothing older is queued, and deletes its key after its batch', async () => {
+      const { flusher, target, signals } = setup({ maxPending: 3, maxBatchSize: 3 });
+      target.auto = undefined; // batches hang until answered
+      set(flusher, 'a');
+      set(flusher, 'b');
+      set(flusher, 'c');
+      await waitFor(() => target.calls.length === 1, { message: 'the batch to be sent' });
+      set(flusher, 'd'); // room for it: 'a' (in flight) is the oldest
+      expect(flusher.pending).toBe(3);
+      expect(
+        signals.flatMap((s) => (s.type === 'dropped' ? [[s.write.key, s.reason]] : [])),
+      ).toEqual([['a', 'overflow']]);
+      target.calls[0]!.reject(new CacheL2TimeoutError('write batch of 3', 1_000));
+      target.auto = () => undefined;
+      await flusher.flush(1_000);
+      // 'a' may still be applied by the server that timed out: a delete of it follows, and it is
+      // never retried; 'b' and 'c' are.
+      expect(target.sent().slice(3)).toEqual(
+        expect.arrayContaining(['del:a', 'set:b', 'set:c', 'set:d']),
+      );
+      expect(target.sent().slice(3)).not.toContain('set:a');
+    });
+
+    it('never holds more than maxPending writes, counting parked and in-flight ones', async () => {
+      const { flusher, target } = setup({ maxPending: 200, maxBatchSize: 50 });
+      target.auto = undefined;
+      let highest = 0;
+      for (let i = 0; i < 1_000; i++) {
+        set(flusher, `k${i}`);
+        highest = Math.max(highest, flusher.pending);
+        if (i % 50 === 0) await delay(1);
+      }
+      expect(highest).toBeLessThanOrEqual(200);
+    });
+  });
+
+  describe('writeNow()', () => {
+    it('answers within waitMs when L2 does not, and the write stays queued', async () => {
+      const { flusher, target } = setup();
+      target.auto = undefined;
+      const write: PendingWrite = { kind: 'del', key: 'k', seq: flusher.nextSeq() };
+      const started = performance.now();
+      await expect(flusher.writeNow([write], 50)).rejects.toBeInstanceOf(CacheL2TimeoutError);
+      expect(performance.now() - started).toBeLessThan(150);
+      expect(flusher.pending).toBe(1);
+      target.calls[0]!.resolve();
+      await flusher.flush(1_000);
+      expect(flusher.pending).toBe(0);
+    });
+  });
+
+  describe('re-assertion after a batch of unknown fate', () => {
+    it("sends a key's next write once more after it lands, when an earlier write of the key timed out", async () => {
+      const { flusher, target } = setup();
+      target.auto = undefined;
+      set(flusher, 'k', 'v1');
+      await waitFor(() => target.calls.length === 1, { message: 'the first batch' });
+      target.auto = () => undefined;
+      flusher.enqueue({ kind: 'del', key: 'k', seq: flusher.nextSeq() });
+      // v1's batch timed out: the server may still run it later.
+      target.calls[0]!.reject(new CacheL2TimeoutError('write batch of 1', 1_000));
+      await flusher.flush(1_000);
+      const sentAfterDelete = target.sent().length;
+      expect(target.sent().at(-1)).toBe('del:k');
+      await waitFor(() => target.sent().length > sentAfterDelete, {
+        timeoutMs: REASSERT_DELAY_MS * 4,
+        message: 'the delete to be sent once more',
+      });
+      expect(target.sent().at(-1)).toBe('del:k');
+    });
+
+    it('does not re-send a write that a newer one replaced meanwhile', async () => {
+      const { flusher, target } = setup();
+      target.auto = undefined;
+      set(flusher, 'k', 'v1');
+      await waitFor(() => target.calls.length === 1, { message: 'the first batch' });
+      target.auto = () => undefined;
+      flusher.enqueue({ kind: 'del', key: 'k', seq: flusher.nextSeq() });
+      target.calls[0]!.reject(new CacheL2TimeoutError('write batch of 1', 1_000));
+      await flusher.flush(1_000);
+      set(flusher, 'k', 'v2');
+      await flusher.flush(1_000);
+      await delay(REASSERT_DELAY_MS * 2);
+      expect(target.sent().filter((key) => key === 'del:k')).toHaveLength(1);
+    });
+  });
+});
