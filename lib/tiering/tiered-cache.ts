@@ -84,7 +84,11 @@ export class TieredCache {
     this.remote = new RemoteTier(store, options.l2TimeoutMs, this.breaker);
     this.reader = new ReadBatcher(this.remote);
     this.versions = new VersionRegistry(
-      this.remote,
+      {
+        mget: (keys) => this.reader.mget(keys),
+        ensure: (requests) => this.remote.ensure(requests),
+        failed: (operation, error) => this.report.l2Failed(operation, undefined, error),
+      },
       options.namespace,
       options.l1 === false ? 10_000 : options.l1.max,
       options.l1 === false ? VERSION_TRUST_WITHOUT_L1_MS : options.l1.ttlMs,

@@ -22,10 +22,16 @@ export interface FreshVersions {
   readonly tags: ReadonlyMap<string, string | undefined>;
 }
 
-/** What the registry needs of L2 (the remote tier). */
+/** What the registry needs of L2. */
 export interface VersionSource {
+  /**
+   * Reads version keys. Goes through the read batcher: the tag versions that many entries of one
+   * read need are then fetched once, in one MGET per tick, not once per entry.
+   */
   mget(keys: readonly string[]): Promise<L2Read[]>;
   ensure(requests: readonly L2EnsureRequest[]): Promise<L2Ensured[]>;
+  /** Reports an L2 failure the caller did not see (it read a miss instead). */
+  failed(operation: string, error: unknown): void;
 }
 
 /** A token this instance knows for one version key. */
@@ -296,7 +302,8 @@ export class VersionRegistry {
         await this.source.mget(missing.map((tag) => this.tagKey(tag))),
         startedAt,
       );
-    } catch {
+    } catch (error: unknown) {
+      this.source.failed('tag versions', error);
       return false;
     }
     return tags.every((tag) => (fresh.tags.get(tag) ?? fetched.get(tag)) === stampTags[tag]);

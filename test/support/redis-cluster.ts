@@ -4,6 +4,7 @@ import { requireBinary } from './binaries.js';
 import { freePorts } from './free-port.js';
 import { waitFor } from './poll.js';
 import { RedisServer } from './redis-server.js';
+import { respCommand } from './resp.js';
 
 const run = promisify(execFile);
 const START_ATTEMPTS = 3;
@@ -16,6 +17,12 @@ export interface RedisClusterStartOptions {
   nodeTimeoutMs?: number;
   /** Milliseconds to wait for `cluster_state:ok` on every node. @default 15_000 */
   readyTimeoutMs?: number;
+  /**
+   * `cluster-require-full-coverage`: with `false`, the live masters keep serving their slots while
+   * another master's slot range has no master (a master down and no replica to promote).
+   * @default true (Redis' default: the whole cluster stops answering)
+   */
+  requireFullCoverage?: boolean;
 }
 
 /**
@@ -77,6 +84,9 @@ export class RedisCluster {
               'nodes.conf',
               '--cluster-node-timeout',
               String(options.nodeTimeoutMs ?? 2_000),
+              ...(options.requireFullCoverage === false
+                ? ['--cluster-require-full-coverage', 'no']
+                : []),
             ],
           }),
         );
@@ -132,6 +142,41 @@ export class RedisCluster {
   /** The slot of `key`, as Redis computes it (`CLUSTER KEYSLOT`). */
   async keySlot(key: string): Promise<number> {
     return Number(await this.nodes[0]!.cli('CLUSTER', 'KEYSLOT', key));
+  }
+
+  /**
+   * Groups `keys` by the master that holds them, asking every running node with `SCAN` (which sees
+   * that node's keys only), never by computing slots. Keys no running node holds are under
+   * `undefined`.
+   */
+  async keysByNode(keys: readonly string[]): Promise<Map<RedisServer | undefined, string[]>> {
+    const wanted = new Set(keys);
+    const holder = new Map<string, RedisServer>();
+    for (const node of this.nodes) {
+      if (!node.isRunning()) continue;
+      let cursor = '0';
+      do {
+        const reply = await respCommand(node.port, ['SCAN', cursor, 'COUNT', '1000'], {
+          timeoutMs: 5_000,
+        });
+        const [next, found] = Array.isArray(reply) ? reply : [];
+        if (typeof next !== 'string' || !Array.isArray(found)) {
+          throw new Error(`SCAN on node ${node.port} answered ${JSON.stringify(reply)}`);
+        }
+        for (const key of found) {
+          if (typeof key === 'string' && wanted.has(key) && !holder.has(key)) holder.set(key, node);
+        }
+        cursor = next;
+      } while (cursor !== '0');
+    }
+    const grouped = new Map<RedisServer | undefined, string[]>();
+    for (const key of keys) {
+      const node = holder.get(key);
+      const list = grouped.get(node) ?? [];
+      list.push(key);
+      grouped.set(node, list);
+    }
+    return grouped;
   }
 
   /** The node id (`CLUSTER MYID`) of `node`. */
