@@ -103,12 +103,17 @@ export interface WriteBehindOptions {
   flushIntervalMs?: number;
   /** Most writes sent in one pipeline. @default 1000 */
   maxBatchSize?: number;
-  /** Most writes held (queued or in flight) while L2 is slow or down. @default 100_000 */
+  /**
+   * Most writes held (queued, waiting out a per-key retry, or in flight) while L2 is slow or down.
+   * @default 100_000
+   */
   maxPending?: number;
   /**
-   * What a write does when `maxPending` writes are held: `'drop-oldest'` drops the oldest queued
-   * write (counted in `stats().dropped` and reported as an event); `'reject'` rejects the new
-   * `set()` with `CacheOverflowError`. @default 'drop-oldest'
+   * What a write does when `maxPending` writes are held: `'drop-oldest'` drops the oldest write by
+   * call order, queued or in flight (counted in `stats().dropped`, reported as a `drop` event; a
+   * dropped in-flight write is followed by a delete of its key, since it may land anyway), so the
+   * newest `maxPending` writes are kept; `'reject'` rejects the new `set()` with
+   * `CacheOverflowError`. @default 'drop-oldest'
    */
   overflow?: 'drop-oldest' | 'reject';
   /**
