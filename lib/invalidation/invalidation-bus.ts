@@ -3,7 +3,7 @@ import type { Logger } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import type { Subscription } from 'rxjs';
 import { closeRedisClient, openRedisClient, settledWithin } from '../l2/redis-connection.js';
-import type { LandedChange, TieredCache } from '../tiering/tiered-cache.js';
+import type { InvalidationTarget, LandedChange } from './invalidation-target.js';
 import type { BusConnections } from './bus-connections.factory.js';
 import { decodeInvalidation, encodeInvalidation } from './invalidation-message.js';
 
@@ -47,7 +47,7 @@ export class InvalidationBus {
 
   constructor(
     private readonly connections: BusConnections,
-    private readonly cache: TieredCache,
+    private readonly cache: InvalidationTarget,
     private readonly namespace: string,
     private readonly channel: string,
     private readonly logger: Logger,

@@ -38,13 +38,16 @@ export class BatchVersionGuard implements BatchGuard {
 
   check(writes: readonly PendingWrite[]): BatchCheck | undefined {
     let sets: PendingSet[] | undefined;
+    let first = false;
     // Version key → expiry it is created with when absent.
     const keys = new Map<string, number>();
     for (const write of writes) {
       if (write.kind !== 'set' || write.stamp === undefined) continue;
       (sets ??= []).push(write);
       keys.set(this.versions.namespaceKey, Date.now() + VERSION_TTL_MS);
+      if (write.stamp.g === ABSENT_VERSION) first = true;
       for (const tag in write.stamp.t) {
+        if (write.stamp.t[tag] === ABSENT_VERSION) first = true;
         // A tag key created here must outlive the entries stamped with it; it can expire after
         // them (a later one re-creates it), so tags used once do not stay in Redis for a year.
         const key = this.versions.tagKey(tag);
@@ -63,6 +66,7 @@ export class BatchVersionGuard implements BatchGuard {
     const batch = sets;
     return {
       requests,
+      first,
       settle: (answers) => this.settle(batch, requests, answers, knownAtSend, startedAt),
     };
   }

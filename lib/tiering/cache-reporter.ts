@@ -39,6 +39,12 @@ export class CacheReporter {
     if (this.events.observed) this.events.next(event);
   }
 
+  /** Counts an L1 hit (the hottest path: the event is built only when someone listens). */
+  l1Hit(key: string): void {
+    this.counters.l1Hits++;
+    if (this.events.observed) this.events.next({ type: 'hit', tier: 'l1', key });
+  }
+
   /** Counts a read served from `served`'s tier, or a miss. */
   read(key: string, served: FoundEntry | undefined): void {
     if (served === undefined) {

@@ -1,15 +1,8 @@
 import { namespaceVersionKey, tagVersionKey } from '../keys/version-keys.js';
+import type { LandedChange } from '../invalidation/invalidation-target.js';
 import type { PendingWrite } from '../write-behind/pending-write.js';
 
-/** What changed in L2 by this instance, once it landed: what the invalidation bus announces. */
-export interface LandedChange {
-  /** Caller keys written or deleted. */
-  readonly keys: readonly string[];
-  /** Tags invalidated, with their new tokens. */
-  readonly tags?: Readonly<Record<string, string>>;
-  /** New namespace token after `clear()`. */
-  readonly clear?: string;
-}
+export type { LandedChange };
 
 /**
  * Turns the writes of `namespace` that landed back into caller keys (entries under

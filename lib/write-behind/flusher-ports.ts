@@ -34,6 +34,11 @@ export interface BatchGuard {
 export interface BatchCheck {
   readonly requests: readonly L2EnsureRequest[];
   /**
+   * Whether the answers are needed before the writes go out: some entry carries no token for a
+   * version key (stamped before this instance knew one), so it would be re-sent otherwise.
+   */
+  readonly first: boolean;
+  /**
    * Learns L2's answers (`undefined`: the call failed) and returns the sets to send again,
    * re-stamped (same key and `seq`, new bytes).
    */

@@ -99,11 +99,14 @@ interface SendOutcome {
   readonly rejected?: unknown;
 }
 
+/** A batch whose version check was settled before its writes went out. */
+const CHECKED = Symbol('version check settled');
+
 interface Send {
   readonly batch: PendingWrite[];
   readonly started: number;
-  /** The batch's outcome, with the answers of its version check. */
-  readonly sending: Promise<readonly L2Ensured[] | undefined>;
+  /** The batch's outcome, with the answers of its version check (or {@link CHECKED}). */
+  readonly sending: Promise<readonly L2Ensured[] | typeof CHECKED | undefined>;
   readonly check: BatchCheck | undefined;
 }
 
@@ -246,7 +249,8 @@ export class WriteBehindFlusher {
 
   /** Queues a write for the next batch, replacing any queued or parked write of the same key. */
   enqueue(write: PendingWrite): void {
-    this.parked.remove(write.key);
+    // The size checks first: this is the path of every set(), and these are rarely non-empty.
+    if (this.parked.size > 0) this.parked.remove(write.key);
     // Superseded: a newer write of the key makes its re-assertion or revocation moot.
     if (this.reasserts.size > 0) this.reasserts.delete(write.key);
     if (this.revocations.size > 0) this.revocations.delete(write.key);
@@ -427,6 +431,7 @@ export class WriteBehindFlusher {
         rejected ??= result.rejected;
         if (check === undefined) return;
         const answers = outcome.status === 'fulfilled' ? outcome.value : undefined;
+        if (answers === CHECKED) return;
         if (answers !== undefined) this.resendAll(check.settle(answers));
         // Writes landed but their version keys were not confirmed: ask again later.
         else if (outcome.status === 'fulfilled' || outcome.reason instanceof CacheBatchError) {
@@ -445,12 +450,40 @@ export class WriteBehindFlusher {
   /** Puts one batch on the wire, with the check of the version keys it depends on. */
   private sendOne(batch: PendingWrite[]): Send {
     const check = this.guard?.check(batch);
-    return {
-      batch,
-      started: performance.now(),
-      sending: this.remote.write(toL2Writes(batch, Date.now()), check?.requests),
-      check,
-    };
+    const started = performance.now();
+    if (check?.first !== true) {
+      const sending = this.remote.write(toL2Writes(batch, Date.now()), check?.requests);
+      return { batch, started, sending, check };
+    }
+    // Some entry carries no token for a version key yet (a tag new to this instance): learn the
+    // tokens first and re-stamp in place, one more round trip, rather than write twice. If that
+    // fails, the batch goes as it is and its check is asked again later.
+    const sending = this.remote
+      .ensure(check.requests)
+      .then(
+        (answers): typeof CHECKED => {
+          this.restampInPlace(batch, check.settle(answers));
+          return CHECKED;
+        },
+        () => undefined,
+      )
+      .then(async (answers) => {
+        await this.remote.write(toL2Writes(batch, Date.now()));
+        return answers;
+      });
+    return { batch, started, sending, check };
+  }
+
+  /** Puts re-stamped writes in place of their originals in a batch about to be sent. */
+  private restampInPlace(batch: PendingWrite[], restamped: readonly PendingSet[]): void {
+    if (restamped.length === 0) return;
+    const at = new Map(batch.map((write, i) => [write.key, i]));
+    for (const write of restamped) {
+      const i = at.get(write.key);
+      if (i === undefined || batch[i]!.seq !== write.seq) continue;
+      if (this.inFlight.get(write.key) === batch[i]) this.inFlight.set(write.key, write);
+      batch[i] = write;
+    }
   }
 
   /**

@@ -592,6 +592,32 @@ describe('TieredCache', () => {
   });
 
   describe('invalidateTags()', () => {
+    it('sends a write tagged with a tag new to this instance once, stamped with the tag version another instance made', async () => {
+      const { cache: first, store } = await setup();
+      await first.set('a', 1, { tags: ['new-tag'] });
+      await first.flush();
+      const { cache: second } = await setup({ l1: false }, store);
+      const landed: number[] = [];
+      second.events$.subscribe((event) => {
+        if (event.type === 'flush') landed.push(event.count);
+      });
+      const batchesBefore = store.batches.length;
+      await second.set('b', 2, { tags: ['new-tag'] });
+      await second.flush();
+      // One write, one landed batch (one bus message): the tag's version was learnt before it went.
+      expect(
+        store.batches
+          .slice(batchesBefore)
+          .flat()
+          .map((write) => write.key),
+      ).toEqual(['t:b']);
+      expect(landed).toEqual([1]);
+      const { cache: reader } = await setup({ l1: false }, store);
+      expect(await reader.mget(['a', 'b'])).toEqual([1, 2]);
+      await first.invalidateTags(['new-tag']);
+      expect(await reader.mget(['a', 'b'])).toEqual([undefined, undefined]);
+    });
+
     it('makes entries with the tag miss here and on another instance, and leaves others alone', async () => {
       const store = new ChaosStore(new MemoryStore());
       const { cache: a } = await setup({}, store);

@@ -1,0 +1,232 @@
+import { assertArray } from './argument-checks.js';
+import type { Decoded } from './entry-codec.js';
+import { StaleableValue, type FoundEntry } from './found-entry.js';
+import type { ReadMark } from './in-flight-reads.js';
+import type { ReadBatcher } from './read-batcher.js';
+import type { TierParts } from './tier-parts.js';
+import type { FreshVersions } from './version-registry.js';
+import { assertKey } from '../keys/key-rules.js';
+import type { L2Read } from '../l2/l2-store.interface.js';
+import type { PendingWrite } from '../write-behind/pending-write.js';
+
+/** {@link ReadPath.l1Hit}: L1 holds nothing for the key. */
+export const NOT_IN_L1 = Symbol('not in L1');
+/** {@link ReadPath.l1Hit}: L1 holds the key past its TTL (a stale window of getOrSet). */
+export const STALE_IN_L1 = Symbol('stale in L1');
+
+/**
+ * The read path: L1, then a write of ours still queued, then L2 (one MGET with the version keys
+ * the values are checked against), filling L1 with what L2 answers.
+ *
+ * - A key whose shard is down (an `Error` in its place) is a miss for that key alone, reported,
+ *   and fills nothing.
+ * - An answer that raced a local write or invalidation of the key does not refill L1.
+ */
+export class ReadPath {
+  constructor(
+    private readonly parts: TierParts,
+    private readonly reader: ReadBatcher,
+    /** The newest write of a full key not yet in L2 (the write-behind queue's `peek`). */
+    private readonly pendingWrite: (fullKey: string) => PendingWrite | undefined,
+  ) {}
+
+  /**
+   * The fresh L1 value of `key`, counted and reported as an L1 hit; or {@link NOT_IN_L1} /
+   * {@link STALE_IN_L1}. The one place an L1 hit is counted.
+   */
+  l1Hit(key: string): unknown {
+    const local = this.parts.l1?.get(key);
+    if (local === undefined) return NOT_IN_L1;
+    let value: unknown = local;
+    if (local instanceof StaleableValue) {
+      if (local.freshUntil <= Date.now()) return STALE_IN_L1;
+      value = local.value;
+    }
+    this.parts.report.l1Hit(key);
+    return value;
+  }
+
+  /** The value of `key`: L1, else L2 (filling L1), else `undefined`. Never throws for L2 trouble. */
+  async get<T>(key: string): Promise<T | undefined> {
+    assertKey(key, this.parts.options.maxKeyLength);
+    const hit = this.l1Hit(key);
+    if (hit !== NOT_IN_L1 && hit !== STALE_IN_L1) return hit as T;
+    const found = hit === NOT_IN_L1 ? await this.readThrough(key) : undefined;
+    const fresh = found !== undefined && found.freshUntil > Date.now() ? found : undefined;
+    this.parts.report.read(key, fresh);
+    return fresh?.value as T | undefined;
+  }
+
+  /** Values of `keys` in order; L1 first, then one L2 call for the rest. */
+  async mget<T>(keys: readonly string[]): Promise<Array<T | undefined>> {
+    assertArray(keys, 'mget() takes an array of keys');
+    keys.forEach((key) => assertKey(key, this.parts.options.maxKeyLength));
+    const { l1, report, reads } = this.parts;
+    const result = new Array<T | undefined>(keys.length);
+    const remoteAt: number[] = [];
+    const now = Date.now();
+    keys.forEach((key, i) => {
+      const local = l1?.get(key);
+      const found = local !== undefined ? fromLocal(local) : this.pendingValue(key);
+      if (found === null) {
+        remoteAt.push(i);
+        return;
+      }
+      const fresh = found !== undefined && found.freshUntil > now ? found : undefined;
+      report.read(key, fresh);
+      result[i] = fresh?.value as T | undefined;
+    });
+    if (remoteAt.length === 0) return result;
+    const remoteKeys = remoteAt.map((i) => keys[i]!);
+    const marks = remoteKeys.map((key) => reads.begin(key));
+    try {
+      const read = await this.readRemote(remoteKeys, 'mget');
+      const accepted = remoteKeys.map((key, j) =>
+        this.accept(key, read?.values[j], marks[j], read?.fresh),
+      );
+      const found = accepted.some((entry) => entry instanceof Promise)
+        ? await Promise.all(accepted.map((entry) => Promise.resolve(entry)))
+        : (accepted as Array<FoundEntry | undefined>);
+      const at = Date.now();
+      remoteAt.forEach((i, j) => {
+        const entry = found[j];
+        const fresh = entry !== undefined && entry.freshUntil > at ? entry : undefined;
+        report.read(remoteKeys[j]!, fresh);
+        result[i] = fresh?.value as T | undefined;
+      });
+      return result;
+    } finally {
+      remoteKeys.forEach((key, j) => reads.end(key, marks[j]));
+    }
+  }
+
+  /** The entry under `key`, fresh or stale: L1, a queued write, else L2. Counts nothing. */
+  async lookup(key: string): Promise<FoundEntry | undefined> {
+    const local = this.parts.l1?.get(key);
+    return local !== undefined ? fromLocal(local) : this.readThrough(key);
+  }
+
+  /** L1 missed: a write of ours not yet flushed, else L2. Counts nothing. */
+  private async readThrough(key: string): Promise<FoundEntry | undefined> {
+    const pending = this.pendingValue(key);
+    if (pending !== null) return pending;
+    const mark = this.parts.reads.begin(key);
+    try {
+      const read = await this.readRemote([key], 'get');
+      const found = this.accept(key, read?.values[0], mark, read?.fresh);
+      return found instanceof Promise ? await found : found;
+    } finally {
+      this.parts.reads.end(key, mark);
+    }
+  }
+
+  /**
+   * One MGET for the values and the versions they are checked against: the namespace version and
+   * the versions of the tags these keys had when last seen. `undefined` when L2 failed (counted).
+   */
+  private async readRemote(
+    keys: readonly string[],
+    operation: string,
+  ): Promise<{ values: L2Read[]; fresh: FreshVersions } | undefined> {
+    const { versions, prefix } = this.parts;
+    const tags = versions.hintedTags(keys);
+    const startedAt = performance.now();
+    let raws: L2Read[];
+    try {
+      raws = await this.reader.mget([
+        ...keys.map((key) => prefix + key),
+        versions.namespaceKey,
+        ...tags.map((tag) => versions.tagKey(tag)),
+      ]);
+    } catch (error: unknown) {
+      this.parts.report.l2Failed(operation, keys.length === 1 ? keys[0] : undefined, error);
+      return undefined;
+    }
+    const n = keys.length;
+    return {
+      values: raws.slice(0, n),
+      fresh: {
+        namespace: versions.noteNamespace(raws[n], startedAt),
+        tags: versions.noteTags(tags, raws.slice(n + 1), startedAt),
+      },
+    };
+  }
+
+  /**
+   * Read-your-writes: a write of ours still queued for L2 is newer than anything L2 holds.
+   * Rare path (L1 disabled, or the entry left L1 before its flush). `null`: nothing queued.
+   */
+  private pendingValue(key: string): FoundEntry | undefined | null {
+    const write = this.pendingWrite(this.parts.prefix + key);
+    if (!write) return null; // nothing queued: ask L2
+    if (write.kind === 'del' || write.expiresAt <= Date.now()) return undefined;
+    const decoded = this.decode(key, write.value);
+    if (decoded === undefined || !this.parts.versions.matchesKnown(decoded.stamp)) return undefined;
+    return { value: decoded.value, freshUntil: decoded.freshUntil, tier: 'l1' };
+  }
+
+  /**
+   * Decodes an L2 answer, checks its version stamp, and, unless a local write raced the read,
+   * fills L1 with the remaining TTL. `fresh` is undefined when L2 did not answer; an `Error` in
+   * place of the value means the key's shard is down: a miss for this key alone, reported.
+   */
+  private accept(
+    key: string,
+    raw: L2Read,
+    mark: ReadMark | undefined,
+    fresh: FreshVersions | undefined,
+  ): FoundEntry | undefined | Promise<FoundEntry | undefined> {
+    // Not `async`: an L2 hit is checked synchronously unless tag versions must be read, so a
+    // batch of hits costs no promise per entry here.
+    if (raw === undefined || fresh === undefined) return undefined;
+    if (raw instanceof Error) {
+      this.parts.report.l2Failed('get', key, raw);
+      return undefined;
+    }
+    const decoded = this.decode(key, raw);
+    if (!decoded) return undefined;
+    const tags = decoded.stamp?.t === undefined ? undefined : Object.keys(decoded.stamp.t);
+    this.parts.versions.rememberTags(key, tags);
+    const current = this.parts.versions.isCurrent(decoded.stamp, fresh);
+    return typeof current === 'boolean'
+      ? this.admit(key, raw.length, decoded, tags, mark, current)
+      : current.then((ok) => this.admit(key, raw.length, decoded, tags, mark, ok));
+  }
+
+  /** A decoded L2 entry, current or not: fills L1 unless a local write raced the read. */
+  private admit(
+    key: string,
+    size: number,
+    decoded: Decoded,
+    tags: readonly string[] | undefined,
+    mark: ReadMark | undefined,
+    current: boolean,
+  ): FoundEntry | undefined {
+    if (!current) return undefined;
+    if (!mark?.dirty) {
+      const local =
+        decoded.freshUntil < decoded.expiresAt
+          ? new StaleableValue(decoded.value, decoded.freshUntil)
+          : decoded.value;
+      this.parts.l1?.set(key, local, decoded.expiresAt, size, tags);
+    }
+    return { value: decoded.value, freshUntil: decoded.freshUntil, tier: 'l2' };
+  }
+
+  /** The entry in `raw`; a corrupt one is reported (`decode` error) and reads as a miss. */
+  private decode(key: string, raw: Buffer): Decoded | undefined {
+    try {
+      return this.parts.codec.decode(key, raw);
+    } catch (error: unknown) {
+      this.parts.report.l2Failed('decode', key, error);
+      return undefined;
+    }
+  }
+}
+
+/** An L1 value as a found entry. */
+function fromLocal(local: unknown): FoundEntry {
+  return local instanceof StaleableValue
+    ? { value: local.value, freshUntil: local.freshUntil, tier: 'l1' }
+    : { value: local, freshUntil: Infinity, tier: 'l1' };
+}
