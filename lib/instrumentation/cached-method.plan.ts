@@ -1,6 +1,9 @@
-import type { KeyBuilder, TagsBuilder } from './call-key.compiler.js';
-
 /** The compiled form of a method's cache decorators, which the bindings run. Internal. */
+
+/** Builds a key from the call's arguments and (after the method ran) its result. */
+export type KeyBuilder = (args: readonly unknown[], result: unknown) => string;
+/** Builds tags from the call's arguments and (after the method ran) its result. */
+export type TagsBuilder = (args: readonly unknown[], result: unknown) => readonly string[];
 
 /** What a decorated method returns; `'unknown'` until the first call tells. Internal. */
 export type ReturnKind = 'promise' | 'observable' | 'unknown';

@@ -4,12 +4,7 @@ import { CacheDecoratorError } from '../errors/cache-decorator.error.js';
 import { CacheKeyError } from '../errors/cache-key.error.js';
 import { hashArguments, UnhashableValueError } from '../keys/argument-hash.js';
 import { KeyTemplateSyntaxError, parseKeyTemplate } from '../keys/key-template.js';
-import type { CacheCapabilities } from './cached-method.plan.js';
-
-/** Builds a key from the call's arguments and (after the method ran) its result. */
-export type KeyBuilder = (args: readonly unknown[], result: unknown) => string;
-/** Builds tags from the call's arguments and (after the method ran) its result. */
-export type TagsBuilder = (args: readonly unknown[], result: unknown) => readonly string[];
+import type { CacheCapabilities, KeyBuilder, TagsBuilder } from './cached-method.plan.js';
 
 /** Tags known at start-up, or a builder of the call's tags. */
 export interface CompiledTags {
