@@ -90,9 +90,10 @@ export class BatchSender {
     const mine = only === undefined ? undefined : new Set(only);
     let failed: unknown;
     let rejected: unknown;
+    const putBack: PendingWrite[] = [];
     outcomes.forEach((outcome, i) => {
       const { batch, started, check } = sends[i]!;
-      const result = this.settle(batch, outcome, performance.now() - started, mine);
+      const result = this.settle(batch, outcome, performance.now() - started, mine, putBack);
       failed ??= result.failed;
       rejected ??= result.rejected;
       if (check === undefined) return;
@@ -104,6 +105,8 @@ export class BatchSender {
         this.recheckLater({ check, attempt: 0, dueAt: 0 });
       }
     });
+    // Once for all batches, so the queue stays in call order (the front is the oldest write).
+    held.requeue(putBack);
     // A caller's batch that failed as a whole left its writes queued: the drain takes them from
     // here, with its backoff.
     if (only !== undefined && held.queuedSize > 0) this.host.wake();
@@ -159,13 +162,14 @@ export class BatchSender {
 
   /**
    * Settles one batch (see the class). `mine`: the writes a caller waits for, whose failures it
-   * must hear about.
+   * must hear about; `putBack`: collects the writes of a batch that failed as a whole.
    */
   private settle(
     batch: readonly PendingWrite[],
     outcome: PromiseSettledResult<unknown>,
     durationMs: number,
     mine: ReadonlySet<PendingWrite> | undefined,
+    putBack: PendingWrite[],
   ): SendOutcome {
     if (outcome.status === 'fulfilled') {
       this.landed(batch, durationMs);
@@ -200,7 +204,7 @@ export class BatchSender {
       if (mine?.has(write)) failed ??= reason;
     }
     if (alone) this.park(retry, error);
-    else this.host.held.requeue(retry);
+    else putBack.push(...retry);
     return { failed, rejected };
   }
 

@@ -15,6 +15,8 @@ export class WriteQueue {
   private readonly byKey = new Map<string, PendingWrite>();
   private order: PendingWrite[] = [];
   private head = 0;
+  /** The highest `seq` queued so far: a write below it is put in its place, not at the back. */
+  private newestSeq = 0;
 
   get size(): number {
     return this.byKey.size;
@@ -28,8 +30,17 @@ export class WriteQueue {
     return this.byKey.has(key);
   }
 
-  /** Queues `write` at the back; returns whether it replaced a queued write of its key. */
+  /**
+   * Queues `write` at the back (in its place by `seq` when it is older than the newest queued, as a
+   * write sent once more is); returns whether it replaced a queued write of its key.
+   */
   push(write: PendingWrite): boolean {
+    if (write.seq < this.newestSeq) {
+      const replaced = this.byKey.has(write.key);
+      this.prepend([write]);
+      return replaced;
+    }
+    this.newestSeq = write.seq;
     const size = this.byKey.size;
     this.byKey.set(write.key, write); // one lookup: the size says whether the key was there
     const replaced = this.byKey.size === size;
@@ -82,11 +93,28 @@ export class WriteQueue {
     return this.order.slice(this.head, this.head + count);
   }
 
-  /** Puts `writes` before every queued write, in their order (for writes that failed). */
+  /**
+   * Puts writes back (they failed, or waited out a retry) among the queued ones in call order
+   * (`seq`), so the queue stays oldest first: the front is what `'drop-oldest'` drops. Rare path
+   * (failures only): a merge of the two sorted runs.
+   */
   prepend(writes: readonly PendingWrite[]): void {
     if (writes.length === 0) return;
-    for (const write of writes) this.byKey.set(write.key, write);
-    this.order = [...writes, ...this.order.slice(this.head)];
+    const back = [...writes].sort((a, b) => a.seq - b.seq);
+    for (const write of back) this.byKey.set(write.key, write);
+    // The writes put back are not in `order` (taking them moved past them), so `peek` skips them.
+    const queued = this.peek(Infinity);
+    const merged: PendingWrite[] = [];
+    let i = 0;
+    let j = 0;
+    while (i < back.length || j < queued.length) {
+      const next =
+        j >= queued.length || (i < back.length && back[i]!.seq <= queued[j]!.seq)
+          ? back[i++]!
+          : queued[j++]!;
+      merged.push(next);
+    }
+    this.order = merged;
     this.head = 0;
   }
 

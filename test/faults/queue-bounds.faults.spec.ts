@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import { CacheL2TimeoutError } from '../../lib/errors/cache-l2.error.js';
+import { REASSERT_DELAY_MS } from '../../lib/write-behind/follow-ups.js';
 import { startCacheApp, type CacheApp } from '../support/cache-app.js';
 import { delay, waitFor } from '../support/poll.js';
 import { RedisServer } from '../support/redis-server.js';
@@ -83,6 +84,27 @@ describe('WriteBehindFlusher bounds with Redis hung (SIGSTOP)', () => {
     const kept = keys.map((key) => Number(key.slice('newest:k'.length))).sort((a, b) => a - b);
     expect(kept).toEqual(Array.from({ length: maxPending }, (_, i) => total - maxPending + i));
     expect(cache.stats().pending).toBe(0);
+  }, 30_000);
+
+  it("keeps the newest maxPending writes after several batches in flight failed as a whole, with 'drop-oldest'", async () => {
+    const maxPending = 300;
+    const { cache } = await instance({
+      namespace: 'order',
+      writeBehind: { maxPending, maxBatchSize: 100, overflow: 'drop-oldest' },
+    });
+    await redis.pause();
+    // One drain sends three batches (100, 100, 50) to the hung server; they time out together
+    // (1 s) and go back to the queue, which must stay in call order.
+    for (let i = 0; i < 250; i++) await cache.set(`k${i}`, i);
+    await delay(1_100);
+    for (let i = 250; i < 400; i++) await cache.set(`k${i}`, i);
+    await redis.resume();
+    await cache.flush(10_000);
+    await delay(REASSERT_DELAY_MS * 2);
+    const kept = (await client.keys('order:k*'))
+      .map((key) => Number(key.slice('order:k'.length)))
+      .sort((a, b) => a - b);
+    expect(kept).toEqual(Array.from({ length: maxPending }, (_, i) => 400 - maxPending + i));
   }, 30_000);
 
   it("keeps the same bound with 'reject', refusing the writes past it", async () => {

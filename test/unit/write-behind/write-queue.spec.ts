@@ -72,6 +72,29 @@ describe('WriteQueue', () => {
     expect(queue.size).toBe(0);
   });
 
+  it('prepend() keeps call order when batches taken together come back one by one, in any order', () => {
+    const queue = new WriteQueue();
+    const writes = Array.from({ length: 6 }, (_, i) => set(`k${i}`));
+    for (const write of writes) queue.push(write);
+    const [first, second] = [queue.take(2), queue.take(2)];
+    const newer = set('k9');
+    queue.push(newer);
+    queue.prepend(second);
+    queue.prepend(first);
+    expect(queue.oldest()).toBe(writes[0]);
+    expect(queue.peek(10)).toEqual([...writes, newer]);
+  });
+
+  it('push() puts a write older than the newest queued in its place by seq (a write sent again)', () => {
+    const queue = new WriteQueue();
+    const [a, b, c] = [set('a'), set('b'), set('c')];
+    queue.push(a);
+    queue.push(c);
+    queue.push(b);
+    expect(queue.peek(10)).toEqual([a, b, c]);
+    expect(queue.oldest()).toBe(a);
+  });
+
   it('stays bounded when one key is replaced 200,000 times while nothing is taken', () => {
     const queue = new WriteQueue();
     queue.push(set('other'));
