@@ -46,11 +46,11 @@ export { CacheUnsendableWriteError } from './errors/cache-unsendable-write.error
 export { CacheUnsupportedCommandError } from './errors/cache-unsupported-command.error.js';
 export { CacheShardUnavailableError } from './errors/cache-shard-unavailable.error.js';
 export { CacheFailoverInProgressError } from './errors/cache-failover.error.js';
-export { MemoryStore } from './l2/memory.store.js';
-export { RedisStore } from './l2/redis.store.js';
-export { TwemproxyStore } from './l2/twemproxy.store.js';
-export { ClusterStore } from './l2/cluster.store.js';
-export { SentinelStore } from './l2/sentinel.store.js';
+export { MemoryStore } from './l2/memory/memory.store.js';
+export { RedisStore } from './l2/redis/redis.store.js';
+export { TwemproxyStore } from './l2/twemproxy/twemproxy.store.js';
+export { ClusterStore } from './l2/cluster/cluster.store.js';
+export { SentinelStore } from './l2/sentinel/sentinel.store.js';
 export { JsonSerializer } from './serialization/json.serializer.js';
 export { Cacheable } from './decorators/cacheable.decorator.js';
 export type { CacheableMethod } from './decorators/cacheable.decorator.js';

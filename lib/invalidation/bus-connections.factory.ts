@@ -1,8 +1,8 @@
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { CacheOptionsError } from '../errors/cache-options.error.js';
-import { buildClusterOptions } from '../l2/cluster-client.factory.js';
-import { createRedisClient, describeRedisTarget } from '../l2/redis-client.factory.js';
-import { buildSentinelClientOptions, describeSentinel } from '../l2/sentinel.store.js';
+import { buildClusterOptions } from '../l2/cluster/cluster-client.factory.js';
+import { createRedisClient, describeRedisTarget } from '../l2/redis/redis-client.factory.js';
+import { buildSentinelClientOptions, describeSentinel } from '../l2/sentinel/sentinel.store.js';
 import type { ResolvedCacheOptions } from '../options/resolved-options.js';
 
 /** The two connections of the bus: pub/sub needs a connection of its own to subscribe. */

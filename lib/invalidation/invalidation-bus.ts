@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import type { Subscription } from 'rxjs';
-import { closeRedisClient, openRedisClient, settledWithin } from '../l2/redis-connection.js';
+import { closeRedisClient, openRedisClient, settledWithin } from '../l2/redis/redis-connection.js';
 import type { InvalidationTarget, LandedChange } from './invalidation-target.js';
 import type { BusConnections } from './bus-connections.factory.js';
 import { decodeInvalidation, encodeInvalidation } from './invalidation-message.js';

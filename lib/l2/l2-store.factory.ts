@@ -2,11 +2,11 @@ import type { LoggerService } from '@nestjs/common';
 import { CacheOptionsError } from '../errors/cache-options.error.js';
 import type { L2Options } from '../options/cache-options.interface.js';
 import type { L2Store } from './l2-store.interface.js';
-import { MemoryStore } from './memory.store.js';
-import { ClusterStore } from './cluster.store.js';
-import { RedisStore } from './redis.store.js';
-import { SentinelStore } from './sentinel.store.js';
-import { TwemproxyStore } from './twemproxy.store.js';
+import { MemoryStore } from './memory/memory.store.js';
+import { ClusterStore } from './cluster/cluster.store.js';
+import { RedisStore } from './redis/redis.store.js';
+import { SentinelStore } from './sentinel/sentinel.store.js';
+import { TwemproxyStore } from './twemproxy/twemproxy.store.js';
 
 /**
  * Builds the store for the configured topology: memory, custom, a single Redis, twemproxy, Redis

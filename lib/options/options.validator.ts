@@ -1,7 +1,6 @@
 import type { ClusterOptions, RedisOptions } from 'ioredis';
 import { CacheOptionsError } from '../errors/cache-options.error.js';
-import { assertProxyCompatibleOptions } from '../l2/proxy-command.guard.js';
-import { assertSentinelCompatibleOptions } from '../l2/sentinel.store.js';
+import { assertProxyCompatibleOptions, assertSentinelCompatibleOptions } from './topology-rules.js';
 import { JsonSerializer } from '../serialization/json.serializer.js';
 import type { CacheSerializer } from '../serialization/serializer.interface.js';
 import type {

@@ -1,5 +1,5 @@
 import type { L2Write } from '../l2/l2-store.interface.js';
-import { MemoryStore } from '../l2/memory.store.js';
+import { MemoryStore } from '../l2/memory/memory.store.js';
 
 /**
  * The L2 of `DistributedCacheModule.forTest()`: the embedded {@link MemoryStore}, unchanged, plus

@@ -1,4 +1,4 @@
-import { RECONNECT_MAX_DELAY_MS } from '../../lib/l2/redis-client.factory.js';
+import { RECONNECT_MAX_DELAY_MS } from '../../lib/l2/redis/redis-client.factory.js';
 import type { L2Options } from '../../lib/options/cache-options.interface.js';
 import { startCacheApp, type CacheApp } from '../support/cache-app.js';
 import {

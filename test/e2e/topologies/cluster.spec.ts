@@ -1,4 +1,4 @@
-import { CLUSTER_SLOTS, clusterKeySlot } from '../../../lib/l2/cluster-slots.js';
+import { CLUSTER_SLOTS, clusterKeySlot } from '../../../lib/l2/cluster/cluster-slots.js';
 import { startCacheApp, type CacheApp } from '../../support/cache-app.js';
 import { RedisCluster } from '../../support/redis-cluster.js';
 

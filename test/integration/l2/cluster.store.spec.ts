@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { L2Write } from '../../../lib/l2/l2-store.interface.js';
-import { CLUSTER_SLOTS, clusterKeySlot } from '../../../lib/l2/cluster-slots.js';
-import { ClusterStore } from '../../../lib/l2/cluster.store.js';
+import { CLUSTER_SLOTS, clusterKeySlot } from '../../../lib/l2/cluster/cluster-slots.js';
+import { ClusterStore } from '../../../lib/l2/cluster/cluster.store.js';
 import { describeL2StoreContract } from '../../contract/l2-store.contract.js';
 import { delay, waitFor } from '../../support/poll.js';
 import { RedisCluster } from '../../support/redis-cluster.js';

@@ -1,4 +1,4 @@
-import { MemoryStore } from '../../../lib/l2/memory.store.js';
+import { MemoryStore } from '../../../lib/l2/memory/memory.store.js';
 import { describeL2StoreContract } from '../../contract/l2-store.contract.js';
 
 describeL2StoreContract('MemoryStore', async () => {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { CacheBatchError } from '../../../lib/errors/cache-batch.error.js';
 import type { L2Write } from '../../../lib/l2/l2-store.interface.js';
-import { RedisStore, type RedisStoreOptions } from '../../../lib/l2/redis.store.js';
+import { RedisStore, type RedisStoreOptions } from '../../../lib/l2/redis/redis.store.js';
 import { describeL2StoreContract } from '../../contract/l2-store.contract.js';
 import { freePort } from '../../support/free-port.js';
 import { waitFor } from '../../support/poll.js';

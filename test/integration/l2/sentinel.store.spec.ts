@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { CacheFailoverInProgressError } from '../../../lib/errors/cache-failover.error.js';
 import { CacheOptionsError } from '../../../lib/errors/cache-options.error.js';
 import type { L2Write } from '../../../lib/l2/l2-store.interface.js';
-import { SentinelStore } from '../../../lib/l2/sentinel.store.js';
+import { SentinelStore } from '../../../lib/l2/sentinel/sentinel.store.js';
 import { describeL2StoreContract } from '../../contract/l2-store.contract.js';
 import { waitFor } from '../../support/poll.js';
 import { respCommand } from '../../support/resp.js';

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
-import { probeServer } from '../../../lib/l2/server-probe.js';
-import { createTwemproxyClient } from '../../../lib/l2/twemproxy.store.js';
+import { probeServer } from '../../../lib/l2/redis/server-probe.js';
+import { createTwemproxyClient } from '../../../lib/l2/twemproxy/twemproxy.store.js';
 import { RedisServer } from '../../support/redis-server.js';
 import { Twemproxy } from '../../support/twemproxy.js';
 

@@ -1,7 +1,7 @@
 import { CacheBatchError } from '../../../lib/errors/cache-batch.error.js';
 import { CacheL2Error } from '../../../lib/errors/cache-l2.error.js';
 import type { L2Write } from '../../../lib/l2/l2-store.interface.js';
-import { MemoryStore, type MemoryStoreOptions } from '../../../lib/l2/memory.store.js';
+import { MemoryStore, type MemoryStoreOptions } from '../../../lib/l2/memory/memory.store.js';
 
 /** The hand-driven clock of the store under test, epoch milliseconds. */
 let clock = 1_000;

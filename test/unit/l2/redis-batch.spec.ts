@@ -1,4 +1,4 @@
-import { expiryArgs } from '../../../lib/l2/redis-batch.js';
+import { expiryArgs } from '../../../lib/l2/redis/redis-batch.js';
 
 describe('expiryArgs()', () => {
   it('sends the absolute expiry as PXAT when the server takes it', () => {

@@ -4,7 +4,7 @@ import {
   describeRedisTarget,
   reconnectDelayMs,
   REDIS_CLIENT_FORCED,
-} from '../../../lib/l2/redis-client.factory.js';
+} from '../../../lib/l2/redis/redis-client.factory.js';
 
 const FORCED = {
   lazyConnect: true,

@@ -1,4 +1,4 @@
-import { CLOCK_OFFSET_WARN_MS, probeWarnings } from '../../../lib/l2/server-probe.js';
+import { CLOCK_OFFSET_WARN_MS, probeWarnings } from '../../../lib/l2/redis/server-probe.js';
 
 /** probeWarnings(): what a probe result makes the store log, and nothing when all is well. */
 const STORE = 'RedisStore(127.0.0.1:6379)';

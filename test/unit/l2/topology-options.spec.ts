@@ -3,17 +3,17 @@ import {
   buildClusterOptions,
   createClusterClient,
   describeCluster,
-} from '../../../lib/l2/cluster-client.factory.js';
-import { clusterKeySlot } from '../../../lib/l2/cluster-slots.js';
+} from '../../../lib/l2/cluster/cluster-client.factory.js';
+import { clusterKeySlot } from '../../../lib/l2/cluster/cluster-slots.js';
 import { createL2Store } from '../../../lib/l2/l2-store.factory.js';
-import { buildSentinelClientOptions, describeSentinel } from '../../../lib/l2/sentinel.store.js';
+import { buildSentinelClientOptions, describeSentinel } from '../../../lib/l2/sentinel/sentinel.store.js';
 import {
   createTwemproxyClient,
   describeTwemproxy,
   TwemproxyStore,
-} from '../../../lib/l2/twemproxy.store.js';
-import { ClusterStore } from '../../../lib/l2/cluster.store.js';
-import { SentinelStore } from '../../../lib/l2/sentinel.store.js';
+} from '../../../lib/l2/twemproxy/twemproxy.store.js';
+import { ClusterStore } from '../../../lib/l2/cluster/cluster.store.js';
+import { SentinelStore } from '../../../lib/l2/sentinel/sentinel.store.js';
 import { resolveCacheOptions } from '../../../lib/options/options.validator.js';
 
 const FAIL_FAST = {

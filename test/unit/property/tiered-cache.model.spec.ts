@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { MemoryStore } from '../../../lib/l2/memory.store.js';
+import { MemoryStore } from '../../../lib/l2/memory/memory.store.js';
 import { resolveCacheOptions } from '../../../lib/options/options.validator.js';
 import { TieredCache } from '../../../lib/tiering/tiered-cache.js';
 import { ChaosStore } from '../../support/chaos-store.js';

@@ -5,7 +5,7 @@ import { CacheOverflowError } from '../../../lib/errors/cache-overflow.error.js'
 import { CacheSerializationError } from '../../../lib/errors/cache-serialization.error.js';
 import { CacheKeyError } from '../../../lib/errors/cache-key.error.js';
 import type { CacheEvent } from '../../../lib/events/cache-event.js';
-import { MemoryStore } from '../../../lib/l2/memory.store.js';
+import { MemoryStore } from '../../../lib/l2/memory/memory.store.js';
 import type { DistributedCacheModuleOptions } from '../../../lib/options/cache-options.interface.js';
 import { resolveCacheOptions } from '../../../lib/options/options.validator.js';
 import { TieredCache } from '../../../lib/tiering/tiered-cache.js';

@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import { Redis, type RedisOptions } from 'ioredis';
-import type { SentinelL2Options } from '../options/cache-options.interface.js';
-import { reconnectDelayMs } from './redis-client.factory.js';
+import type { SentinelL2Options } from '../../options/cache-options.interface.js';
+import { reconnectDelayMs } from '../redis/redis-client.factory.js';
 
 /** Default longest pause of writes for one failover, in milliseconds. */
 export const FAILOVER_PAUSE_MAX_MS = 5_000;

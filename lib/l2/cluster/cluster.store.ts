@@ -1,29 +1,29 @@
 import { randomUUID } from 'node:crypto';
 import type { Cluster } from 'ioredis';
-import { CacheL2Error } from '../errors/cache-l2.error.js';
-import type { ClusterL2Options } from '../options/cache-options.interface.js';
+import { CacheL2Error } from '../../errors/cache-l2.error.js';
+import type { ClusterL2Options } from '../../options/cache-options.interface.js';
 import { createClusterClient, describeCluster } from './cluster-client.factory.js';
 import { ClusterNodeKeeper, endCluster } from './cluster-node.keeper.js';
 import { execOrUndefined, isRedirection, queueWrite, replyAt } from './cluster-pipeline.js';
-import { CLUSTER_SLOTS, clusterKeySlot } from './cluster-slots.js';
-import { CacheShardUnavailableError } from '../errors/cache-shard-unavailable.error.js';
-import type { L2Ensured, L2EnsureRequest, L2Read, L2Store, L2Write } from './l2-store.interface.js';
-import {
-  chunks,
-  expiryArgs,
-  invalidSet,
-  throwBatchFailures,
-  toValues,
-  unsentSetError,
-} from './redis-batch.js';
-import { probeServer, probeWarnings } from './server-probe.js';
-import type { RedisStoreOptions } from './redis-client.store.js';
+import { ensurePerKey, readPerNode } from './cluster-reads.js';
+import { ClusterRouter } from './cluster-router.js';
+import type {
+  L2Ensured,
+  L2EnsureRequest,
+  L2Read,
+  L2Store,
+  L2Write,
+} from '../l2-store.interface.js';
+import { invalidSet } from '../l2-write.checks.js';
+import { chunks, throwBatchFailures, unsentSetError } from '../redis/redis-batch.js';
+import { probeServer, probeWarnings } from '../redis/server-probe.js';
+import type { RedisStoreOptions } from '../redis/redis-client.store.js';
 import {
   checkRoundTrip,
   HEALTH_KEY_PREFIX,
   HEALTH_KEY_TTL_MS,
   settledWithin,
-} from './redis-connection.js';
+} from '../redis/redis-connection.js';
 
 /**
  * The L2 store on a Redis Cluster (`l2: { type: 'cluster', nodes }`), through an ioredis `Cluster`.
@@ -44,6 +44,7 @@ export class ClusterStore implements L2Store {
   private readonly quitTimeoutMs: number;
   private readonly healthKeyPrefix: string;
   private readonly nodes: ClusterNodeKeeper;
+  private readonly router: ClusterRouter;
   private readonly onWarning: ((message: string) => void) | undefined;
   private closed = false;
   /** Whether the masters take `SET ... PXAT` (probed on connect). */
@@ -67,6 +68,7 @@ export class ClusterStore implements L2Store {
     cluster.on('error', (error: Error) => onClientError?.(error));
     cluster.on('node error', (error: Error) => onClientError?.(error));
     this.nodes = new ClusterNodeKeeper(cluster);
+    this.router = new ClusterRouter(cluster, description);
   }
 
   /** A store with its own Cluster client for `options` (not connected yet: call {@link connect}). */
@@ -136,46 +138,7 @@ export class ClusterStore implements L2Store {
   async mget(keys: readonly string[]): Promise<L2Read[]> {
     if (keys.length === 0) return [];
     this.assertReady('mget');
-    const values = new Array<L2Read>(keys.length);
-    const byNode = this.groupBySlotAndNode(keys, values);
-    const readOne = async (index: number): Promise<void> => {
-      try {
-        values[index] = (await this.cluster.getBuffer(keys[index] as string)) ?? undefined;
-      } catch (error: unknown) {
-        values[index] = this.unavailable('mget', error);
-      }
-    };
-    await Promise.all(
-      [...byNode.values()].map(async (slots) => {
-        const parts: number[][] = [];
-        const pipeline = this.cluster.pipeline();
-        for (const indexes of slots.values()) {
-          for (const part of chunks(indexes)) {
-            pipeline.mgetBuffer(part.map((i) => keys[i] as string));
-            parts.push(part);
-          }
-        }
-        const results = await execOrUndefined(pipeline);
-        if (results === undefined) {
-          // Nothing was sent (see execOrUndefined): read these keys one by one instead.
-          await Promise.all(parts.flat().map(readOne));
-          return;
-        }
-        const redirected: number[] = [];
-        parts.forEach((part, j) => {
-          const [error, reply] = replyAt(results, j, 'mget');
-          if (error) {
-            if (isRedirection(error)) redirected.push(...part);
-            else for (const index of part) values[index] = this.unavailable('mget', error);
-            return;
-          }
-          const read = toValues(part.length, reply as Array<Buffer | null>);
-          part.forEach((index, k) => (values[index] = read[k]));
-        });
-        await Promise.all(redirected.map(readOne));
-      }),
-    );
-    return values;
+    return readPerNode(this.cluster, this.router, keys);
   }
 
   /**
@@ -186,25 +149,7 @@ export class ClusterStore implements L2Store {
   async ensure(requests: readonly L2EnsureRequest[]): Promise<L2Ensured[]> {
     if (requests.length === 0) return [];
     this.assertReady('ensure');
-    return Promise.all(
-      requests.map(async ({ key, candidate, expiresAt }): Promise<L2Ensured> => {
-        try {
-          const [set, get] = (await this.cluster
-            .pipeline()
-            .set(key, candidate, ...expiryArgs(expiresAt, this.pxat), 'NX')
-            .get(key)
-            .exec()) ?? [
-            [null, null],
-            [null, null],
-          ];
-          const failed = set?.[0] ?? get?.[0];
-          if (failed) return this.unavailable('ensure', failed);
-          return typeof get?.[1] === 'string' ? get[1] : candidate;
-        } catch (error: unknown) {
-          return this.unavailable('ensure', error);
-        }
-      }),
-    );
+    return ensurePerKey(this.cluster, this.router, requests, this.pxat);
   }
 
   /**
@@ -228,9 +173,9 @@ export class ClusterStore implements L2Store {
       }
       let node: string;
       try {
-        node = this.nodeOf(write.key);
+        node = this.router.nodeOf(write.key);
       } catch (error: unknown) {
-        failures.set(index, this.unavailable('write', error));
+        failures.set(index, this.router.unavailable('write', error));
         return;
       }
       const list = byNode.get(node);
@@ -245,7 +190,7 @@ export class ClusterStore implements L2Store {
         const results = await execOrUndefined(pipeline);
         if (results === undefined) {
           // Nothing was sent (see execOrUndefined): send these writes one by one instead.
-          await this.resendWrites(writes, indexes, failures);
+          await this.router.resendOneByOne(writes, indexes, failures, this.pxat);
           return;
         }
         const redirected: number[] = [];
@@ -253,9 +198,9 @@ export class ClusterStore implements L2Store {
           const [error] = replyAt(results, position, 'write');
           if (!error) return;
           if (isRedirection(error)) redirected.push(index);
-          else failures.set(index, this.unavailable('write', error));
+          else failures.set(index, this.router.unavailable('write', error));
         });
-        await this.resendWrites(writes, redirected, failures);
+        await this.router.resendOneByOne(writes, redirected, failures, this.pxat);
       }),
     );
     throwBatchFailures(failures, writes.length);
@@ -265,7 +210,7 @@ export class ClusterStore implements L2Store {
   async del(keys: readonly string[]): Promise<void> {
     if (keys.length === 0) return;
     this.assertReady('del');
-    const byNode = this.groupBySlotAndNode(keys);
+    const byNode = this.router.groupBySlotAndNode(keys);
     await Promise.all(
       [...byNode.values()].map(async (slots) => {
         const parts: string[][] = [];
@@ -307,7 +252,7 @@ export class ClusterStore implements L2Store {
     const id = randomUUID();
     await Promise.all(
       [...masters].map(async (master) => {
-        const key = `${this.healthKeyPrefix}{${this.tagServedBy(master)}}:${id}`;
+        const key = `${this.healthKeyPrefix}{${this.router.tagServedBy(master)}}:${id}`;
         const token = randomUUID();
         const results = await this.cluster
           .pipeline()
@@ -347,120 +292,4 @@ export class ClusterStore implements L2Store {
       );
     }
   }
-
-  /** The node (ioredis' node-group key: master and replicas) serving `key`'s slot. */
-  private nodeOf(key: string): string {
-    return this.nodeOfSlot(clusterKeySlot(this.prefixed(key)));
-  }
-
-  private nodeOfSlot(slot: number): string {
-    const owners = this.cluster.slots[slot];
-    if (owners === undefined || owners.length === 0) {
-      throw new CacheShardUnavailableError(
-        'route',
-        `${this.description} knows no master for slot ${slot}`,
-      );
-    }
-    return owners.join(',');
-  }
-
-  /**
-   * The error of a key whose node or slot failed while the cluster as a whole answers: it stays
-   * that key's (a miss, a retried write), never the whole call's. Slot redirections are followed
-   * before this; anything else from a node (connection refused, CLUSTERDOWN for an uncovered slot)
-   * says the key's part of the cluster is unavailable now.
-   */
-  private unavailable(operation: string, error: unknown): Error {
-    if (error instanceof CacheShardUnavailableError) return error;
-    const text = error instanceof Error ? error.message : String(error);
-    if (error instanceof Error && error.name === 'ReplyError' && isPermanentReply(text)) {
-      return error; // e.g. NOPERM, WRONGTYPE: the key's own, not the node's
-    }
-    return new CacheShardUnavailableError(`${operation} on ${this.description}`, text, {
-      cause: error,
-    });
-  }
-
-  /**
-   * Key indexes grouped by node, then by slot, in input order. A key whose slot has no node gets
-   * its error in `unrouted` (when given; otherwise the call throws).
-   */
-  private groupBySlotAndNode(
-    keys: readonly string[],
-    unrouted?: L2Read[],
-  ): Map<string, Map<number, number[]>> {
-    const byNode = new Map<string, Map<number, number[]>>();
-    keys.forEach((key, index) => {
-      const slot = clusterKeySlot(this.prefixed(key));
-      let node: string;
-      try {
-        node = this.nodeOfSlot(slot);
-      } catch (error: unknown) {
-        if (unrouted === undefined) throw error;
-        unrouted[index] = this.unavailable('route', error);
-        return;
-      }
-      let slots = byNode.get(node);
-      if (slots === undefined) byNode.set(node, (slots = new Map<number, number[]>()));
-      const list = slots.get(slot);
-      if (list === undefined) slots.set(slot, [index]);
-      else list.push(index);
-    });
-    return byNode;
-  }
-
-  /**
-   * Re-sends redirected writes through ioredis' single-command path (which follows MOVED/ASK):
-   * keys in parallel, each key's writes one after the other in batch order.
-   */
-  private async resendWrites(
-    writes: readonly L2Write[],
-    indexes: readonly number[],
-    failures: Map<number, unknown>,
-  ): Promise<void> {
-    const byKey = new Map<string, number[]>();
-    for (const index of indexes) {
-      const key = (writes[index] as L2Write).key;
-      const list = byKey.get(key);
-      if (list === undefined) byKey.set(key, [index]);
-      else list.push(index);
-    }
-    await Promise.all(
-      [...byKey.values()].map(async (keyIndexes) => {
-        for (const index of keyIndexes) {
-          const write = writes[index] as L2Write;
-          try {
-            if (write.kind === 'del') await this.cluster.del(write.key);
-            else {
-              await this.cluster.set(
-                write.key,
-                write.value,
-                ...expiryArgs(write.expiresAt, this.pxat),
-              );
-            }
-          } catch (error: unknown) {
-            failures.set(index, this.unavailable('write', error));
-          }
-        }
-      }),
-    );
-  }
-
-  /** A hash tag whose slot `master` serves (for the health check). */
-  private tagServedBy(master: string): string {
-    for (let n = 0; n < CLUSTER_SLOTS * 8; n++) {
-      const tag = `h${n}`;
-      if (this.cluster.slots[clusterKeySlot(this.prefixed(`{${tag}}`))]?.[0] === master) return tag;
-    }
-    throw new CacheL2Error('health check', `no hash tag found for node ${master}`);
-  }
-
-  private prefixed(key: string): string {
-    return `${this.cluster.options.keyPrefix ?? ''}${key}`;
-  }
-}
-
-/** Redis error replies about the command or key itself, which retrying does not change. */
-function isPermanentReply(text: string): boolean {
-  return /^(NOPERM|WRONGTYPE|ERR)\b/.test(text);
 }

@@ -1,6 +1,6 @@
 import type { Cluster, Redis } from 'ioredis';
-import { reconnectDelayMs } from './redis-client.factory.js';
-import { settledWithin } from './redis-connection.js';
+import { reconnectDelayMs } from '../redis/redis-client.factory.js';
+import { settledWithin } from '../redis/redis-connection.js';
 
 /** Extra milliseconds {@link endCluster} waits for the client to end, beyond the nodes' `disconnectTimeout`. */
 const END_WAIT_MS = 200;

@@ -1,11 +1,11 @@
 import { Redis, type RedisOptions } from 'ioredis';
-import { CacheFailoverInProgressError } from '../errors/cache-failover.error.js';
-import { CacheOptionsError } from '../errors/cache-options.error.js';
-import type { RedisNode, SentinelL2Options } from '../options/cache-options.interface.js';
-import type { L2Write } from './l2-store.interface.js';
-import { buildRedisClientOptions, reconnectDelayMs } from './redis-client.factory.js';
-import { RedisClientStore, type RedisStoreOptions } from './redis-client.store.js';
-import { closeRedisClient } from './redis-connection.js';
+import { CacheFailoverInProgressError } from '../../errors/cache-failover.error.js';
+import { assertSentinelCompatibleOptions } from '../../options/topology-rules.js';
+import type { RedisNode, SentinelL2Options } from '../../options/cache-options.interface.js';
+import type { L2Write } from '../l2-store.interface.js';
+import { buildRedisClientOptions, reconnectDelayMs } from '../redis/redis-client.factory.js';
+import { RedisClientStore, type RedisStoreOptions } from '../redis/redis-client.store.js';
+import { closeRedisClient } from '../redis/redis-connection.js';
 import { SentinelFailoverWatch } from './sentinel-failover.watch.js';
 
 /** Options of {@link SentinelStore}. */
@@ -51,36 +51,6 @@ export const SENTINEL_CLIENT_FORCED: Readonly<RedisOptions> = Object.freeze({
   role: 'master',
   enableReadyCheck: true,
 });
-
-/**
- * ioredis options under `l2.redis` that would defeat what the Sentinel store guarantees.
- * @throws CacheOptionsError naming the option.
- */
-export function assertSentinelCompatibleOptions(
-  redis: Readonly<RedisOptions> | undefined,
-  path = 'l2.redis',
-): void {
-  if (redis?.failoverDetector === false) {
-    throw new CacheOptionsError(
-      `${path}.failoverDetector`,
-      `${path}.failoverDetector cannot be false with l2.type 'sentinel': without it writes keep ` +
-        'going to a demoted master for seconds after a failover, answered OK and then lost; remove it',
-    );
-  }
-  if (redis?.enableReadyCheck === false) {
-    throw new CacheOptionsError(
-      `${path}.enableReadyCheck`,
-      `${path}.enableReadyCheck cannot be false with l2.type 'sentinel': the ready check is what ` +
-        'confirms the server is the master before anything is written to it; remove it',
-    );
-  }
-  if (redis?.role !== undefined && redis.role !== 'master') {
-    throw new CacheOptionsError(
-      `${path}.role`,
-      `${path}.role must be 'master' with l2.type 'sentinel' (the cache writes); remove it`,
-    );
-  }
-}
 
 /**
  * The full ioredis options of a Sentinel-managed client for `options`, in increasing precedence:

@@ -1,7 +1,14 @@
-import { CacheBatchError } from '../errors/cache-batch.error.js';
-import { CacheUnsendableWriteError } from '../errors/cache-unsendable-write.error.js';
-import { CacheL2Error } from '../errors/cache-l2.error.js';
-import type { L2Ensured, L2EnsureRequest, L2Read, L2Store, L2Write } from './l2-store.interface.js';
+import { CacheBatchError } from '../../errors/cache-batch.error.js';
+import { CacheUnsendableWriteError } from '../../errors/cache-unsendable-write.error.js';
+import { CacheL2Error } from '../../errors/cache-l2.error.js';
+import type {
+  L2Ensured,
+  L2EnsureRequest,
+  L2Read,
+  L2Store,
+  L2Write,
+} from '../l2-store.interface.js';
+import { invalidSet } from '../l2-write.checks.js';
 
 /** Options of {@link MemoryStore}. */
 export interface MemoryStoreOptions {
@@ -201,15 +208,6 @@ export class MemoryStore implements L2Store {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
   }
-}
-
-/** Why a set cannot be stored (as Redis would refuse it), or `undefined` when it can. */
-function invalidSet(write: Extract<L2Write, { kind: 'set' }>): string | undefined {
-  if (!Number.isSafeInteger(write.expiresAt) || write.expiresAt < 1) {
-    return `expiresAt must be a whole number of epoch milliseconds >= 1, got ${String(write.expiresAt)}`;
-  }
-  if (!((write.value as unknown) instanceof Uint8Array)) return 'value is not a Buffer';
-  return undefined;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { Cluster, type ClusterOptions } from 'ioredis';
-import type { ClusterL2Options, RedisNode } from '../options/cache-options.interface.js';
-import { REDIS_CLIENT_DEFAULTS, reconnectDelayMs } from './redis-client.factory.js';
+import type { ClusterL2Options, RedisNode } from '../../options/cache-options.interface.js';
+import { REDIS_CLIENT_DEFAULTS, reconnectDelayMs } from '../redis/redis-client.factory.js';
 
 /**
  * Builds the ioredis `Cluster` client of the Redis Cluster topology, with the single-Redis

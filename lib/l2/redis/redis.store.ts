@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { RedisL2Options } from '../options/cache-options.interface.js';
+import type { RedisL2Options } from '../../options/cache-options.interface.js';
 import { createRedisClient, describeRedisTarget } from './redis-client.factory.js';
 import { RedisClientStore, type RedisStoreOptions } from './redis-client.store.js';
 

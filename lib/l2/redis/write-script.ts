@@ -1,7 +1,8 @@
 import type { Redis } from 'ioredis';
 import { ReplyError } from 'ioredis';
-import type { L2Write } from './l2-store.interface.js';
-import { expiryArgs } from './redis-batch.js';
+import { CacheL2Error } from '../../errors/cache-l2.error.js';
+import type { L2Write } from '../l2-store.interface.js';
+import { chunks, expiryArgs } from './redis-batch.js';
 
 /**
  * A write batch as one Lua script call instead of a pipeline of SET/DEL commands.
@@ -97,5 +98,72 @@ export async function writeByScript(
     const message = String(reply[i + 1]);
     failures.set(index, new (ReplyError as new (message: string) => Error)(message));
   }
+  return failures;
+}
+
+/** Turns an error a write met into the one its caller sees (the twemproxy store's translation). */
+type Translate = (error: unknown) => unknown;
+
+/**
+ * Sends `writes` as script calls of up to 1,000 writes, back to back (Redis runs them in order).
+ * Returns the failures by index in `writes`, or, when Redis refused a call before running it,
+ * why (`'command'`: no scripts here; `'keys'`: the ACL forbids a key): the caller then sends the
+ * batch as a pipeline, which reports each write alone.
+ */
+export async function writeByScripts(
+  client: Redis,
+  writes: readonly L2Write[],
+  pxat: boolean,
+  translate: Translate,
+): Promise<
+  { failures: Map<number, unknown>; refused?: undefined } | { refused: 'command' | 'keys' }
+> {
+  const parts = [...chunks(writes)];
+  const settled = await Promise.allSettled(parts.map((part) => writeByScript(client, part, pxat)));
+  const refusals = settled.map((result) =>
+    result.status === 'rejected' ? scriptRefusal(result.reason) : undefined,
+  );
+  if (refusals.includes('command')) return { refused: 'command' };
+  if (refusals.includes('keys')) return { refused: 'keys' };
+  const failures = new Map<number, unknown>();
+  let offset = 0;
+  settled.forEach((result, i) => {
+    const size = parts[i]!.length;
+    if (result.status === 'fulfilled') {
+      for (const [index, error] of result.value) failures.set(offset + index, translate(error));
+    } else {
+      const error = translate(result.reason);
+      for (let j = 0; j < size; j++) failures.set(offset + j, error);
+    }
+    offset += size;
+  });
+  return { failures };
+}
+
+/** Sends `writes` as one pipeline of SET/DEL commands; returns the failures by index. */
+export async function writeByPipeline(
+  client: Redis,
+  writes: readonly L2Write[],
+  pxat: boolean,
+  translate: Translate,
+): Promise<Map<number, unknown>> {
+  const pipeline = client.pipeline();
+  for (const write of writes) {
+    if (write.kind === 'del') pipeline.del(write.key);
+    else pipeline.set(write.key, write.value, ...expiryArgs(write.expiresAt, pxat));
+  }
+  const results = await pipeline.exec();
+  const failures = new Map<number, unknown>();
+  writes.forEach((_, position) => {
+    const result = results?.[position];
+    if (result === undefined) {
+      failures.set(
+        position,
+        new CacheL2Error('write', 'the pipeline returned fewer replies than commands sent'),
+      );
+    } else if (result[0]) {
+      failures.set(position, translate(result[0]));
+    }
+  });
   return failures;
 }

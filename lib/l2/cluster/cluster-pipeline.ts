@@ -1,7 +1,7 @@
 import type { ChainableCommander } from 'ioredis';
-import { CacheL2Error } from '../errors/cache-l2.error.js';
-import type { L2Write } from './l2-store.interface.js';
-import { expiryArgs } from './redis-batch.js';
+import { CacheL2Error } from '../../errors/cache-l2.error.js';
+import type { L2Write } from '../l2-store.interface.js';
+import { expiryArgs } from '../redis/redis-batch.js';
 
 /** The per-node pipelines of the Cluster store: sending one, reading its replies, redirections. */
 

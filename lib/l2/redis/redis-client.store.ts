@@ -1,15 +1,21 @@
 import type { Redis } from 'ioredis';
-import { CacheL2Error } from '../errors/cache-l2.error.js';
-import type { L2Ensured, L2EnsureRequest, L2Read, L2Store, L2Write } from './l2-store.interface.js';
+import { CacheL2Error } from '../../errors/cache-l2.error.js';
+import type {
+  L2Ensured,
+  L2EnsureRequest,
+  L2Read,
+  L2Store,
+  L2Write,
+} from '../l2-store.interface.js';
 import {
   chunks,
   expiryArgs,
-  invalidSet,
   REDIS_KEYS_PER_COMMAND,
   throwBatchFailures,
   toValues,
   unsentSetError,
 } from './redis-batch.js';
+import { invalidSet } from '../l2-write.checks.js';
 import {
   closeRedisClient,
   HEALTH_KEY_PREFIX,
@@ -17,45 +23,10 @@ import {
   redisRoundTrip,
 } from './redis-connection.js';
 import { probeServer, probeWarnings, type ServerTraits } from './server-probe.js';
-import { scriptRefusal, writeByScript } from './write-script.js';
+import type { RedisStoreOptions } from './redis-store.options.js';
+import { writeByPipeline, writeByScripts } from './write-script.js';
 
-/** Options of {@link RedisClientStore} and the stores built on it. */
-export interface RedisStoreOptions {
-  /**
-   * Milliseconds `connect()` waits for the connection to become ready before resolving anyway
-   * (the client keeps reconnecting in the background; calls fail fast until it is ready).
-   * @default 2_000
-   */
-  connectWaitMs?: number;
-  /**
-   * Milliseconds `close()` waits for QUIT to be answered before dropping the connection.
-   * @default 500
-   */
-  quitTimeoutMs?: number;
-  /**
-   * Called with every connection-level error the client emits (refused connection, reset, ...).
-   * Failed calls reject anyway, so the default is to ignore them; without any listener ioredis
-   * would print each reconnect failure to stderr.
-   */
-  onClientError?: (error: Error) => void;
-  /**
-   * Called with what an operator should know about the server, once per finding: it lacks PXAT
-   * (Redis < 6.2), or its clock is more than 250 ms off this host's. The module logs them.
-   */
-  onWarning?: (message: string) => void;
-  /**
-   * Prefix of the short-lived keys `healthCheck()` writes (a random id follows; TTL 10 s).
-   * @default 'ndc-health:'
-   */
-  healthKeyPrefix?: string;
-  /**
-   * Send write batches as Lua script calls (see write-script.ts) rather than pipelines. Only for
-   * servers that hold every key (single Redis, Sentinel); falls back to pipelines for good when
-   * Redis refuses scripts (e.g. an ACL without `+evalsha`).
-   * @default false
-   */
-  scriptedWrites?: boolean;
-}
+export type { RedisStoreOptions };
 
 /**
  * The L2 store over one logical Redis reached through ioredis `Redis` clients: the base of the
@@ -269,66 +240,25 @@ export class RedisClientStore implements L2Store {
     await closeRedisClient(this.client, { quitTimeoutMs: this.quitTimeoutMs });
   }
 
-  /** Script calls of up to 1,000 writes, sent back to back (Redis runs them in order). */
+  /** Script calls of up to 1,000 writes; a pipeline when Redis refuses the script. */
   private async writeScripted(
     client: Redis,
     writes: readonly L2Write[],
   ): Promise<Map<number, unknown>> {
-    const parts = [...chunks(writes)];
-    const settled = await Promise.allSettled(
-      parts.map((part) => writeByScript(client, part, this.pxat)),
-    );
-    const refusals = settled.map((result) =>
-      result.status === 'rejected' ? scriptRefusal(result.reason) : undefined,
-    );
-    if (refusals.includes('command')) this.scripted = false; // e.g. an ACL without +evalsha
-    if (refusals.some((refusal) => refusal !== undefined)) {
-      // Redis refused a call before running it (the command, or a key the ACL forbids), so none
-      // of its writes was applied: send the batch as a pipeline, which reports each write alone.
-      // Chunks whose scripts did run are sent again with it: the same writes in the same order.
-      return this.writePipelined(client, writes);
-    }
-    const failures = new Map<number, unknown>();
-    let offset = 0;
-    settled.forEach((result, i) => {
-      const size = parts[i]!.length;
-      if (result.status === 'fulfilled') {
-        for (const [index, error] of result.value) {
-          failures.set(offset + index, this.translateError('write', error));
-        }
-      } else {
-        const error = this.translateError('write', result.reason);
-        for (let j = 0; j < size; j++) failures.set(offset + j, error);
-      }
-      offset += size;
-    });
-    return failures;
+    const translate = (error: unknown): unknown => this.translateError('write', error);
+    const outcome = await writeByScripts(client, writes, this.pxat, translate);
+    if (outcome.refused === undefined) return outcome.failures;
+    if (outcome.refused === 'command') this.scripted = false; // e.g. an ACL without +evalsha
+    // Redis refused a call before running it (the command, or a key the ACL forbids), so none
+    // of its writes was applied: send the batch as a pipeline, which reports each write alone.
+    // Chunks whose scripts did run are sent again with it: the same writes in the same order.
+    return this.writePipelined(client, writes);
   }
 
-  /** One pipeline of SET/DEL commands. */
-  private async writePipelined(
-    client: Redis,
-    writes: readonly L2Write[],
-  ): Promise<Map<number, unknown>> {
-    const pipeline = client.pipeline();
-    for (const write of writes) {
-      if (write.kind === 'del') pipeline.del(write.key);
-      else pipeline.set(write.key, write.value, ...expiryArgs(write.expiresAt, this.pxat));
-    }
-    const results = await pipeline.exec();
-    const failures = new Map<number, unknown>();
-    writes.forEach((_, position) => {
-      const result = results?.[position];
-      if (result === undefined) {
-        failures.set(
-          position,
-          new CacheL2Error('write', 'the pipeline returned fewer replies than commands sent'),
-        );
-      } else if (result[0]) {
-        failures.set(position, this.translateError('write', result[0]));
-      }
-    });
-    return failures;
+  private writePipelined(client: Redis, writes: readonly L2Write[]): Promise<Map<number, unknown>> {
+    return writeByPipeline(client, writes, this.pxat, (error) =>
+      this.translateError('write', error),
+    );
   }
 
   /**

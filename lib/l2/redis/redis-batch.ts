@@ -1,7 +1,7 @@
-import { CacheBatchError } from '../errors/cache-batch.error.js';
-import { CacheL2Error } from '../errors/cache-l2.error.js';
-import { CacheUnsendableWriteError } from '../errors/cache-unsendable-write.error.js';
-import type { L2Write } from './l2-store.interface.js';
+import { CacheBatchError } from '../../errors/cache-batch.error.js';
+import { CacheL2Error } from '../../errors/cache-l2.error.js';
+import { CacheUnsendableWriteError } from '../../errors/cache-unsendable-write.error.js';
+import type { L2Write } from '../l2-store.interface.js';
 
 /**
  * Pure helpers shared by the Redis-backed stores (single Redis, twemproxy, Sentinel, Cluster):
@@ -19,16 +19,6 @@ export function* chunks<T>(keys: readonly T[], size = REDIS_KEYS_PER_COMMAND): G
   }
 }
 
-/** Why a set cannot be sent, or `undefined` when it can. */
-export function invalidSet(write: Extract<L2Write, { kind: 'set' }>): string | undefined {
-  // NOTE: PXAT 0 (or below) is an error in Redis, not an expired write.
-  if (!Number.isSafeInteger(write.expiresAt) || write.expiresAt < 1) {
-    return `expiresAt must be a whole number of epoch milliseconds >= 1, got ${String(write.expiresAt)}`;
-  }
-  if (!((write.value as unknown) instanceof Uint8Array)) return 'value is not a Buffer';
-  return undefined;
-}
-
 /**
  * The expiry arguments of `SET key value ...` for an entry expiring at `expiresAt`: `PXAT
  * expiresAt`, or on a server without PXAT (Redis < 6.2) `PX` with what remains now, at least 1 ms
@@ -41,7 +31,7 @@ export function expiryArgs(expiresAt: number, pxat: boolean): ['PXAT', number] {
   return ['PX', Math.max(1, Math.ceil(expiresAt - Date.now()))] as unknown as ['PXAT', number];
 }
 
-/** The error recorded for a set that was not sent because {@link invalidSet} refused it. */
+/** The error recorded for a set that was not sent because `invalidSet` refused it. */
 export function unsentSetError(
   write: Extract<L2Write, { kind: 'set' }>,
   problem: string,

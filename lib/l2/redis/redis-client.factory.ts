@@ -1,5 +1,5 @@
 import { Redis, type RedisOptions } from 'ioredis';
-import type { RedisL2Options } from '../options/cache-options.interface.js';
+import type { RedisL2Options } from '../../options/cache-options.interface.js';
 
 /**
  * Builds the ioredis clients of the single-Redis topology, with settings that make every failure

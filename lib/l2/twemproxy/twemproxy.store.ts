@@ -1,12 +1,13 @@
 import { Redis, type RedisOptions } from 'ioredis';
-import { CacheL2Error } from '../errors/cache-l2.error.js';
-import { CacheShardUnavailableError } from '../errors/cache-shard-unavailable.error.js';
-import type { RedisNode, TwemproxyL2Options } from '../options/cache-options.interface.js';
-import { assertProxyCompatibleOptions, guardProxyClient } from './proxy-command.guard.js';
-import { buildRedisClientOptions, describeRedisTarget } from './redis-client.factory.js';
-import { closeRedisClient, openRedisClient } from './redis-connection.js';
-import type { L2Read } from './l2-store.interface.js';
-import { RedisClientStore, type RedisStoreOptions } from './redis-client.store.js';
+import { CacheL2Error } from '../../errors/cache-l2.error.js';
+import { CacheShardUnavailableError } from '../../errors/cache-shard-unavailable.error.js';
+import type { RedisNode, TwemproxyL2Options } from '../../options/cache-options.interface.js';
+import { assertProxyCompatibleOptions } from '../../options/topology-rules.js';
+import { guardProxyClient } from './proxy-client.guard.js';
+import { buildRedisClientOptions, describeRedisTarget } from '../redis/redis-client.factory.js';
+import { closeRedisClient, openRedisClient } from '../redis/redis-connection.js';
+import type { L2Read } from '../l2-store.interface.js';
+import { RedisClientStore, type RedisStoreOptions } from '../redis/redis-client.store.js';
 
 /**
  * Error replies nutcracker makes itself when the shard of a key cannot be reached: `ERR ` and the
