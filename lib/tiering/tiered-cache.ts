@@ -239,11 +239,28 @@ export class TieredCache implements InvalidationTarget {
     };
   }
 
-  /** Drains the queue (bounded by `shutdownTimeoutMs`) and stops; returns the unwritten count. */
-  async close(): Promise<number> {
-    const unwritten = await this.flusher.close(this.options.writeBehind.shutdownTimeoutMs);
+  /**
+   * Drains the queue and stops; returns the unwritten count and how long it waited. The drain is
+   * bounded by `shutdownTimeoutMs`, or, when L2 is known down (the circuit breaker is not closed),
+   * by one probe of it ({@link shutdownBoundMs}): waiting longer for what cannot drain only delays
+   * every restart.
+   */
+  async close(): Promise<{ unwritten: number; waitedMs: number }> {
+    const waitedMs = this.shutdownBoundMs();
+    const unwritten = await this.flusher.close(waitedMs);
     this.report.close();
     this.landed.complete();
-    return unwritten;
+    return { unwritten, waitedMs };
+  }
+
+  /**
+   * How long `close()` waits for the queue: `shutdownTimeoutMs`; with L2 known down, one breaker
+   * cool-down and two L2 calls (time for one probe to close the breaker and a batch to land).
+   */
+  private shutdownBoundMs(): number {
+    const full = this.options.writeBehind.shutdownTimeoutMs;
+    const breaker = this.options.circuitBreaker;
+    if (this.breaker.state === 'closed' || breaker === false) return full;
+    return Math.min(full, breaker.cooldownMs + 2 * this.options.l2TimeoutMs);
   }
 }

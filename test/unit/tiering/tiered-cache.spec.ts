@@ -797,7 +797,7 @@ describe('TieredCache', () => {
     it('drains every queued write before resolving', async () => {
       const { cache, store } = await setup({ writeBehind: { flushIntervalMs: 10_000 } });
       await Promise.all(Array.from({ length: 500 }, (_, i) => cache.set(`k${i}`, i)));
-      expect(await cache.close()).toBe(0);
+      expect(await cache.close()).toMatchObject({ unwritten: 0 });
       expect(store.batches.flat()).toHaveLength(500);
     });
 
@@ -806,8 +806,36 @@ describe('TieredCache', () => {
       store.failAlways();
       await cache.set('a', 1);
       await cache.set('b', 2);
-      expect(await cache.close()).toBe(2);
+      expect(await cache.close()).toMatchObject({ unwritten: 2 });
       expect(cache.stats().dropped).toBe(2);
+    });
+
+    it('waits one probe of L2, not shutdownTimeoutMs, when L2 is known down, and counts what it could not write', async () => {
+      const { cache, store } = await setup({
+        l2TimeoutMs: 50,
+        circuitBreaker: { failureThreshold: 1, cooldownMs: 200 },
+        writeBehind: { shutdownTimeoutMs: 10_000 },
+      });
+      store.failAlways();
+      await cache.set('a', 1);
+      await waitFor(() => cache.stats().breaker === 'open', { message: 'the breaker to open' });
+      const started = performance.now();
+      expect(await cache.close()).toEqual({ unwritten: 1, waitedMs: 300 });
+      expect(performance.now() - started).toBeLessThan(1_000);
+    });
+
+    it('still drains everything when L2 comes back during that probe', async () => {
+      const { cache, store } = await setup({
+        l2TimeoutMs: 50,
+        circuitBreaker: { failureThreshold: 1, cooldownMs: 100 },
+        writeBehind: { shutdownTimeoutMs: 10_000, retryBaseDelayMs: 5, retryMaxDelayMs: 20 },
+      });
+      store.failAlways();
+      await cache.set('a', 1);
+      await waitFor(() => cache.stats().breaker === 'open', { message: 'the breaker to open' });
+      setTimeout(() => store.recover(), 20);
+      expect(await cache.close()).toMatchObject({ unwritten: 0 });
+      expect(store.batches.flat().map((write) => write.key)).toContain('t:a');
     });
   });
 
