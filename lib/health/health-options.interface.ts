@@ -1,4 +1,4 @@
-import { CacheOptionsError } from '../errors/cache-options.error.js';
+import { fail, flag, integer, nonEmptyString } from '../options/option-checks.js';
 
 /**
  * Options of `DistributedCacheHealthModule.forRoot()`.
@@ -71,40 +71,21 @@ export function resolveHealthOptions(
   options: CacheHealthModuleOptions,
 ): ResolvedCacheHealthOptions {
   const ms = (
-    name: keyof CacheHealthModuleOptions,
-    value: unknown,
+    name: 'downAfterMs' | 'probeIntervalMs' | 'probeTimeoutMs',
     fallback: number,
     min: number,
-  ): number => {
-    const chosen = value ?? fallback;
-    if (typeof chosen !== 'number' || !Number.isFinite(chosen) || chosen < min) {
-      throw new CacheOptionsError(
-        name,
-        `DistributedCacheHealthModule option '${name}' must be a number of milliseconds >= ${min}, got ${JSON.stringify(chosen) ?? typeof chosen}`,
-      );
-    }
-    return chosen;
-  };
+  ) => integer(options[name], `health.${name}`, min, fallback);
   const ratio = options.maxQueueUtilization ?? 1;
   if (ratio !== false && (typeof ratio !== 'number' || !(ratio > 0 && ratio <= 1))) {
-    throw new CacheOptionsError(
-      'maxQueueUtilization',
-      `DistributedCacheHealthModule option 'maxQueueUtilization' must be a number in (0, 1] or false, got ${String(ratio)}`,
-    );
+    fail('health.maxQueueUtilization', 'a number in (0, 1] or false', ratio);
   }
-  const cache = options.cache;
-  if (cache !== undefined && (typeof cache !== 'string' || cache.length === 0)) {
-    throw new CacheOptionsError(
-      'cache',
-      `DistributedCacheHealthModule option 'cache' must be the name of a registered cache, got ${JSON.stringify(cache)}`,
-    );
-  }
+  if (options.cache !== undefined) nonEmptyString(options.cache, 'health.cache');
   return {
-    cache,
-    downAfterMs: ms('downAfterMs', options.downAfterMs, 10_000, 0),
-    probeIntervalMs: ms('probeIntervalMs', options.probeIntervalMs, 2_000, 10),
-    probeTimeoutMs: ms('probeTimeoutMs', options.probeTimeoutMs, 1_000, 1),
+    cache: options.cache,
+    downAfterMs: ms('downAfterMs', 10_000, 0),
+    probeIntervalMs: ms('probeIntervalMs', 2_000, 10),
+    probeTimeoutMs: ms('probeTimeoutMs', 1_000, 1),
     maxQueueUtilization: ratio,
-    requireBus: options.requireBus ?? false,
+    requireBus: flag(options.requireBus, 'health.requireBus', false),
   };
 }

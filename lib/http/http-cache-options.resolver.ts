@@ -1,5 +1,5 @@
-import { CacheOptionsError } from '../errors/cache-options.error.js';
 import { parseDuration } from '../options/duration.js';
+import { fail, flag } from '../options/option-checks.js';
 import { normaliseHeaderNames } from './http-cache-key.js';
 import type { HttpCacheOptions, ResolvedHttpCacheOptions } from './http-cache-options.interface.js';
 
@@ -14,19 +14,14 @@ export function resolveHttpCacheOptions(options: HttpCacheOptions = {}): Resolve
     !Array.isArray(vary) ||
     !vary.every((name) => typeof name === 'string' && name.trim() !== '')
   ) {
-    throw new CacheOptionsError('http.vary', `http.vary must be an array of header names`);
+    fail('http.vary', 'an array of header names', vary);
   }
   const keyPrefix = options.keyPrefix ?? 'http:';
-  if (typeof keyPrefix !== 'string') {
-    throw new CacheOptionsError('http.keyPrefix', `http.keyPrefix must be a string`);
-  }
-  if (options.allowAuthorized !== undefined && typeof options.allowAuthorized !== 'boolean') {
-    throw new CacheOptionsError('http.allowAuthorized', `http.allowAuthorized must be a boolean`);
-  }
+  if (typeof keyPrefix !== 'string') fail('http.keyPrefix', 'a string', keyPrefix);
   return {
     ttl: options.ttl,
     vary: normaliseHeaderNames(vary),
-    allowAuthorized: options.allowAuthorized ?? false,
+    allowAuthorized: flag(options.allowAuthorized, 'http.allowAuthorized', false),
     keyPrefix,
   };
 }

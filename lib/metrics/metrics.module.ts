@@ -1,5 +1,5 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { CacheOptionsError } from '../errors/cache-options.error.js';
+import { fail, flag, nonEmptyString } from '../options/option-checks.js';
 import { CacheMetricsService } from './cache-metrics.service.js';
 import {
   CACHE_METRICS_OPTIONS,
@@ -51,10 +51,7 @@ export function resolveMetricsOptions(
 ): ResolvedCacheMetricsOptions {
   const prefix = options.prefix ?? 'distributed_cache_';
   if (typeof prefix !== 'string' || !METRIC_PREFIX.test(prefix)) {
-    throw new CacheOptionsError(
-      'prefix',
-      `DistributedCacheMetricsModule option 'prefix' must match ${METRIC_PREFIX.source}, got ${JSON.stringify(prefix)}`,
-    );
+    fail('metrics.prefix', `a string matching ${METRIC_PREFIX.source}`, prefix);
   }
   const registry = options.registry;
   if (
@@ -64,17 +61,13 @@ export function resolveMetricsOptions(
       typeof registry.getSingleMetric !== 'function' ||
       typeof registry.metrics !== 'function')
   ) {
-    throw new CacheOptionsError(
-      'registry',
-      `DistributedCacheMetricsModule option 'registry' must be a prom-client Registry`,
-    );
+    fail('metrics.registry', 'a prom-client Registry', typeof registry);
   }
-  const cache = options.cache;
-  if (cache !== undefined && (typeof cache !== 'string' || cache.length === 0)) {
-    throw new CacheOptionsError(
-      'cache',
-      `DistributedCacheMetricsModule option 'cache' must be the name of a registered cache, got ${JSON.stringify(cache)}`,
-    );
-  }
-  return { cache, prometheus: options.prometheus ?? true, registry, prefix };
+  if (options.cache !== undefined) nonEmptyString(options.cache, 'metrics.cache');
+  return {
+    cache: options.cache,
+    prometheus: flag(options.prometheus, 'metrics.prometheus', true),
+    registry,
+    prefix,
+  };
 }

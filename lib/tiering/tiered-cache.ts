@@ -20,6 +20,8 @@ import type { InvalidationTarget, LandedChange } from '../invalidation/invalidat
 import { assertKey } from '../keys/key-rules.js';
 import { LocalTier } from '../l1/local-tier.js';
 import type { L2Store } from '../l2/l2-store.interface.js';
+import { DEFAULT_OPTIONS } from '../options/default-options.js';
+import { parseDuration } from '../options/duration.js';
 import type { ResolvedCacheOptions } from '../options/resolved-options.js';
 import { WriteBehindFlusher } from '../write-behind/write-behind.flusher.js';
 
@@ -29,7 +31,7 @@ export type { GetOrSetOptions, LandedChange, MsetEntry, SetOptions };
  * How long a version token stands in for a version key L2 cannot answer for, with L1 disabled
  * (otherwise `l1.ttl`, the time an L1 entry may be stale anyway): the default `l1.ttl`.
  */
-const VERSION_TRUST_WITHOUT_L1_MS = 30_000;
+const VERSION_TRUST_WITHOUT_L1_MS = parseDuration(DEFAULT_OPTIONS.l1.ttl, 'l1.ttl');
 
 /**
  * The orchestrator behind `CacheService`: builds the tiers once and runs each call through them.

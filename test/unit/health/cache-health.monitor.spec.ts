@@ -207,11 +207,11 @@ describe('resolveHealthOptions()', () => {
   });
 
   it.each([
-    [{ downAfterMs: -1 }, 'downAfterMs'],
-    [{ probeIntervalMs: 0 }, 'probeIntervalMs'],
-    [{ probeTimeoutMs: Number.NaN }, 'probeTimeoutMs'],
-    [{ maxQueueUtilization: 1.5 }, 'maxQueueUtilization'],
-    [{ maxQueueUtilization: 0 }, 'maxQueueUtilization'],
+    [{ downAfterMs: -1 }, 'health.downAfterMs'],
+    [{ probeIntervalMs: 0 }, 'health.probeIntervalMs'],
+    [{ probeTimeoutMs: Number.NaN }, 'health.probeTimeoutMs'],
+    [{ maxQueueUtilization: 1.5 }, 'health.maxQueueUtilization'],
+    [{ maxQueueUtilization: 0 }, 'health.maxQueueUtilization'],
   ])('refuses %j, naming the option', (options, option) => {
     expect(() => resolveHealthOptions(options)).toThrow(expect.objectContaining({ option }));
   });

@@ -177,13 +177,13 @@ describe('resolveMetricsOptions()', () => {
 
   it('refuses a prefix Prometheus would refuse, naming the option', () => {
     expect(() => resolveMetricsOptions({ prefix: 'my-cache' })).toThrow(
-      expect.objectContaining({ option: 'prefix' }),
+      expect.objectContaining({ option: 'metrics.prefix' }),
     );
   });
 
   it('refuses a registry that is not a prom-client registry', () => {
     expect(() => resolveMetricsOptions({ registry: {} as never })).toThrow(
-      expect.objectContaining({ option: 'registry' }),
+      expect.objectContaining({ option: 'metrics.registry' }),
     );
   });
 });
