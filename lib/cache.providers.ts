@@ -1,8 +1,8 @@
 import { Logger, type Provider } from '@nestjs/common';
 import { LOGGER_CONTEXT } from './cache.constants.js';
 import { cacheMessages } from './cache.messages.js';
-import { type CacheTokens, cacheTokens } from './cache.tokens.js';
-import { CacheOptionsError } from './errors/cache-options.error.js';
+import type { CacheTokens } from './cache.tokens.js';
+import { CacheOptionsError } from './errors/cache.errors.js';
 import { createBusConnections } from './invalidation/bus-connections.factory.js';
 import { InvalidationBus } from './invalidation/invalidation-bus.js';
 import type { L2Store } from './l2/l2-store.interface.js';
@@ -52,9 +52,6 @@ export function createCacheProviders(tokens: CacheTokens): Provider[] {
     },
   ];
 }
-
-/** The default (unnamed) cache's providers. */
-export const cacheProviders: Provider[] = createCacheProviders(cacheTokens(undefined));
 
 /**
  * The options without `name`, which names the registration and is no cache option. A name that

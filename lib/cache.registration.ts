@@ -7,7 +7,7 @@ import type { ASYNC_OPTIONS_TYPE } from './cache.module-definition.js';
 import { createCacheProviders } from './cache.providers.js';
 import { CacheService } from './cache.service.js';
 import { type CacheTokens, cacheTokens, namedCacheToken } from './cache.tokens.js';
-import { CacheOptionsError } from './errors/cache-options.error.js';
+import { CacheOptionsError } from './errors/cache.errors.js';
 import { CacheExplorer } from './instrumentation/cache.explorer.js';
 import { CacheMetadataAccessor } from './instrumentation/cache-metadata.accessor.js';
 import type { InvalidationBus } from './invalidation/invalidation-bus.js';
@@ -15,6 +15,7 @@ import type { L2Store } from './l2/l2-store.interface.js';
 import type { DistributedCacheModuleOptions } from './options/cache-options.interface.js';
 import type { ResolvedCacheOptions } from './options/resolved-options.js';
 import { CacheInspector } from './testing/cache-inspector.js';
+import { getCacheInspectorToken } from './testing/inspector-token.js';
 import type { DistributedCacheTestingOptions } from './testing/testing-options.interface.js';
 import { TestingMemoryStore } from './testing/testing-memory.store.js';
 import type { TieredCache } from './tiering/tiered-cache.js';
@@ -48,7 +49,7 @@ export interface CacheRegistration {
 }
 
 /** The providers the default cache's registration always has, after its options provider. */
-export const defaultCacheProviders: Provider[] = [
+const defaultCacheProviders: Provider[] = [
   ...createCacheProviders(cacheTokens(undefined)),
   CacheService,
   CacheMetadataAccessor,
@@ -70,7 +71,9 @@ export function cacheModuleOf(module: Type, registration: CacheRegistration): Dy
     global: registration.isGlobal,
     imports: registration.imports ?? [],
     providers,
-    exports: registration.testing ? [tokens.service, tokens.inspector] : [tokens.service],
+    exports: registration.testing
+      ? [tokens.service, getCacheInspectorToken(tokens.name)]
+      : [tokens.service],
   };
 }
 
@@ -171,7 +174,7 @@ export function testingOptionsProviders(
 
 function inspectorProvider(tokens: CacheTokens): Provider {
   return {
-    provide: tokens.inspector,
+    provide: getCacheInspectorToken(tokens.name),
     useFactory: (service: CacheService, options: ResolvedCacheOptions, store: L2Store) =>
       new CacheInspector(service, options, store),
     inject: [tokens.service, tokens.options, tokens.store],

@@ -8,7 +8,6 @@ import {
 import { DISTRIBUTED_CACHE_MODULE_OPTIONS } from './cache.module-definition.js';
 import { CacheService } from './cache.service.js';
 import { assertCacheName } from './options/cache-name.js';
-import { CacheInspector } from './testing/cache-inspector.js';
 
 /**
  * The injection tokens of one cache registration. The default (unnamed) cache keeps the tokens it
@@ -31,8 +30,6 @@ export interface CacheTokens {
   readonly tieredCache: InjectionToken;
   /** The `InvalidationBus`, or `null`. */
   readonly bus: InjectionToken;
-  /** The `CacheInspector` of a `forTest()` registration. */
-  readonly inspector: InjectionToken;
 }
 
 const PREFIX = 'distributed-cache:';
@@ -46,7 +43,6 @@ const DEFAULT_TOKENS: CacheTokens = {
   store: L2_STORE,
   tieredCache: TIERED_CACHE,
   bus: INVALIDATION_BUS,
-  inspector: CacheInspector,
 };
 
 /**
@@ -65,7 +61,6 @@ export function cacheTokens(name: string | undefined): CacheTokens {
     store: token('l2-store'),
     tieredCache: token('tiered-cache'),
     bus: token('invalidation-bus'),
-    inspector: token('CacheInspector'),
   };
 }
 
@@ -93,19 +88,6 @@ export function namedCacheToken(name: string, role: string): string {
  */
 export function getCacheToken(name?: string): InjectionToken {
   return cacheTokens(name).service;
-}
-
-/**
- * The injection token of the `CacheInspector` of a `DistributedCacheModule.forTest()`
- * registration: the `CacheInspector` class for the default cache, a string token for
- * `forTest({ name })`.
- *
- * @param name the `name` given to `forTest`; omit it for the default cache
- * @example
- * const inspector = moduleRef.get<CacheInspector>(getCacheInspectorToken('sessions'));
- */
-export function getCacheInspectorToken(name?: string): InjectionToken {
-  return cacheTokens(name).inspector;
 }
 
 /**

@@ -4,7 +4,8 @@ export { CacheService } from './cache.service.js';
 export { L2_STORE } from './cache.constants.js';
 // Named caches: forRoot({ name }) next to the default cache.
 export { InjectCache } from './decorators/inject-cache.decorator.js';
-export { getCacheInspectorToken, getCacheToken } from './cache.tokens.js';
+export { getCacheToken } from './cache.tokens.js';
+export { getCacheInspectorToken } from './testing/inspector-token.js';
 export type { DistributedCacheRegistrationExtras } from './cache.module-definition.js';
 // Testing: DistributedCacheModule.forTest() and what it provides.
 export { CacheInspector } from './testing/cache-inspector.js';
@@ -31,21 +32,21 @@ export type { L2Store, L2Write } from './l2/l2-store.interface.js';
 export type { CacheSerializer } from './serialization/serializer.interface.js';
 export type { CacheEvent, CacheTier } from './events/cache-event.js';
 export type { CacheStatsSnapshot } from './events/cache-stats.js';
-export { CacheError } from './errors/cache.error.js';
-export { CacheOptionsError } from './errors/cache-options.error.js';
-export { CacheSerializationError } from './errors/cache-serialization.error.js';
-export { CacheOverflowError } from './errors/cache-overflow.error.js';
-export { CacheL2Error, CacheL2TimeoutError } from './errors/cache-l2.error.js';
-export { CacheBatchError } from './errors/cache-batch.error.js';
-export { CacheFlushTimeoutError } from './errors/cache-flush-timeout.error.js';
-export { CacheKeyError } from './errors/cache-key.error.js';
-export { CacheCorruptEntryError } from './errors/cache-corrupt-entry.error.js';
-export { CacheCircuitOpenError } from './errors/cache-circuit-open.error.js';
-export { CacheValueTooLargeError } from './errors/cache-value-too-large.error.js';
-export { CacheUnsendableWriteError } from './errors/cache-unsendable-write.error.js';
-export { CacheUnsupportedCommandError } from './errors/cache-unsupported-command.error.js';
-export { CacheShardUnavailableError } from './errors/cache-shard-unavailable.error.js';
-export { CacheFailoverInProgressError } from './errors/cache-failover.error.js';
+export { CacheError } from './errors/cache.errors.js';
+export { CacheOptionsError } from './errors/cache.errors.js';
+export { CacheSerializationError } from './errors/cache.errors.js';
+export { CacheOverflowError } from './errors/cache.errors.js';
+export { CacheL2Error, CacheL2TimeoutError } from './errors/l2.errors.js';
+export { CacheBatchError } from './errors/l2.errors.js';
+export { CacheFlushTimeoutError } from './errors/cache.errors.js';
+export { CacheKeyError } from './errors/cache.errors.js';
+export { CacheCorruptEntryError } from './errors/cache.errors.js';
+export { CacheCircuitOpenError } from './errors/l2.errors.js';
+export { CacheValueTooLargeError } from './errors/cache.errors.js';
+export { CacheUnsendableWriteError } from './errors/l2.errors.js';
+export { CacheUnsupportedCommandError } from './errors/l2.errors.js';
+export { CacheShardUnavailableError } from './errors/l2.errors.js';
+export { CacheFailoverInProgressError } from './errors/l2.errors.js';
 export { MemoryStore } from './l2/memory/memory.store.js';
 export { RedisStore } from './l2/redis/redis.store.js';
 export { TwemproxyStore } from './l2/twemproxy/twemproxy.store.js';
@@ -64,8 +65,8 @@ export type {
   CacheResultKeyOption,
   CacheTagsOption,
 } from './decorators/cache-decorator-options.interface.js';
-export { CacheDecoratorError } from './errors/cache-decorator.error.js';
-export { CacheBindingError } from './errors/cache-binding.error.js';
+export { CacheDecoratorError } from './errors/cache.errors.js';
+export { CacheBindingError } from './errors/cache.errors.js';
 // Metrics: prom-client is an optional peer, imported only when PrometheusCacheExporter starts.
 export { DistributedCacheMetricsModule } from './metrics/metrics.module.js';
 export { CacheMetricsService } from './metrics/cache-metrics.service.js';
@@ -98,5 +99,5 @@ export type {
   HttpCacheOptions,
   HttpCacheRequestInfo,
 } from './http/http-cache-options.interface.js';
-export { CacheOptionalDependencyError } from './errors/cache-optional-dependency.error.js';
-export { CacheModuleMissingError } from './errors/cache-module-missing.error.js';
+export { CacheOptionalDependencyError } from './errors/cache.errors.js';
+export { CacheModuleMissingError } from './errors/cache.errors.js';

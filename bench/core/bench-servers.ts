@@ -106,11 +106,6 @@ export function adminClient(port: number): Redis {
   });
 }
 
-/** Empties every node of a topology. */
-export async function flushNodes(servers: readonly RedisServer[]): Promise<void> {
-  await Promise.all(servers.map((server) => server.cli('FLUSHALL')));
-}
-
 /**
  * How many of `keys` exist on one Redis server: multi-key EXISTS, 1,000 keys a command (each key
  * counted once). Only for a plain server (a twemproxy shard is one): twemproxy does not split a

@@ -73,11 +73,11 @@ export function settleRows(rows: Row[]): Row[] {
  * as good (half the ops/s, or twice the time or bytes). So the column reads the same way for
  * every metric.
  */
-export function relative(value: number, reference: number, higherIsBetter: boolean): number {
+function relative(value: number, reference: number, higherIsBetter: boolean): number {
   return higherIsBetter ? value / reference : reference / value;
 }
 
-export function bestOf(report: ScenarioReport): Row | undefined {
+function bestOf(report: ScenarioReport): Row | undefined {
   const candidates = report.rows.filter(
     (row) => row.kind !== 'limit' && row.value !== undefined && Number.isFinite(row.value),
   );
@@ -93,7 +93,7 @@ export function bestOf(report: ScenarioReport): Row | undefined {
   );
 }
 
-export function limitOf(report: ScenarioReport): Row | undefined {
+function limitOf(report: ScenarioReport): Row | undefined {
   return report.rows.find((row) => row.kind === 'limit' && row.value !== undefined);
 }
 
@@ -135,7 +135,7 @@ export function formatValue(value: number | undefined, format: Metric['format'])
   }
 }
 
-export function formatMs(value: number | undefined): string {
+function formatMs(value: number | undefined): string {
   return formatValue(value, 'ms');
 }
 

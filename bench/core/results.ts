@@ -6,25 +6,13 @@ import { fileURLToPath } from 'node:url';
 import { findBinary } from '../../test/support/binaries.js';
 import type { BenchOptions } from './bench-options.js';
 import type { ScenarioReport } from './report.js';
+import { type MachineInfo, writeResultsMarkdown } from './results-markdown.js';
 import { renderSvg } from './svg-chart.js';
 
 /** bench/results/ */
-export const RESULTS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'results');
+const RESULTS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'results');
 
-/** The machine and software the numbers come from. */
-export interface MachineInfo {
-  date: string;
-  cpu: string;
-  cores: number;
-  memoryGiB: number;
-  os: string;
-  node: string;
-  redis: string;
-  nutcracker: string;
-  commit: string;
-}
-
-export function machineInfo(): MachineInfo {
+function machineInfo(): MachineInfo {
   const cpuList = cpus();
   return {
     date: new Date().toISOString(),
@@ -39,7 +27,10 @@ export function machineInfo(): MachineInfo {
   };
 }
 
-/** Writes NAME.json and NAME.svg under bench/results/ and returns their paths (relative to cwd). */
+/**
+ * Writes NAME.json and NAME.svg under bench/results/, and their markdown report (bench/RESULTS.md
+ * for `latest`, bench/results/NAME.md otherwise), and returns their paths (relative to cwd).
+ */
 export function writeResults(
   options: BenchOptions,
   reports: readonly ScenarioReport[],
@@ -67,7 +58,8 @@ export function writeResults(
     `nestjs-distributed-cache bench (${options.quick ? '--quick' : 'default'}), ${machine.date.slice(0, 10)}: ` +
     `${machine.cores} x ${machine.cpu}, node ${machine.node}, redis ${/v=(\S+)/.exec(machine.redis)?.[1] ?? machine.redis}`;
   writeFileSync(svgPath, renderSvg(reports, caption));
-  return [jsonPath, svgPath].map((path) => relative(process.cwd(), path));
+  const markdownPath = writeResultsMarkdown(jsonPath);
+  return [jsonPath, svgPath, markdownPath].map((path) => relative(process.cwd(), path));
 }
 
 /** stdout, else stderr, of a short command; `unknown` when it cannot run. */

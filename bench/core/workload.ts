@@ -38,11 +38,6 @@ function flat(...parts: Array<string | number>): string {
   return parts.join('');
 }
 
-/** Serialized size of {@link makeValue}(i), in bytes. */
-export function valueBytes(i: number): number {
-  return Buffer.byteLength(JSON.stringify(makeValue(i)));
-}
-
 /** `count` values prepared up front, so building them is never timed. */
 export function makeValues(count: number, offset = 0): BenchValue[] {
   return Array.from({ length: count }, (_, i) => makeValue(offset + i));

@@ -12,7 +12,7 @@ import { ProductsModule } from '../../sample-app/src/products/products.module.js
  * constant body (what Nest + Express cost with no work at all).
  */
 @Controller()
-export class BenchHttpController {
+class BenchHttpController {
   constructor(private readonly repository: ProductRepository) {}
 
   @Get('bench/constant')

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { LOGGER_CONTEXT } from '../cache.constants.js';
 import { cacheMessages } from '../cache.messages.js';
-import { CacheDecoratorError } from '../errors/cache-decorator.error.js';
+import { CacheDecoratorError } from '../errors/cache.errors.js';
 import {
   CACHED_METHOD_METADATA,
   type CachedMethodBinding,
@@ -46,17 +46,15 @@ export function addCacheOperation<T>(
   const label = className ?? '(anonymous class)';
   if (typeof target === 'function') {
     throw new CacheDecoratorError(
-      label,
-      methodName,
-      cacheMessages.staticMethod(label, methodName, operation.decorator),
+      { className: label, methodName, decorator: operation.decorator },
+      cacheMessages.staticMethod(),
     );
   }
   const method: unknown = descriptor.value;
   if (typeof method !== 'function' || typeof propertyKey === 'symbol') {
     throw new CacheDecoratorError(
-      label,
-      methodName,
-      cacheMessages.notAMethod(label, methodName, operation.decorator),
+      { className: label, methodName, decorator: operation.decorator },
+      cacheMessages.notAMethod(),
     );
   }
   const existing = Reflect.getOwnMetadata(CACHED_METHOD_METADATA, method) as
@@ -143,5 +141,5 @@ function lateBind(handle: CachedMethodHandle, instance: object): CachedMethodBin
 function reportUnbound(handle: CachedMethodHandle): void {
   if (handle.unboundReported) return;
   handle.unboundReported = true;
-  new Logger(LOGGER_CONTEXT).debug(cacheMessages.unboundCall(handle.className, handle.methodName));
+  new Logger(LOGGER_CONTEXT).debug(cacheMessages.unboundCall(handle));
 }

@@ -9,7 +9,7 @@ import {
 import { ModuleRef } from '@nestjs/core';
 import { randomUUID } from 'node:crypto';
 import { LOGGER_CONTEXT } from '../cache.constants.js';
-import { CacheError } from '../errors/cache.error.js';
+import { CacheError } from '../errors/cache.errors.js';
 import { resolveCacheInternals } from '../metrics/cache-internals.js';
 import { type CacheHealthReport, CacheHealthMonitor } from './cache-health.monitor.js';
 import {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { CacheL2Error, CacheL2TimeoutError } from '../errors/cache-l2.error.js';
+import { CacheL2Error, CacheL2TimeoutError } from '../errors/l2.errors.js';
 import type { L2Store } from '../l2/l2-store.interface.js';
 
 /** Lifetime of the fallback probe key, in milliseconds: it outlives one probe, not more. */

@@ -1,5 +1,5 @@
 import { SetMetadata } from '@nestjs/common';
-import { CacheOptionsError } from '../errors/cache-options.error.js';
+import { CacheOptionsError } from '../errors/cache.errors.js';
 import { parseDuration } from '../options/duration.js';
 import { CACHE_ROUTE_METADATA, type CacheRouteOptions } from './http-cache-options.interface.js';
 

@@ -12,9 +12,9 @@ import { cacheMessages } from '../cache.messages.js';
 import { CacheService } from '../cache.service.js';
 import { cacheNameOfServiceToken, getCacheToken } from '../cache.tokens.js';
 import type { CacheBindingOwner, CachedMethodHandle } from '../decorators/cached-method.handle.js';
-import { CacheBindingError } from '../errors/cache-binding.error.js';
-import { CacheDecoratorError } from '../errors/cache-decorator.error.js';
-import { CacheOptionsError } from '../errors/cache-options.error.js';
+import { CacheBindingError } from '../errors/cache.errors.js';
+import { CacheDecoratorError } from '../errors/cache.errors.js';
+import { CacheOptionsError } from '../errors/cache.errors.js';
 import { compileCachedMethod, operationCacheName } from './cached-method.compiler.js';
 import type { CacheCapabilities, MethodPlan } from './cached-method.plan.js';
 import { type BoundCaches, createCachedMethodBinding } from './cached-method.factory.js';
@@ -198,7 +198,7 @@ export class CacheExplorer implements OnModuleInit, OnApplicationShutdown, Cache
       const existing = handle.bindings.get(instance);
       if (existing?.owner === this) continue;
       if (existing?.owner.active) {
-        throw new CacheBindingError(className, cacheMessages.instanceClaimedTwice(className));
+        throw new CacheBindingError({ className }, cacheMessages.instanceClaimedTwice());
       }
       handle.bindings.set(
         instance,
@@ -224,7 +224,7 @@ export class CacheExplorer implements OnModuleInit, OnApplicationShutdown, Cache
       if (existing?.owner === this) continue;
       if (existing?.owner.active) {
         throw new CacheBindingError(
-          className,
+          { className },
           cacheMessages.scopedClassClaimedTwice(className, scope),
         );
       }
@@ -283,8 +283,9 @@ function unresolvedCache(
   providers: readonly NestInstanceWrapper[],
 ): Error {
   const moduleName = host?.name ?? '(unknown module)';
+  const site = { className, methodName: handle.methodName, decorator };
   if (name === undefined) {
-    return new CacheBindingError(className, cacheMessages.noCacheService(className, moduleName));
+    return new CacheBindingError({ className }, cacheMessages.noCacheService(moduleName));
   }
   const registered = new Set<string>();
   for (const wrapper of providers) {
@@ -292,16 +293,9 @@ function unresolvedCache(
     if (found !== undefined) registered.add(found === null ? 'the default cache' : `'${found}'`);
   }
   if (!registered.has(`'${name}'`)) {
-    return new CacheDecoratorError(
-      className,
-      handle.methodName,
-      cacheMessages.unknownCache(className, handle.methodName, decorator, name, [...registered]),
-    );
+    return new CacheDecoratorError(site, cacheMessages.unknownCache(name, [...registered]));
   }
-  return new CacheBindingError(
-    className,
-    cacheMessages.cacheNotVisible(className, handle.methodName, decorator, name, moduleName),
-  );
+  return new CacheBindingError(site, cacheMessages.cacheNotVisible(name, moduleName));
 }
 
 function capabilitiesOf(cache: CacheService): CacheCapabilities {

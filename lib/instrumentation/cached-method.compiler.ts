@@ -6,7 +6,7 @@ import type {
   CachedMethodHandle,
   CacheOperation,
 } from '../decorators/cached-method.handle.js';
-import { CacheDecoratorError } from '../errors/cache-decorator.error.js';
+import { CacheDecoratorError } from '../errors/cache.errors.js';
 import { parseDuration } from '../options/duration.js';
 import { compileKey, compileTags, type DecoratorSite } from './call-key.compiler.js';
 import type {
@@ -81,12 +81,8 @@ export function operationCacheName(
   if (typeof value !== 'string' || value.length === 0) {
     const { className, methodName } = handle;
     throw new CacheDecoratorError(
-      className,
-      methodName,
+      { className, methodName, decorator: operation.decorator },
       cacheMessages.badOption(
-        className,
-        methodName,
-        operation.decorator,
         'cache',
         'the name of a registered cache (a non-empty string)',
         value,
@@ -112,13 +108,8 @@ export function compileCachedMethod({
   const kind = returnKindOf(returnType);
   if (typeof kind !== 'string') {
     throw new CacheDecoratorError(
-      className,
-      methodName,
-      cacheMessages.returnType(
-        className,
-        methodName,
-        cacheMessages.declaredReturnType(kind.invalid),
-      ),
+      { className, methodName },
+      cacheMessages.returnType(cacheMessages.declaredReturnType(kind.invalid)),
     );
   }
   const arity = declaredParameterCount(handle.original);
@@ -133,9 +124,8 @@ export function compileCachedMethod({
       case 'Cacheable':
         if (cacheable) {
           throw new CacheDecoratorError(
-            className,
-            methodName,
-            cacheMessages.duplicateDecorator(className, methodName, 'Cacheable'),
+            { className, methodName, decorator: 'Cacheable' },
+            cacheMessages.duplicateDecorator('Cacheable'),
           );
         }
         cacheable = compiler.store(operation);
@@ -143,9 +133,8 @@ export function compileCachedMethod({
       case 'CachePut':
         if (puts.length > 0) {
           throw new CacheDecoratorError(
-            className,
-            methodName,
-            cacheMessages.duplicateDecorator(className, methodName, 'CachePut'),
+            { className, methodName, decorator: 'CachePut' },
+            cacheMessages.duplicateDecorator('CachePut'),
           );
         }
         puts.push(compiler.store(operation));
@@ -158,11 +147,7 @@ export function compileCachedMethod({
     }
   }
   if (cacheable && puts.length > 0) {
-    throw new CacheDecoratorError(
-      className,
-      methodName,
-      cacheMessages.cacheableWithPut(className, methodName),
-    );
+    throw new CacheDecoratorError({ className, methodName }, cacheMessages.cacheableWithPut());
   }
   return {
     className,
@@ -271,9 +256,8 @@ class OperationCompiler {
       return parseDuration(value, name);
     } catch (error: unknown) {
       throw new CacheDecoratorError(
-        this.className,
-        this.methodName,
-        cacheMessages.badOption(this.className, this.methodName, decorator, name, expected, value),
+        this.site(decorator),
+        cacheMessages.badOption(name, expected, value),
         { cause: error },
       );
     }
@@ -287,20 +271,11 @@ class OperationCompiler {
     const beforeInvocation = this.flag(decorator, 'beforeInvocation', options.beforeInvocation);
     const allEntries = this.flag(decorator, 'allEntries', options.allEntries);
     const namespace = this.namespace(decorator, options.namespace);
-    const { className, methodName } = this;
     if (options.key === undefined && options.tags === undefined && !allEntries) {
-      throw new CacheDecoratorError(
-        className,
-        methodName,
-        cacheMessages.evictWithoutTarget(className, methodName),
-      );
+      throw new CacheDecoratorError(this.site(decorator), cacheMessages.evictWithoutTarget());
     }
     if (allEntries && options.key !== undefined) {
-      throw new CacheDecoratorError(
-        className,
-        methodName,
-        cacheMessages.evictAllEntriesWithKey(className, methodName),
-      );
+      throw new CacheDecoratorError(this.site(decorator), cacheMessages.evictAllEntriesWithKey());
     }
     const key =
       options.key === undefined
@@ -318,19 +293,14 @@ class OperationCompiler {
     if (allEntries && namespace !== undefined) {
       if (!capabilities.tags) {
         throw new CacheDecoratorError(
-          className,
-          methodName,
-          cacheMessages.tagsUnsupported(className, methodName, decorator, 'allEntries'),
+          this.site(decorator),
+          cacheMessages.tagsUnsupported('allEntries'),
         );
       }
       all = { tag: namespaceTag(namespace) };
     } else if (allEntries) {
       if (!capabilities.clear) {
-        throw new CacheDecoratorError(
-          className,
-          methodName,
-          cacheMessages.clearUnsupported(className, methodName),
-        );
+        throw new CacheDecoratorError(this.site(decorator), cacheMessages.clearUnsupported());
       }
       all = 'clear';
     }
@@ -352,22 +322,11 @@ class OperationCompiler {
   ): Partial<T> {
     if (options === undefined || options === null) return {};
     if (typeof options !== 'object' || Array.isArray(options)) {
-      throw this.error(
-        cacheMessages.badOption(
-          this.className,
-          this.methodName,
-          decorator,
-          '(options)',
-          'an object',
-          options,
-        ),
-      );
+      throw this.error(decorator, cacheMessages.badOption('(options)', 'an object', options));
     }
     for (const name of Object.keys(options)) {
       if (!ALLOWED_OPTIONS[decorator].has(name)) {
-        throw this.error(
-          cacheMessages.unknownOption(this.className, this.methodName, decorator, name),
-        );
+        throw this.error(decorator, cacheMessages.unknownOption(name));
       }
     }
     return options;
@@ -377,14 +336,8 @@ class OperationCompiler {
     if (value === undefined) return undefined;
     if (typeof value !== 'string' || value.length === 0) {
       throw this.error(
-        cacheMessages.badOption(
-          this.className,
-          this.methodName,
-          decorator,
-          'namespace',
-          'a non-empty string',
-          value,
-        ),
+        decorator,
+        cacheMessages.badOption('namespace', 'a non-empty string', value),
       );
     }
     return value;
@@ -394,16 +347,7 @@ class OperationCompiler {
     if (value === undefined) return undefined;
     const ms = this.duration(decorator, 'ttl', value, "milliseconds >= 1 or a duration like '30s'");
     if (ms < 1) {
-      throw this.error(
-        cacheMessages.badOption(
-          this.className,
-          this.methodName,
-          decorator,
-          'ttl',
-          'at least 1 ms',
-          value,
-        ),
-      );
+      throw this.error(decorator, cacheMessages.badOption('ttl', 'at least 1 ms', value));
     }
     return ms;
   }
@@ -411,16 +355,7 @@ class OperationCompiler {
   private flag(decorator: CacheDecoratorName, option: string, value: unknown): boolean {
     if (value === undefined) return false;
     if (typeof value !== 'boolean') {
-      throw this.error(
-        cacheMessages.badOption(
-          this.className,
-          this.methodName,
-          decorator,
-          option,
-          'a boolean',
-          value,
-        ),
-      );
+      throw this.error(decorator, cacheMessages.badOption(option, 'a boolean', value));
     }
     return value;
   }
@@ -432,16 +367,7 @@ class OperationCompiler {
   ): ((...args: never[]) => unknown) | undefined {
     if (value === undefined) return undefined;
     if (typeof value !== 'function') {
-      throw this.error(
-        cacheMessages.badOption(
-          this.className,
-          this.methodName,
-          decorator,
-          option,
-          'a function',
-          value,
-        ),
-      );
+      throw this.error(decorator, cacheMessages.badOption(option, 'a function', value));
     }
     return value as (...args: never[]) => unknown;
   }
@@ -450,7 +376,7 @@ class OperationCompiler {
     return { className: this.className, methodName: this.methodName, decorator, arity: this.arity };
   }
 
-  private error(message: string): CacheDecoratorError {
-    return new CacheDecoratorError(this.className, this.methodName, message);
+  private error(decorator: CacheDecoratorName, problem: string): CacheDecoratorError {
+    return new CacheDecoratorError(this.site(decorator), problem);
   }
 }

@@ -15,10 +15,10 @@ import {
 import { cacheMessages } from '../cache.messages.js';
 import type { CacheService } from '../cache.service.js';
 import type { CacheBindingOwner, CachedMethodBinding } from '../decorators/cached-method.handle.js';
-import { CacheDecoratorError } from '../errors/cache-decorator.error.js';
-import { CacheKeyError } from '../errors/cache-key.error.js';
-import { CacheOptionsError } from '../errors/cache-options.error.js';
-import { CacheSerializationError } from '../errors/cache-serialization.error.js';
+import { CacheDecoratorError } from '../errors/cache.errors.js';
+import { CacheKeyError } from '../errors/cache.errors.js';
+import { CacheOptionsError } from '../errors/cache.errors.js';
+import { CacheSerializationError } from '../errors/cache.errors.js';
 import type { GetOrSetOptions } from '../tiering/tiered-cache.js';
 import type { CompiledEvict, CompiledStore, MethodPlan } from './cached-method.plan.js';
 
@@ -353,9 +353,7 @@ class CachedMethodRunner {
       if (isCallerBug(error)) throw error;
       this.logger.warn(
         cacheMessages.cacheCallFailed(
-          this.plan.className,
-          this.plan.methodName,
-          decorator,
+          { className: this.plan.className, methodName: this.plan.methodName, decorator },
           operation,
           error,
         ),
@@ -394,9 +392,8 @@ class CachedMethodRunner {
   private returnTypeError(value: unknown): CacheDecoratorError {
     const { className, methodName } = this.plan;
     return new CacheDecoratorError(
-      className,
-      methodName,
-      cacheMessages.returnType(className, methodName, cacheMessages.plainValue(value)),
+      { className, methodName },
+      cacheMessages.returnType(cacheMessages.plainValue(value)),
     );
   }
 

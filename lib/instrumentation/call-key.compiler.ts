@@ -1,7 +1,7 @@
 import { cacheMessages } from '../cache.messages.js';
 import type { CacheDecoratorName } from '../decorators/cached-method.handle.js';
-import { CacheDecoratorError } from '../errors/cache-decorator.error.js';
-import { CacheKeyError } from '../errors/cache-key.error.js';
+import { CacheDecoratorError, describeSite } from '../errors/cache.errors.js';
+import { CacheKeyError } from '../errors/cache.errors.js';
 import { hashArguments, UnhashableValueError } from '../keys/argument-hash.js';
 import { KeyTemplateSyntaxError, parseKeyTemplate } from '../keys/key-template.js';
 import type { CacheCapabilities, KeyBuilder, TagsBuilder } from './cached-method.plan.js';
@@ -49,16 +49,13 @@ export function compileKey(
   namespace: string | undefined,
   resultUnavailable: string | undefined,
 ): KeyBuilder {
-  const { className, methodName, decorator, arity } = site;
+  const { className, methodName, arity } = site;
   const prefix = namespace === undefined ? '' : `${namespace}:`;
   const unhashable = (error: unknown): never => {
     if (error instanceof UnhashableValueError) {
-      throw new CacheDecoratorError(
-        className,
-        methodName,
-        cacheMessages.unhashableArgument(className, methodName, decorator, error.message),
-        { cause: error },
-      );
+      throw new CacheDecoratorError(site, cacheMessages.unhashableArgument(error.message), {
+        cause: error,
+      });
     }
     throw error;
   };
@@ -78,34 +75,22 @@ export function compileKey(
       template = parseKeyTemplate(value);
     } catch (error: unknown) {
       if (error instanceof KeyTemplateSyntaxError) {
-        throw new CacheDecoratorError(
-          className,
-          methodName,
-          cacheMessages.badTemplate(className, methodName, decorator, error.message),
-          {
-            cause: error,
-          },
-        );
+        throw new CacheDecoratorError(site, cacheMessages.badTemplate(error.message), {
+          cause: error,
+        });
       }
       throw error;
     }
     if (arity !== undefined && template.maxArgumentIndex >= arity) {
-      throw siteError(
+      throw new CacheDecoratorError(
         site,
-        cacheMessages.missingArgument(
-          className,
-          methodName,
-          decorator,
-          value,
-          template.maxArgumentIndex,
-          arity,
-        ),
+        cacheMessages.missingArgument(value, template.maxArgumentIndex, arity),
       );
     }
     if (template.usesResult && resultUnavailable !== undefined) {
-      throw siteError(
+      throw new CacheDecoratorError(
         site,
-        cacheMessages.resultUnavailable(className, methodName, decorator, value, resultUnavailable),
+        cacheMessages.resultUnavailable(value, resultUnavailable),
       );
     }
     return (args, result) => {
@@ -122,10 +107,7 @@ export function compileKey(
     return (args, result) => {
       const key = takesResult ? keyFn(...withResult(args, arity, result)) : keyFn(...args);
       if (typeof key !== 'string' || key.length === 0) {
-        throw new CacheKeyError(
-          key,
-          cacheMessages.keyNotString(className, methodName, decorator, key),
-        );
+        throw new CacheKeyError(key, cacheMessages.keyNotString(site, key));
       }
       return prefix + key;
     };
@@ -143,31 +125,18 @@ export function compileTags(
   capabilities: Pick<CacheCapabilities, 'tags'>,
 ): CompiledTags {
   if (value === undefined) return {};
-  const { className, methodName, decorator, arity } = site;
   if (!capabilities.tags) {
-    throw siteError(site, cacheMessages.tagsUnsupported(className, methodName, decorator, 'tags'));
+    throw new CacheDecoratorError(site, cacheMessages.tagsUnsupported('tags'));
   }
-  if (Array.isArray(value)) {
-    return { static: checkTags(value, className, methodName, decorator, true) };
-  }
+  if (Array.isArray(value)) return { static: checkTags(value, site, true) };
   if (typeof value === 'function') {
     const tagsFn = value as (...args: unknown[]) => unknown;
     return {
       dynamic: (args, result) =>
-        checkTags(
-          tagsFn(...withResult(args, arity, result)),
-          className,
-          methodName,
-          decorator,
-          false,
-        ),
+        checkTags(tagsFn(...withResult(args, site.arity, result)), site, false),
     };
   }
   throw badOption(site, 'tags', 'an array of strings or a function', value);
-}
-
-function siteError(site: DecoratorSite, message: string): CacheDecoratorError {
-  return new CacheDecoratorError(site.className, site.methodName, message);
 }
 
 /** An option of the wrong type: names the option, what it must be and what it was. */
@@ -177,25 +146,15 @@ function badOption(
   expected: string,
   value: unknown,
 ): CacheDecoratorError {
-  const { className, methodName, decorator } = site;
-  return siteError(
-    site,
-    cacheMessages.badOption(className, methodName, decorator, option, expected, value),
-  );
+  return new CacheDecoratorError(site, cacheMessages.badOption(option, expected, value));
 }
 
-function checkTags(
-  tags: unknown,
-  className: string,
-  methodName: string,
-  decorator: CacheDecoratorName,
-  atStartup: boolean,
-): readonly string[] {
+function checkTags(tags: unknown, site: DecoratorSite, atStartup: boolean): readonly string[] {
   if (Array.isArray(tags) && tags.every((tag) => typeof tag === 'string' && tag.length > 0)) {
     return tags as string[];
   }
-  const message = cacheMessages.tagsNotStrings(className, methodName, decorator, tags);
+  const problem = cacheMessages.tagsNotStrings(tags);
   throw atStartup
-    ? new CacheDecoratorError(className, methodName, message)
-    : new CacheKeyError(tags, message);
+    ? new CacheDecoratorError(site, problem)
+    : new CacheKeyError(tags, `${describeSite(site)}: ${problem}`);
 }

@@ -1,5 +1,5 @@
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
-import { CacheOptionsError } from '../errors/cache-options.error.js';
+import { CacheOptionsError } from '../errors/cache.errors.js';
 import { buildClusterOptions } from '../l2/cluster/cluster-client.factory.js';
 import { createRedisClient, describeRedisTarget } from '../l2/redis/redis-client.factory.js';
 import { buildSentinelClientOptions, describeSentinel } from '../l2/sentinel/sentinel.store.js';

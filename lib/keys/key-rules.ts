@@ -1,4 +1,4 @@
-import { CacheKeyError } from '../errors/cache-key.error.js';
+import { CacheKeyError } from '../errors/cache.errors.js';
 
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
 

@@ -1,5 +1,5 @@
 import type { LoggerService } from '@nestjs/common';
-import { CacheOptionsError } from '../errors/cache-options.error.js';
+import { CacheOptionsError } from '../errors/cache.errors.js';
 import type { L2Options } from '../options/cache-options.interface.js';
 import type { L2Store } from './l2-store.interface.js';
 import { MemoryStore } from './memory/memory.store.js';

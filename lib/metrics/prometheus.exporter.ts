@@ -1,5 +1,5 @@
 import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
-import { CacheOptionsError } from '../errors/cache-options.error.js';
+import { CacheOptionsError } from '../errors/cache.errors.js';
 import { CacheMetricsService } from './cache-metrics.service.js';
 import {
   CACHE_METRICS_OPTIONS,

@@ -1,4 +1,4 @@
-import { CacheOptionalDependencyError } from '../errors/cache-optional-dependency.error.js';
+import { CacheOptionalDependencyError } from '../errors/cache.errors.js';
 
 /** The prom-client module. Internal: only the exporter's implementation sees its types. */
 export type PromClient = typeof import('prom-client');

@@ -1,5 +1,5 @@
 import type { Counter, Gauge, Registry } from 'prom-client';
-import { CacheOptionsError } from '../errors/cache-options.error.js';
+import { CacheOptionsError } from '../errors/cache.errors.js';
 import type { CacheMetricsSnapshot } from './cache-metrics.js';
 import type { PrometheusRegistry } from './metrics-options.interface.js';
 import type { PromClient } from './prometheus.loader.js';

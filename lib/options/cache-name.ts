@@ -1,4 +1,4 @@
-import { CacheOptionsError } from '../errors/cache-options.error.js';
+import { CacheOptionsError } from '../errors/cache.errors.js';
 
 /**
  * Names a cache may not take: `'default'` would read as the unnamed cache in logs, metrics and

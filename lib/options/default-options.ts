@@ -31,7 +31,7 @@ export const DEFAULT_OPTIONS = {
 } as const;
 
 /** Options that have no default value, by where they sit (`''`: the top level). */
-export const OPTIONS_WITHOUT_DEFAULT: Readonly<Record<string, readonly string[]>> = {
+const OPTIONS_WITHOUT_DEFAULT: Readonly<Record<string, readonly string[]>> = {
   '': ['isGlobal', 'name'],
   invalidation: ['enabled', 'url', 'redis', 'channel'],
 };

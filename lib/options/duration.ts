@@ -1,4 +1,4 @@
-import { CacheOptionsError } from '../errors/cache-options.error.js';
+import { CacheOptionsError } from '../errors/cache.errors.js';
 
 /** A duration string: a non-negative number followed by one unit: `ms`, `s`, `m`, `h` or `d`. */
 export type DurationString =

@@ -1,4 +1,4 @@
-import { CacheOptionsError } from '../errors/cache-options.error.js';
+import { CacheOptionsError } from '../errors/cache.errors.js';
 import type { RedisNode } from './cache-options.interface.js';
 
 /**
@@ -8,7 +8,7 @@ import type { RedisNode } from './cache-options.interface.js';
  */
 
 /** JSON of a value for an error message, without throwing on cycles or BigInt. */
-export function show(value: unknown): string {
+function show(value: unknown): string {
   try {
     return typeof value === 'string'
       ? JSON.stringify(value)

@@ -1,5 +1,5 @@
 import type { ClusterOptions, RedisOptions } from 'ioredis';
-import { CacheOptionsError } from '../errors/cache-options.error.js';
+import { CacheOptionsError } from '../errors/cache.errors.js';
 import { JsonSerializer } from '../serialization/json.serializer.js';
 import type { CacheSerializer } from '../serialization/serializer.interface.js';
 import type { DistributedCacheModuleOptions, L2Options } from './cache-options.interface.js';

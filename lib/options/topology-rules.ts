@@ -1,5 +1,5 @@
 import type { RedisOptions } from 'ioredis';
-import { CacheOptionsError } from '../errors/cache-options.error.js';
+import { CacheOptionsError } from '../errors/cache.errors.js';
 
 /**
  * What each topology cannot work with among the ioredis options a user passes under `l2.redis`:

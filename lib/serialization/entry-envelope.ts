@@ -1,4 +1,4 @@
-import { CacheCorruptEntryError } from '../errors/cache-corrupt-entry.error.js';
+import { CacheCorruptEntryError } from '../errors/cache.errors.js';
 
 /**
  * What the cache stores in L2 for one entry: the serializer's bytes plus the entry's absolute

@@ -1,4 +1,4 @@
-import { CacheError } from '../errors/cache.error.js';
+import { CacheError } from '../errors/cache.errors.js';
 
 /** Throws unless `value` is an array. No type narrowing: `Array.isArray` would widen to `any[]`. */
 export function assertArray(value: unknown, message: string): void {

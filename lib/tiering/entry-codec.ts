@@ -1,7 +1,7 @@
-import { CacheCorruptEntryError } from '../errors/cache-corrupt-entry.error.js';
-import { CacheOptionsError } from '../errors/cache-options.error.js';
-import { CacheSerializationError } from '../errors/cache-serialization.error.js';
-import { CacheValueTooLargeError } from '../errors/cache-value-too-large.error.js';
+import { CacheCorruptEntryError } from '../errors/cache.errors.js';
+import { CacheOptionsError } from '../errors/cache.errors.js';
+import { CacheSerializationError } from '../errors/cache.errors.js';
+import { CacheValueTooLargeError } from '../errors/cache.errors.js';
 import { assertKey } from '../keys/key-rules.js';
 import { MAX_ENTRY_TTL_MS } from '../keys/version-keys.js';
 import { parseDuration, type Duration } from '../options/duration.js';

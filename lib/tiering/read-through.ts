@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import { CacheSerializationError } from '../errors/cache-serialization.error.js';
+import { CacheSerializationError } from '../errors/cache.errors.js';
 import { parseDuration, type Duration } from '../options/duration.js';
 import { backoffDelay } from '../write-behind/batch.js';
 import type { FoundEntry } from './found-entry.js';

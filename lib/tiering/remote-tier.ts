@@ -1,7 +1,7 @@
-import { CacheBatchError } from '../errors/cache-batch.error.js';
-import { CacheCircuitOpenError } from '../errors/cache-circuit-open.error.js';
-import { CacheL2Error, CacheL2TimeoutError } from '../errors/cache-l2.error.js';
-import { CacheShardUnavailableError } from '../errors/cache-shard-unavailable.error.js';
+import { CacheBatchError } from '../errors/l2.errors.js';
+import { CacheCircuitOpenError } from '../errors/l2.errors.js';
+import { CacheL2Error, CacheL2TimeoutError } from '../errors/l2.errors.js';
+import { CacheShardUnavailableError } from '../errors/l2.errors.js';
 import type {
   L2Ensured,
   L2EnsureRequest,

@@ -13,7 +13,7 @@ import { RemoteTier } from './remote-tier.js';
 import type { TierParts } from './tier-parts.js';
 import { VersionRegistry } from './version-registry.js';
 import { WritePath, type MsetEntry } from './write-path.js';
-import { CacheError } from '../errors/cache.error.js';
+import { CacheError } from '../errors/cache.errors.js';
 import type { CacheEvent } from '../events/cache-event.js';
 import { CacheCounters, type CacheStatsSnapshot } from '../events/cache-stats.js';
 import type { InvalidationTarget, LandedChange } from '../invalidation/invalidation-target.js';

@@ -2,7 +2,7 @@ import { assertArray, assertTag } from './argument-checks.js';
 import type { Prepared } from './entry-codec.js';
 import type { SetOptions } from './read-through.js';
 import type { TierParts } from './tier-parts.js';
-import { CacheError } from '../errors/cache.error.js';
+import { CacheError } from '../errors/cache.errors.js';
 import { assertKey } from '../keys/key-rules.js';
 import { VERSION_TTL_MS } from '../keys/version-keys.js';
 import type { PendingWrite } from '../write-behind/pending-write.js';

@@ -1,5 +1,5 @@
 import type { Subject } from 'rxjs';
-import { CacheBatchError } from '../errors/cache-batch.error.js';
+import { CacheBatchError } from '../errors/l2.errors.js';
 import type { CacheCounters } from '../events/cache-stats.js';
 import type { L2Ensured } from '../l2/l2-store.interface.js';
 import { backoffDelay, toL2Writes } from './batch.js';

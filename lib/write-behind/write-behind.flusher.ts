@@ -19,9 +19,9 @@ import {
   timeout,
   timer,
 } from 'rxjs';
-import { CacheFlushTimeoutError } from '../errors/cache-flush-timeout.error.js';
-import { CacheL2Error, CacheL2TimeoutError } from '../errors/cache-l2.error.js';
-import { CacheOverflowError } from '../errors/cache-overflow.error.js';
+import { CacheFlushTimeoutError } from '../errors/cache.errors.js';
+import { CacheL2Error, CacheL2TimeoutError } from '../errors/l2.errors.js';
+import { CacheOverflowError } from '../errors/cache.errors.js';
 import type { CacheCounters } from '../events/cache-stats.js';
 import { backoffDelay } from './batch.js';
 import { BatchSender } from './batch-sender.js';

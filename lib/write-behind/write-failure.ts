@@ -1,7 +1,7 @@
-import { CacheCircuitOpenError } from '../errors/cache-circuit-open.error.js';
-import { CacheFailoverInProgressError } from '../errors/cache-failover.error.js';
-import { CacheShardUnavailableError } from '../errors/cache-shard-unavailable.error.js';
-import { CacheUnsendableWriteError } from '../errors/cache-unsendable-write.error.js';
+import { CacheCircuitOpenError } from '../errors/l2.errors.js';
+import { CacheFailoverInProgressError } from '../errors/l2.errors.js';
+import { CacheShardUnavailableError } from '../errors/l2.errors.js';
+import { CacheUnsendableWriteError } from '../errors/l2.errors.js';
 
 /**
  * Redis error replies that will fail again however often the write is retried: the ACL forbids

@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { CacheBatchError } from '../../lib/errors/cache-batch.error.js';
+import { CacheBatchError } from '../../lib/errors/l2.errors.js';
 import type { L2Read, L2Store, L2Write } from '../../lib/l2/l2-store.interface.js';
 import { waitFor } from '../support/poll.js';
 

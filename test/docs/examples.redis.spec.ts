@@ -1,16 +1,20 @@
 import 'reflect-metadata';
-import type { DynamicModule, Type } from '@nestjs/common';
+import type { DynamicModule, INestApplication, Type } from '@nestjs/common';
 import { Test, type TestingModule } from '@nestjs/testing';
+import request from 'supertest';
 import { CacheService, DistributedCacheModule, getCacheToken } from 'nestjs-distributed-cache';
 import { RedisServer } from '../support/redis-server.js';
+import { asyncRegistration } from './snippets/async-options.js';
+import * as decorators from './snippets/decorators.js';
+import * as http from './snippets/http.js';
 import { ProductRepository } from './snippets/support.js';
-import { asyncRegistration, ProductsService } from './snippets/usage.js';
+import { ProductsService } from './snippets/usage.js';
 
-/** Runs the README's usage and named-cache examples (test/docs/snippets). */
+/** Runs the examples of README.md and docs/ (test/docs/snippets). */
 
 const silent = { log() {}, error() {}, warn() {}, debug() {}, verbose() {} };
 let redis: RedisServer;
-const apps: TestingModule[] = [];
+const apps: Array<TestingModule | INestApplication> = [];
 
 async function start(imports: Array<Type | DynamicModule>, providers: Type[] = []) {
   const moduleRef = await Test.createTestingModule({ imports, providers })
@@ -34,6 +38,90 @@ afterEach(async () => {
 afterAll(async () => {
   delete process.env['REDIS_URL'];
   await redis.stop();
+});
+
+/** An HTTP app of `module`, listening on no port (supertest drives it). */
+async function serve(module: Type): Promise<Parameters<typeof request>[0]> {
+  const moduleRef = await Test.createTestingModule({ imports: [module] }).compile();
+  const app = moduleRef.createNestApplication({ logger: silent });
+  apps.push(app);
+  await app.init();
+  return app.getHttpServer() as Parameters<typeof request>[0];
+}
+
+describe('README: Install and first cache', () => {
+  it('serves the second GET from L1, evicts on PUT, reports stats, and writes to Redis', async () => {
+    // Imported now: the module reads REDIS_URL when it is evaluated.
+    const { AppModule } = await import('./snippets/first-cache.js');
+    const server = await serve(AppModule);
+
+    let started = performance.now();
+    await request(server).get('/products/1').expect(200, { id: '1', name: 'Desk lamp' });
+    expect(performance.now() - started).toBeGreaterThanOrEqual(90);
+    started = performance.now();
+    await request(server).get('/products/1').expect(200, { id: '1', name: 'Desk lamp' });
+    expect(performance.now() - started).toBeLessThan(90);
+
+    await request(server).put('/products/1').send({ name: 'Lamp' }).expect(200);
+    await request(server).get('/products/1').expect(200, { id: '1', name: 'Lamp' });
+
+    const stats = (await request(server).get('/cache/stats').expect(200)).body as Record<
+      string,
+      unknown
+    >;
+    expect(stats).toMatchObject({ l1Hits: 1, misses: 2, deletes: 1, breaker: 'closed' });
+    expect(stats['hitRatio']).toBeCloseTo(1 / 3);
+
+    await Promise.all(apps.splice(0).map((app) => app.close())); // drains write-behind
+    expect(await redis.cli('EXISTS', 'shop:product:1')).toBe('1');
+  });
+});
+
+describe('README: Decorators', () => {
+  it('@Cacheable, @CacheEvict and @CachePut on a service, @Cacheable on a controller', async () => {
+    const app = await start(
+      [DistributedCacheModule.forTest()],
+      [decorators.ProductsService, ProductRepository],
+    );
+    const products = app.get(decorators.ProductsService);
+    const repository = app.get(ProductRepository);
+    await products.findOne('1');
+    await products.findOne('1');
+    expect(repository.reads).toBe(1);
+    await products.findOne('draft'); // condition false: uncached
+    await products.findOne('draft');
+    expect(repository.reads).toBe(3);
+
+    const created = await products.create({ name: 'Stool', priceCents: 4_900 });
+    expect(await products.findOne(created.id)).toEqual(created);
+    expect(repository.reads).toBe(3);
+
+    await products.update('1', { name: 'Lamp', priceCents: 1_900 });
+    expect((await products.findOne('1'))?.name).toBe('Lamp');
+    expect(repository.reads).toBe(4);
+  });
+});
+
+describe('docs/http.md', () => {
+  it('caches a route behind @UseInterceptors(CacheInterceptor) and @CacheEvict({ tags }) drops it', async () => {
+    const server = await serve(http.RouteModule);
+    await request(server).get('/products/1').expect('X-Cache', 'MISS');
+    await request(server).get('/products/1').expect('X-Cache', 'HIT');
+    await request(server).get('/products').expect('X-Cache', 'MISS');
+    await request(server).get('/products').expect('X-Cache', 'HIT');
+
+    await request(server).put('/products/1').send({ name: 'Lamp', priceCents: 1_900 }).expect(200);
+    const item = await request(server).get('/products/1').expect('X-Cache', 'MISS');
+    expect(item.body).toMatchObject({ name: 'Lamp' });
+    await request(server).get('/products').expect('X-Cache', 'MISS');
+  });
+
+  it('AppModule caches every GET route through APP_INTERCEPTOR', async () => {
+    const server = await serve(http.AppModule);
+    await request(server).get('/products/2').expect('X-Cache', 'MISS');
+    const hit = await request(server).get('/products/2').expect('X-Cache', 'HIT');
+    expect(hit.headers['vary']).toMatch(/accept-language/i);
+  });
 });
 
 describe('README: Usage', () => {

@@ -1,24 +1,27 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, normalize } from 'node:path';
 import ts from 'typescript';
 
 /*
- * Keeps README.md honest about the code (run by test/docs/readme.spec.ts):
+ * Keeps README.md and docs/*.md honest about the code (run by test/docs/readme.spec.ts):
  *
  * 1. Snippets. A code block right under `<!-- snippet: path#region -->` is the text between
  *    `// #region <region>` and `// #endregion <region>` of that file (a region may come in several
  *    pieces, which are joined; marker lines of other regions are left out; the text is dedented).
  *    The files live under test/docs/snippets, are type-checked by `npm run typecheck` and
  *    exercised by the specs in test/docs, so every README example compiles and works.
- * 2. Option tables. A markdown table right under `<!-- options: file#Interface ... -->` must list
+ * 2. Option tables. A markdown table right under `<!-- options: file#Interface ... -->` (or
+ *    `<!-- fields: ... -->`, for an interface that is not options) must list
  *    every option of those interfaces (nested option interfaces as dotted paths; a union of
  *    interfaces such as `l2` by property name), and nothing else, with the option's JSDoc
  *    `@default` in its second column (backticks and spacing aside). Options without `@default`
  *    may say anything there.
+ * 3. Links. A relative link names a file of the repository, and its `#anchor`, if any, a heading
+ *    of that markdown file (GitHub's anchors).
  */
 
 /** Backticks and runs of whitespace do not matter when comparing defaults. */
-export function normalise(text: string): string {
+function normalise(text: string): string {
   return text.replace(/`/g, '').replace(/\s+/g, ' ').trim();
 }
 
@@ -82,8 +85,11 @@ export interface SnippetSync {
   readonly count: number;
 }
 
-/** Compares (and rewrites, in `synced`) every snippet block of `readme`. */
-export function syncSnippets(readme: string, read: ReadFile): SnippetSync {
+/**
+ * Compares (and rewrites, in `synced`) every snippet block of `readme`, a markdown file named
+ * `name` in the problems.
+ */
+export function syncSnippets(readme: string, read: ReadFile, name = 'README.md'): SnippetSync {
   const problems: string[] = [];
   let count = 0;
   const synced = readme.replace(
@@ -97,7 +103,7 @@ export function syncSnippets(readme: string, read: ReadFile): SnippetSync {
         problems.push(`snippet ${file}#${region}: ${(error as Error).message}`);
         return block;
       }
-      if (`${text}\n` !== body) problems.push(`snippet ${file}#${region} differs from README.md`);
+      if (`${text}\n` !== body) problems.push(`snippet ${file}#${region} differs from ${name}`);
       return `${head}${text}\n\`\`\``;
     },
   );
@@ -154,6 +160,8 @@ function nestedInterfaces(
     const declaration = declarationOf(source, part.typeName.text);
     if (!declaration) return undefined;
     if (ts.isInterfaceDeclaration(declaration)) {
+      // An interface with methods is a value the option takes (e.g. a registry), not options.
+      if (declaration.members.some(ts.isMethodSignature)) return undefined;
       out.push(declaration);
       continue;
     }
@@ -246,10 +254,19 @@ export function optionsOf(read: ReadFile, file: string, interfaceName: string): 
   return rows;
 }
 
-const OPTIONS_TABLE = /<!-- options: ([^>]+?) -->\n((?:\|[^\n]*(?:\n|$))+)/g;
+// `fields:` marks a table of an interface's fields that are not options (e.g. `stats()`); it is
+// checked the same way.
+const OPTIONS_TABLE = /<!-- (?:options|fields): ([^>]+?) -->\n((?:\|[^\n]*(?:\n|$))+)/g;
 
-/** Every difference between the README's option tables and the option types. */
-export function checkOptionTables(readme: string, read: ReadFile): string[] {
+/**
+ * Every difference between the option tables of a markdown file and the option types; with
+ * `required`, a file without any option table is a problem too.
+ */
+export function checkOptionTables(
+  readme: string,
+  read: ReadFile,
+  { required = true, name = 'README.md' }: { required?: boolean; name?: string } = {},
+): string[] {
   const problems: string[] = [];
   let tables = 0;
   for (const match of readme.matchAll(OPTIONS_TABLE)) {
@@ -300,6 +317,69 @@ export function checkOptionTables(readme: string, read: ReadFile): string[] {
         problems.push(`options table: \`${path}\` is not an option of ${refs}`);
     }
   }
-  if (tables === 0) problems.push('README.md has no table under an <!-- options: ... --> marker');
+  if (required && tables === 0) {
+    problems.push(`${name} has no table under an <!-- options: ... --> marker`);
+  }
   return problems;
+}
+
+// --- links ------------------------------------------------------------------------------------
+
+/** The markdown outside fenced code blocks (links and headings inside them are not real). */
+function outsideCode(markdown: string): string {
+  return markdown.replace(/^```[^\n]*\n(?:(?!```)[^\n]*\n)*```[^\n]*$/gm, '');
+}
+
+/**
+ * The anchors GitHub gives the headings of `markdown`: the heading's text in lower case, without
+ * punctuation other than `-` and `_`, spaces as `-`; a repeated anchor gets `-1`, `-2`, ...
+ */
+export function headingAnchors(markdown: string): Set<string> {
+  const anchors = new Set<string>();
+  const seen = new Map<string, number>();
+  for (const match of outsideCode(markdown).matchAll(/^#{1,6}\s+(.+?)\s*#*\s*$/gm)) {
+    const text = (match[1] as string).replace(/\[([^\]]*)\]\([^)]*\)/g, '$1');
+    const slug = text
+      .toLowerCase()
+      .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+      .replace(/\s/g, '-');
+    const count = seen.get(slug) ?? 0;
+    seen.set(slug, count + 1);
+    anchors.add(count === 0 ? slug : `${slug}-${count}`);
+  }
+  return anchors;
+}
+
+/** What {@link checkLinks} needs of the repository. */
+export interface LinkTargets {
+  /** Whether a file or directory exists, by path relative to the repository root. */
+  exists(path: string): boolean;
+  read: ReadFile;
+}
+
+/** Links of `markdown` (the file `name`, relative to the repository root) that lead nowhere. */
+export function checkLinks(markdown: string, name: string, targets: LinkTargets): string[] {
+  const problems: string[] = [];
+  for (const match of outsideCode(markdown).matchAll(/\]\(([^)\s]+)\)/g)) {
+    const link = match[1] as string;
+    if (/^[a-z][a-z0-9+.-]*:/i.test(link)) continue; // https:, mailto:
+    const [path = '', anchor] = link.split('#');
+    const target = path === '' ? name : normalize(join(dirname(name), path));
+    if (target.startsWith('..') || !targets.exists(target)) {
+      problems.push(`${name}: link ${link}: no file ${target}`);
+      continue;
+    }
+    if (anchor === undefined) continue;
+    if (!target.endsWith('.md')) {
+      problems.push(`${name}: link ${link}: an anchor into a file that is not markdown`);
+    } else if (!headingAnchors(targets.read(target)).has(anchor)) {
+      problems.push(`${name}: link ${link}: ${target} has no heading #${anchor}`);
+    }
+  }
+  return problems;
+}
+
+/** Files and directories relative to `root`. */
+export function linkTargets(root: string): LinkTargets {
+  return { exists: (path) => existsSync(join(root, path)), read: fileReader(root) };
 }

@@ -1,26 +1,69 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { checkOptionTables, fileReader, optionsOf, regionOf, syncSnippets } from './readme-docs.js';
+import {
+  checkLinks,
+  checkOptionTables,
+  fileReader,
+  headingAnchors,
+  linkTargets,
+  optionsOf,
+  regionOf,
+  syncSnippets,
+} from './readme-docs.js';
 
 const root = join(import.meta.dirname, '..', '..');
-const readmePath = join(root, 'README.md');
 const read = fileReader(root);
 
-describe('README.md', () => {
+/** README.md and every page of docs/, relative to the repository root. */
+const pages = [
+  'README.md',
+  ...readdirSync(join(root, 'docs'))
+    .filter((file) => file.endsWith('.md'))
+    .sort()
+    .map((file) => `docs/${file}`),
+];
+
+/** Pages that must hold an option table (checked against the option types). */
+const OPTION_PAGES = new Set(['docs/options.md']);
+
+describe.each(pages)('%s', (page) => {
   it('quotes the example files under test/docs/snippets verbatim', () => {
-    const readme = readFileSync(readmePath, 'utf8');
-    const { synced, problems, count } = syncSnippets(readme, read);
+    const text = read(page);
+    const { synced, problems, count } = syncSnippets(text, read, page);
     // `DOCS_WRITE=1 npm test -- test/docs/readme.spec.ts` rewrites the blocks from the files.
-    if (process.env['DOCS_WRITE'] === '1' && synced !== readme && count > 0) {
-      writeFileSync(readmePath, synced);
+    if (process.env['DOCS_WRITE'] === '1' && synced !== text && count > 0) {
+      writeFileSync(join(root, page), synced);
       return;
     }
     expect(problems).toEqual([]);
-    expect(count).toBeGreaterThanOrEqual(9);
   });
 
-  it('lists every forRoot option with the @default of its JSDoc, and no other', () => {
-    expect(checkOptionTables(readFileSync(readmePath, 'utf8'), read)).toEqual([]);
+  it('lists every option of its option tables with the @default of its JSDoc, and no other', () => {
+    const required = OPTION_PAGES.has(page);
+    expect(checkOptionTables(read(page), read, { required, name: page })).toEqual([]);
+  });
+
+  it('links only to files and headings that exist', () => {
+    expect(checkLinks(read(page), page, linkTargets(root))).toEqual([]);
+  });
+});
+
+describe('README.md and docs/', () => {
+  it('hold the type-checked examples (a snippet marker over each)', () => {
+    const count = pages.reduce((sum, page) => sum + syncSnippets(read(page), read, page).count, 0);
+    expect(count).toBeGreaterThanOrEqual(15);
+    // The newcomer's path: README's first example is the first-cache snippet, which
+    // test/compat/run.sh also compiles and runs against the packed tarball.
+    const first = /<!-- snippet: (\S+) -->/.exec(read('README.md'))?.[1];
+    expect(first).toBe('test/docs/snippets/first-cache.ts#first-cache');
+  });
+
+  it('README.md stays short: at most ~300 lines', () => {
+    expect(read('README.md').split('\n').length).toBeLessThanOrEqual(310);
+  });
+
+  it('bench/RESULTS.md links only to what exists', () => {
+    expect(checkLinks(read('bench/RESULTS.md'), 'bench/RESULTS.md', linkTargets(root))).toEqual([]);
   });
 });
 
@@ -93,6 +136,11 @@ describe('readme-docs', () => {
         'export interface Options {',
         "  /** @default 'x' */ name?: string;",
         '  inner?: Inner | false;',
+        '  store?: Store;',
+        '}',
+        'export interface Store {',
+        '  readonly size: number;',
+        '  get(key: string): unknown;',
         '}',
       ].join('\n'),
     };
@@ -106,16 +154,80 @@ describe('readme-docs', () => {
       ].join('\n');
 
     it('accepts a table that matches', () => {
-      const rows = ["| `name` | `'x'` | n |", '| `inner` | — | i |', '| `inner.depth` | `5` | d |'];
+      const rows = [
+        "| `name` | `'x'` | n |",
+        '| `inner` | — | i |',
+        '| `inner.depth` | `5` | d |',
+        '| `store` | — | a value with methods: one row, not its members |',
+      ];
       expect(checkOptionTables(table(rows), readFake)).toEqual([]);
     });
 
     it('reports missing, extra and wrong rows', () => {
-      const rows = ["| `name` | `'y'` | n |", '| `inner` | — | i |', '| `gone` | 1 | g |'];
+      const rows = [
+        "| `name` | `'y'` | n |",
+        '| `inner` | — | i |',
+        '| `store` | — | s |',
+        '| `gone` | 1 | g |',
+      ];
       expect(checkOptionTables(table(rows), readFake)).toEqual([
         "options table: `name` shows default ''y'', its @default is ''x''",
         'options table: no row for `inner.depth` (@default 5)',
         'options table: `gone` is not an option of o.ts#Options',
+      ]);
+    });
+  });
+
+  describe('headingAnchors()', () => {
+    it("gives GitHub's anchors, numbering repeats and skipping code blocks", () => {
+      const markdown = [
+        '# Tags and `clear()`',
+        '## Migrating from @nestjs/cache-manager',
+        '## Options',
+        '```sh',
+        '# not a heading',
+        '```',
+        '### Options',
+        '## [Linked](x.md) heading',
+      ].join('\n');
+      expect([...headingAnchors(markdown)]).toEqual([
+        'tags-and-clear',
+        'migrating-from-nestjscache-manager',
+        'options',
+        'options-1',
+        'linked-heading',
+      ]);
+    });
+  });
+
+  describe('checkLinks()', () => {
+    const files: Record<string, string> = {
+      'README.md': '# Top\n',
+      'docs/a.md': '# A page\n',
+      'lib/x.ts': '',
+    };
+    const targets = {
+      exists: (path: string) => path in files || path === 'docs',
+      read: (path: string) => files[path] ?? '',
+    };
+
+    it('accepts links to files, directories and headings that exist', () => {
+      const markdown =
+        '[a](docs/a.md#a-page) [x](lib/x.ts) [d](docs) [w](https://x.org/#y) [s](#top)\n# Top';
+      expect(checkLinks(markdown, 'README.md', targets)).toEqual([]);
+      expect(
+        checkLinks('[r](../README.md) [x](../lib/x.ts)', 'docs/a.md', {
+          ...targets,
+          exists: (path) => path === 'README.md' || path === 'lib/x.ts',
+        }),
+      ).toEqual([]);
+    });
+
+    it('reports missing files and headings, and ignores code blocks', () => {
+      const markdown = '[m](docs/b.md) [h](docs/a.md#nope)\n```\n[c](nowhere.md)\n```\n';
+      expect(checkLinks(markdown, 'README.md', targets)).toEqual([
+        'README.md: link docs/b.md: no file docs/b.md',
+        'README.md: link docs/a.md#nope: docs/a.md has no heading #nope',
       ]);
     });
   });

@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { CacheL2TimeoutError } from '../../lib/errors/cache-l2.error.js';
+import { CacheL2TimeoutError } from '../../lib/errors/l2.errors.js';
 import { REASSERT_DELAY_MS } from '../../lib/write-behind/follow-ups.js';
 import { startCacheApp, type CacheApp } from '../support/cache-app.js';
 import { delay, waitFor } from '../support/poll.js';

@@ -5,13 +5,7 @@ import {
   type RequiredBinary,
 } from './global-setup.js';
 
-export {
-  EXTRA_BIN_DIRS,
-  findBinary,
-  INSTALL_COMMAND,
-  REQUIRED_BINARIES,
-  type RequiredBinary,
-} from './global-setup.js';
+export { findBinary, type RequiredBinary } from './global-setup.js';
 
 /**
  * Absolute path of `name` (see {@link findBinary}), or an error that says how to install it.

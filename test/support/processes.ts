@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { delay } from './poll.js';
 
-export { isServerProcess, readPidFile, SERVER_PROGRAMS, sweepServers } from './global-setup.js';
+export { readPidFile } from './global-setup.js';
 
 /**
  * Process helpers for servers started with `--daemonize`: they are not our children, so we only
@@ -48,7 +48,7 @@ export function sendSignal(pid: number, signal: NodeJS.Signals): void {
 }
 
 /** Resolves `true` once `pid` is gone, or `false` after `timeoutMs` milliseconds. */
-export async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
+async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (isRunning(pid)) {
     if (Date.now() >= deadline) return false;

@@ -53,7 +53,7 @@ export function respCommand(
 }
 
 /** Encodes a command as a RESP array of bulk strings. */
-export function encodeCommand(args: readonly string[]): Buffer {
+function encodeCommand(args: readonly string[]): Buffer {
   const parts: Buffer[] = [Buffer.from(`*${args.length}\r\n`)];
   for (const arg of args) {
     const bytes = Buffer.from(arg, 'utf8');

@@ -1,9 +1,7 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RUN_DIR_ENV } from './global-setup.js';
-
-export { RUN_DIR_ENV } from './global-setup.js';
 
 /**
  * Creates a fresh, empty directory `<run dir or os.tmpdir()>/<prefix>XXXXXX` and returns its path.
@@ -13,9 +11,4 @@ export function makeTempDir(prefix: string): string {
   const runDir = process.env[RUN_DIR_ENV];
   const base = runDir !== undefined && runDir !== '' && existsSync(runDir) ? runDir : tmpdir();
   return mkdtempSync(join(base, prefix));
-}
-
-/** Removes `dir` and everything in it; a missing dir is fine. */
-export function removeDir(dir: string): void {
-  rmSync(dir, { recursive: true, force: true });
 }

@@ -15,7 +15,7 @@ const run = promisify(execFile);
 const HOST = '127.0.0.1';
 const START_ATTEMPTS = 3;
 /** Name of the one pool in the generated config. */
-export const TWEMPROXY_POOL = 'cache';
+const TWEMPROXY_POOL = 'cache';
 
 /** Options of {@link Twemproxy.start}. */
 export interface TwemproxyStartOptions {

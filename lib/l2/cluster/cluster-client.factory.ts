@@ -21,7 +21,7 @@ import { REDIS_CLIENT_DEFAULTS, reconnectDelayMs } from '../redis/redis-client.f
  * MOVED and ASK are still followed at once: that is how a resharding is absorbed.
  * `clusterRetryStrategy` defaults to {@link reconnectDelayMs} (never gives up).
  */
-export const CLUSTER_CLIENT_DEFAULTS: Readonly<ClusterOptions> = Object.freeze({
+const CLUSTER_CLIENT_DEFAULTS: Readonly<ClusterOptions> = Object.freeze({
   retryDelayOnFailover: 0,
   retryDelayOnClusterDown: 0,
   retryDelayOnTryAgain: 20,
@@ -40,7 +40,7 @@ export const CLUSTER_CLIENT_DEFAULTS: Readonly<ClusterOptions> = Object.freeze({
  * under the user's `redisOptions`, then `maxRetriesPerRequest: 0`,
  * `autoResendUnfulfilledCommands: false`, `protocol: 2`).
  */
-export const CLUSTER_CLIENT_FORCED: Readonly<ClusterOptions> = Object.freeze({
+const CLUSTER_CLIENT_FORCED: Readonly<ClusterOptions> = Object.freeze({
   lazyConnect: true,
   enableOfflineQueue: false,
   enableAutoPipelining: false,

@@ -1,5 +1,5 @@
 import type { ChainableCommander } from 'ioredis';
-import { CacheL2Error } from '../../errors/cache-l2.error.js';
+import { CacheL2Error } from '../../errors/l2.errors.js';
 import type { L2Write } from '../l2-store.interface.js';
 import { expiryArgs } from '../redis/redis-batch.js';
 

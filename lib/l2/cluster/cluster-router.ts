@@ -1,6 +1,6 @@
 import type { Cluster } from 'ioredis';
-import { CacheL2Error } from '../../errors/cache-l2.error.js';
-import { CacheShardUnavailableError } from '../../errors/cache-shard-unavailable.error.js';
+import { CacheL2Error } from '../../errors/l2.errors.js';
+import { CacheShardUnavailableError } from '../../errors/l2.errors.js';
 import type { L2Read, L2Write } from '../l2-store.interface.js';
 import { expiryArgs } from '../redis/redis-batch.js';
 import { CLUSTER_SLOTS, clusterKeySlot } from './cluster-slots.js';

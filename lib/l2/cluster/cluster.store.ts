@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Cluster } from 'ioredis';
-import { CacheL2Error } from '../../errors/cache-l2.error.js';
+import { CacheL2Error } from '../../errors/l2.errors.js';
 import type { ClusterL2Options } from '../../options/cache-options.interface.js';
 import { createClusterClient, describeCluster } from './cluster-client.factory.js';
 import { ClusterNodeKeeper, endCluster } from './cluster-node.keeper.js';

@@ -1,6 +1,6 @@
-import { CacheBatchError } from '../../errors/cache-batch.error.js';
-import { CacheUnsendableWriteError } from '../../errors/cache-unsendable-write.error.js';
-import { CacheL2Error } from '../../errors/cache-l2.error.js';
+import { CacheBatchError } from '../../errors/l2.errors.js';
+import { CacheUnsendableWriteError } from '../../errors/l2.errors.js';
+import { CacheL2Error } from '../../errors/l2.errors.js';
 import type {
   L2Ensured,
   L2EnsureRequest,

@@ -1,6 +1,6 @@
-import { CacheBatchError } from '../../errors/cache-batch.error.js';
-import { CacheL2Error } from '../../errors/cache-l2.error.js';
-import { CacheUnsendableWriteError } from '../../errors/cache-unsendable-write.error.js';
+import { CacheBatchError } from '../../errors/l2.errors.js';
+import { CacheL2Error } from '../../errors/l2.errors.js';
+import { CacheUnsendableWriteError } from '../../errors/l2.errors.js';
 import type { L2Write } from '../l2-store.interface.js';
 
 /**
@@ -43,7 +43,7 @@ export function unsentSetError(
  * Whether `error` means the command never got an answer (as opposed to a Redis error reply,
  * which is specific to that command: ioredis names those `ReplyError`).
  */
-export function isConnectionError(error: unknown): boolean {
+function isConnectionError(error: unknown): boolean {
   return (
     !(error instanceof CacheL2Error) && !(error instanceof Error && error.name === 'ReplyError')
   );

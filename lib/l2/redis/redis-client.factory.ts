@@ -9,10 +9,10 @@ import type { RedisL2Options } from '../../options/cache-options.interface.js';
  */
 
 /** Default port of a Redis server. */
-export const DEFAULT_REDIS_PORT = 6379;
+const DEFAULT_REDIS_PORT = 6379;
 
 /** First reconnect delay, in milliseconds; doubles per attempt up to {@link RECONNECT_MAX_DELAY_MS}. */
-export const RECONNECT_BASE_DELAY_MS = 50;
+const RECONNECT_BASE_DELAY_MS = 50;
 
 /** Longest delay between two reconnect attempts, in milliseconds. */
 export const RECONNECT_MAX_DELAY_MS = 2_000;

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { CacheL2Error } from '../../errors/cache-l2.error.js';
+import { CacheL2Error } from '../../errors/l2.errors.js';
 import type {
   L2Ensured,
   L2EnsureRequest,

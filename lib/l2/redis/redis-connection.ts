@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { CacheL2Error } from '../../errors/cache-l2.error.js';
+import { CacheL2Error } from '../../errors/l2.errors.js';
 
 /**
  * Opening, closing and health-checking one ioredis client, shared by the stores built on `Redis`

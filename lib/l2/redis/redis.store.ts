@@ -3,7 +3,6 @@ import type { RedisL2Options } from '../../options/cache-options.interface.js';
 import { createRedisClient, describeRedisTarget } from './redis-client.factory.js';
 import { RedisClientStore, type RedisStoreOptions } from './redis-client.store.js';
 
-export { REDIS_KEYS_PER_COMMAND } from './redis-batch.js';
 export type { RedisStoreOptions } from './redis-client.store.js';
 
 /**

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { ReplyError } from 'ioredis';
-import { CacheL2Error } from '../../errors/cache-l2.error.js';
+import { CacheL2Error } from '../../errors/l2.errors.js';
 import type { L2Write } from '../l2-store.interface.js';
 import { chunks, expiryArgs } from './redis-batch.js';
 
@@ -56,7 +56,7 @@ const KEY_REFUSED = /^NOPERM\b/;
  * send that batch as a pipeline, which reports each write alone). `undefined` for any other
  * failure (OOM, BUSY, a lost connection): the batch's own.
  */
-export function scriptRefusal(error: unknown): 'command' | 'keys' | undefined {
+function scriptRefusal(error: unknown): 'command' | 'keys' | undefined {
   if (!(error instanceof Error) || error.name !== 'ReplyError') return undefined;
   if (COMMAND_REFUSED.test(error.message)) return 'command';
   return KEY_REFUSED.test(error.message) ? 'keys' : undefined;
@@ -69,7 +69,7 @@ export function scriptRefusal(error: unknown): 'command' | 'keys' | undefined {
  * EVALSHA first; ioredis re-sends the body with EVAL on NOSCRIPT (e.g. after a restart or a
  * failover to a server that never saw it).
  */
-export async function writeByScript(
+async function writeByScript(
   client: Redis,
   writes: readonly L2Write[],
   pxat: boolean,

@@ -4,7 +4,7 @@ import type { SentinelL2Options } from '../../options/cache-options.interface.js
 import { reconnectDelayMs } from '../redis/redis-client.factory.js';
 
 /** Default longest pause of writes for one failover, in milliseconds. */
-export const FAILOVER_PAUSE_MAX_MS = 5_000;
+const FAILOVER_PAUSE_MAX_MS = 5_000;
 
 /**
  * Sentinel events the watch listens to (PSUBSCRIBE patterns): the start of a failover, its end

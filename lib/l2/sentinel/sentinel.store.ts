@@ -1,5 +1,5 @@
 import { Redis, type RedisOptions } from 'ioredis';
-import { CacheFailoverInProgressError } from '../../errors/cache-failover.error.js';
+import { CacheFailoverInProgressError } from '../../errors/l2.errors.js';
 import { assertSentinelCompatibleOptions } from '../../options/topology-rules.js';
 import type { RedisNode, SentinelL2Options } from '../../options/cache-options.interface.js';
 import type { L2Write } from '../l2-store.interface.js';
@@ -29,7 +29,7 @@ export interface SentinelStoreOptions extends RedisStoreOptions {
  *   server we write to has been demoted to a replica; the reconnect asks the Sentinels for the
  *   master again. A second line of defence behind the failover detector.
  */
-export const SENTINEL_CLIENT_DEFAULTS: Readonly<RedisOptions> = Object.freeze({
+const SENTINEL_CLIENT_DEFAULTS: Readonly<RedisOptions> = Object.freeze({
   sentinelCommandTimeout: 1_000,
   sentinelReconnectStrategy: (times: number) => reconnectDelayMs(times),
   reconnectOnError: (error: Error) => error.message.startsWith('READONLY'),
@@ -46,7 +46,7 @@ export const SENTINEL_CLIENT_DEFAULTS: Readonly<RedisOptions> = Object.freeze({
  *   a master before any command goes to it, so a stale answer from a Sentinel is retried instead
  *   of used.
  */
-export const SENTINEL_CLIENT_FORCED: Readonly<RedisOptions> = Object.freeze({
+const SENTINEL_CLIENT_FORCED: Readonly<RedisOptions> = Object.freeze({
   failoverDetector: true,
   role: 'master',
   enableReadyCheck: true,
@@ -72,7 +72,7 @@ export function buildSentinelClientOptions(options: SentinelL2Options): RedisOpt
 }
 
 /** A new, not yet connected ioredis client that follows the master named `options.name`. */
-export function createSentinelClient(options: SentinelL2Options): Redis {
+function createSentinelClient(options: SentinelL2Options): Redis {
   return new Redis(buildSentinelClientOptions(options));
 }
 

@@ -1,5 +1,5 @@
 import type { ChainableCommander, Command, Redis, RedisOptions } from 'ioredis';
-import { CacheUnsupportedCommandError } from '../../errors/cache-unsupported-command.error.js';
+import { CacheUnsupportedCommandError } from '../../errors/l2.errors.js';
 import { assertProxyCommand, proxyCommandProblem, TOPOLOGY } from './proxy-commands.js';
 
 /**

@@ -1,4 +1,4 @@
-import { CacheUnsupportedCommandError } from '../../errors/cache-unsupported-command.error.js';
+import { CacheUnsupportedCommandError } from '../../errors/l2.errors.js';
 
 /**
  * The commands the twemproxy store may send, and why not the others. twemproxy (nutcracker 0.5.0) answers an unsupported

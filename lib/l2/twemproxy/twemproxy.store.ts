@@ -1,6 +1,6 @@
 import { Redis, type RedisOptions } from 'ioredis';
-import { CacheL2Error } from '../../errors/cache-l2.error.js';
-import { CacheShardUnavailableError } from '../../errors/cache-shard-unavailable.error.js';
+import { CacheL2Error } from '../../errors/l2.errors.js';
+import { CacheShardUnavailableError } from '../../errors/l2.errors.js';
 import type { RedisNode, TwemproxyL2Options } from '../../options/cache-options.interface.js';
 import { assertProxyCompatibleOptions } from '../../options/topology-rules.js';
 import { guardProxyClient } from './proxy-client.guard.js';
@@ -21,7 +21,7 @@ const PROXY_BACKEND_FAILURE =
   /^ERR ((Connection (refused|timed out|reset by peer)|Broken pipe|Software caused connection abort|Host is (down|unreachable)|No route to host|Network is (down|unreachable)|Operation timed out|Resource temporarily unavailable)\b|[A-Z][a-z])/;
 
 /** Default port of a twemproxy pool. */
-export const DEFAULT_TWEMPROXY_PORT = 22121;
+const DEFAULT_TWEMPROXY_PORT = 22121;
 
 /**
  * ioredis options the twemproxy store always sets, over the user's (see shared/REDIS-FACTS.md:
@@ -34,13 +34,13 @@ export const DEFAULT_TWEMPROXY_PORT = 22121;
  *
  * `protocol: 2` (no HELLO 3) is forced for every client already (redis-client.factory.ts).
  */
-export const TWEMPROXY_CLIENT_OPTIONS: Readonly<RedisOptions> = Object.freeze({
+const TWEMPROXY_CLIENT_OPTIONS: Readonly<RedisOptions> = Object.freeze({
   enableReadyCheck: false,
   disableClientInfo: true,
 });
 
 /** The proxies named by the options: `proxies`, or `host`/`port`. */
-export function twemproxyNodes(options: TwemproxyL2Options): RedisNode[] {
+function twemproxyNodes(options: TwemproxyL2Options): RedisNode[] {
   if (options.proxies !== undefined && options.proxies.length > 0) return [...options.proxies];
   return [
     {

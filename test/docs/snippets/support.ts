@@ -43,6 +43,10 @@ export class ProductRepository {
     this.rows.set(id, product);
     return Promise.resolve({ ...product });
   }
+
+  create(input: ProductInput): Promise<Product> {
+    return this.update(String(this.rows.size + 1), input);
+  }
 }
 
 /** A decorated service, for the testing example. */
@@ -64,18 +68,6 @@ export class ProductsService {
 /** A feature module with no cache import: it relies on a global cache registration. */
 @Module({ providers: [ProductRepository, ProductsService], exports: [ProductsService] })
 export class ProductsModule {}
-
-/** `@nestjs/config` is not a dependency here: the part of its ConfigService the examples use. */
-@Injectable()
-export class ConfigService {
-  get(key: string): string | undefined {
-    return process.env[key];
-  }
-}
-
-/** Stands in for `@nestjs/config`'s ConfigModule. */
-@Module({ providers: [ConfigService], exports: [ConfigService] })
-export class ConfigModule {}
 
 /** A slow upstream, for the named-caches example. */
 export function fetchRate(from: string, to: string): Promise<number> {

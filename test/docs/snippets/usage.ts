@@ -1,22 +1,9 @@
 // #region usage
-import { Injectable, Module } from '@nestjs/common';
-import { CacheService, DistributedCacheModule } from 'nestjs-distributed-cache';
+import { Injectable } from '@nestjs/common';
+import { CacheService } from 'nestjs-distributed-cache';
 // #endregion usage
-import { ConfigModule, ConfigService, type ProductInput, ProductRepository } from './support.js';
+import { type Product, type ProductInput, ProductRepository } from './support.js';
 // #region usage
-
-@Module({
-  imports: [
-    DistributedCacheModule.forRoot({
-      isGlobal: true,
-      namespace: 'shop',
-      ttl: '5m',
-      l1: { max: 10_000, maxBytes: 64 * 1024 * 1024, ttl: '30s' },
-      l2: { type: 'redis', url: 'redis://127.0.0.1:6379' },
-    }),
-  ],
-})
-export class AppModule {}
 
 @Injectable()
 export class ProductsService {
@@ -25,27 +12,15 @@ export class ProductsService {
     private readonly repo: ProductRepository,
   ) {}
 
-  findOne(id: string) {
+  findOne(id: string): Promise<Product | undefined> {
     // Concurrent misses of one key run the loader once (single-flight).
     return this.cache.getOrSet(`product:${id}`, () => this.repo.findOne(id), { ttl: '1m' });
   }
 
-  async update(id: string, dto: ProductInput) {
-    const product = await this.repo.update(id, dto);
+  async update(id: string, input: ProductInput): Promise<Product> {
+    const product = await this.repo.update(id, input);
     await this.cache.set(`product:${id}`, product); // L1 now, Redis within flushIntervalMs
     return product;
   }
 }
 // #endregion usage
-
-export const asyncRegistration =
-  // #region async
-  DistributedCacheModule.forRootAsync({
-    isGlobal: true,
-    imports: [ConfigModule],
-    inject: [ConfigService],
-    useFactory: (config: ConfigService) => ({
-      l2: { type: 'redis', url: config.get('REDIS_URL') },
-    }),
-  });
-// #endregion async

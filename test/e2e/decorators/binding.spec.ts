@@ -191,7 +191,7 @@ describe('CacheExplorer binding through DI (real Redis)', () => {
       CacheBindingError,
     );
     await expect(start('beta', [RequestScopedPricing], [PricesController])).rejects.toThrow(
-      /RequestScopedPricing is request-scoped and has cache-decorated methods, and two running applications/,
+      /RequestScopedPricing: it is request-scoped and has cache-decorated methods, and two running applications/,
     );
     await first.app.close();
     apps.splice(apps.indexOf(first), 1);
@@ -254,7 +254,7 @@ describe('CacheExplorer start-up checks', () => {
       }
     }
     await expect(start('alpha', [SyncService])).rejects.toThrow(
-      'SyncService.total is cache-decorated but returns Number (its declared return type)',
+      'SyncService.total: cache-decorated but returns Number (its declared return type)',
     );
   });
 
@@ -278,7 +278,7 @@ describe('CacheExplorer start-up checks', () => {
     const app = moduleRef.createNestApplication({ logger: false });
     try {
       await expect(app.init()).rejects.toThrow(
-        'ProductService has cache-decorated methods but its module IsolatedModule cannot inject CacheService',
+        'ProductService: its module IsolatedModule cannot inject CacheService',
       );
     } finally {
       await app.close();

@@ -161,7 +161,7 @@ describe('@Cacheable on an Observable method (real Redis)', () => {
     const undeclared = get(Undeclared);
     expect(() => undeclared.plain('1')).toThrow(CacheDecoratorError);
     expect(() => undeclared.plain('1')).toThrow(
-      /Undeclared\.plain is cache-decorated but returns the string 'plain 1' \(not a Promise or Observable\)/,
+      /Undeclared\.plain: cache-decorated but returns the string 'plain 1' \(not a Promise or Observable\)/,
     );
   });
 

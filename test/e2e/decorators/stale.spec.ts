@@ -3,7 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { DistributedCacheModule } from '../../../lib/cache.module.js';
 import { Cacheable } from '../../../lib/decorators/cacheable.decorator.js';
-import { CacheDecoratorError } from '../../../lib/errors/cache-decorator.error.js';
+import { CacheDecoratorError } from '../../../lib/errors/cache.errors.js';
 import { waitFor } from '../../support/poll.js';
 
 @Injectable()

@@ -3,7 +3,7 @@ import { Injectable, Module } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { CacheService } from '../../../lib/cache.service.js';
 import { DistributedCacheModule } from '../../../lib/cache.module.js';
-import { CacheOptionsError } from '../../../lib/errors/cache-options.error.js';
+import { CacheOptionsError } from '../../../lib/errors/cache.errors.js';
 import type { DistributedCacheModuleOptions } from '../../../lib/options/cache-options.interface.js';
 
 const silent = { log() {}, error() {}, warn() {}, debug() {}, verbose() {} };

@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { CacheSerializationError } from '../../../lib/errors/cache-serialization.error.js';
+import { CacheSerializationError } from '../../../lib/errors/cache.errors.js';
 import { startCacheApp, type CacheApp } from '../../support/cache-app.js';
 import { RedisServer } from '../../support/redis-server.js';
 

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { INVALIDATION_BUS } from '../../../lib/cache.constants.js';
-import { CacheOptionsError } from '../../../lib/errors/cache-options.error.js';
+import { CacheOptionsError } from '../../../lib/errors/cache.errors.js';
 import type { InvalidationBus } from '../../../lib/invalidation/invalidation-bus.js';
 import type { DistributedCacheModuleOptions } from '../../../lib/options/cache-options.interface.js';
 import { RecordingLogger, startCacheApp, type CacheApp } from '../../support/cache-app.js';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { CacheFailoverInProgressError } from '../../../lib/errors/cache-failover.error.js';
-import { CacheOptionsError } from '../../../lib/errors/cache-options.error.js';
+import { CacheFailoverInProgressError } from '../../../lib/errors/l2.errors.js';
+import { CacheOptionsError } from '../../../lib/errors/cache.errors.js';
 import type { L2Write } from '../../../lib/l2/l2-store.interface.js';
 import { SentinelStore } from '../../../lib/l2/sentinel/sentinel.store.js';
 import { describeL2StoreContract } from '../../contract/l2-store.contract.js';

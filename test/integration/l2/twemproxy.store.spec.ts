@@ -1,9 +1,9 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { CacheBatchError } from '../../../lib/errors/cache-batch.error.js';
-import { CacheOptionsError } from '../../../lib/errors/cache-options.error.js';
-import { CacheShardUnavailableError } from '../../../lib/errors/cache-shard-unavailable.error.js';
-import { CacheUnsupportedCommandError } from '../../../lib/errors/cache-unsupported-command.error.js';
+import { CacheBatchError } from '../../../lib/errors/l2.errors.js';
+import { CacheOptionsError } from '../../../lib/errors/cache.errors.js';
+import { CacheShardUnavailableError } from '../../../lib/errors/l2.errors.js';
+import { CacheUnsupportedCommandError } from '../../../lib/errors/l2.errors.js';
 import type { L2Write } from '../../../lib/l2/l2-store.interface.js';
 import { TWEMPROXY_ALLOWED_COMMANDS } from '../../../lib/l2/twemproxy/proxy-commands.js';
 import { TwemproxyStore } from '../../../lib/l2/twemproxy/twemproxy.store.js';

@@ -275,7 +275,7 @@ describe('compileCachedMethod()', () => {
         }
       }
       expect(() => compile(Products.prototype, 'read')).toThrow(
-        /Products\.read is cache-decorated but returns Product \(its declared return type\)/,
+        /Products\.read: cache-decorated but returns Product \(its declared return type\)/,
       );
     });
   });

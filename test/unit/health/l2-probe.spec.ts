@@ -1,4 +1,4 @@
-import { CacheL2Error, CacheL2TimeoutError } from '../../../lib/errors/cache-l2.error.js';
+import { CacheL2Error, CacheL2TimeoutError } from '../../../lib/errors/l2.errors.js';
 import { probeKeyOf, probeL2 } from '../../../lib/health/l2-probe.js';
 import type { L2Store } from '../../../lib/l2/l2-store.interface.js';
 import { MemoryStore } from '../../../lib/l2/memory/memory.store.js';

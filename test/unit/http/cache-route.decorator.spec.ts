@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { Reflector } from '@nestjs/core';
-import { CacheOptionsError } from '../../../lib/errors/cache-options.error.js';
+import { CacheOptionsError } from '../../../lib/errors/cache.errors.js';
 import { CacheRoute } from '../../../lib/http/cache-route.decorator.js';
 import { CACHE_ROUTE_METADATA } from '../../../lib/http/http-cache-options.interface.js';
 import { resolveHttpCacheOptions } from '../../../lib/http/http-cache-options.resolver.js';

@@ -1,7 +1,7 @@
 import type { Logger } from '@nestjs/common';
 import { lastValueFrom, of, toArray, type Observable } from 'rxjs';
 import { CacheService } from '../../../lib/cache.service.js';
-import { CacheDecoratorError } from '../../../lib/errors/cache-decorator.error.js';
+import { CacheDecoratorError } from '../../../lib/errors/cache.errors.js';
 import { createCachedMethodBinding } from '../../../lib/instrumentation/cached-method.factory.js';
 import type {
   CompiledEvict,

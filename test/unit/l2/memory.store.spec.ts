@@ -1,5 +1,5 @@
-import { CacheBatchError } from '../../../lib/errors/cache-batch.error.js';
-import { CacheL2Error } from '../../../lib/errors/cache-l2.error.js';
+import { CacheBatchError } from '../../../lib/errors/l2.errors.js';
+import { CacheL2Error } from '../../../lib/errors/l2.errors.js';
 import type { L2Write } from '../../../lib/l2/l2-store.interface.js';
 import { MemoryStore, type MemoryStoreOptions } from '../../../lib/l2/memory/memory.store.js';
 

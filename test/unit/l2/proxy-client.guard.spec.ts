@@ -1,9 +1,12 @@
 import { Redis, type Command } from 'ioredis';
-import { CacheOptionsError } from '../../../lib/errors/cache-options.error.js';
-import { CacheUnsupportedCommandError } from '../../../lib/errors/cache-unsupported-command.error.js';
-import { CacheError } from '../../../lib/errors/cache.error.js';
+import { CacheOptionsError } from '../../../lib/errors/cache.errors.js';
+import { CacheUnsupportedCommandError } from '../../../lib/errors/l2.errors.js';
+import { CacheError } from '../../../lib/errors/cache.errors.js';
 import { guardProxyClient } from '../../../lib/l2/twemproxy/proxy-client.guard.js';
-import { assertProxyCommand, proxyCommandProblem } from '../../../lib/l2/twemproxy/proxy-commands.js';
+import {
+  assertProxyCommand,
+  proxyCommandProblem,
+} from '../../../lib/l2/twemproxy/proxy-commands.js';
 import { assertProxyCompatibleOptions } from '../../../lib/options/topology-rules.js';
 
 /** A client that never connected (`lazyConnect`): any command that got through would connect it. */

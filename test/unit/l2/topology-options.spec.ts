@@ -1,4 +1,4 @@
-import { CacheOptionsError } from '../../../lib/errors/cache-options.error.js';
+import { CacheOptionsError } from '../../../lib/errors/cache.errors.js';
 import {
   buildClusterOptions,
   createClusterClient,
@@ -6,7 +6,10 @@ import {
 } from '../../../lib/l2/cluster/cluster-client.factory.js';
 import { clusterKeySlot } from '../../../lib/l2/cluster/cluster-slots.js';
 import { createL2Store } from '../../../lib/l2/l2-store.factory.js';
-import { buildSentinelClientOptions, describeSentinel } from '../../../lib/l2/sentinel/sentinel.store.js';
+import {
+  buildSentinelClientOptions,
+  describeSentinel,
+} from '../../../lib/l2/sentinel/sentinel.store.js';
 import {
   createTwemproxyClient,
   describeTwemproxy,

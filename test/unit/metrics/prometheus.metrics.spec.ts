@@ -1,6 +1,6 @@
 import { Registry } from 'prom-client';
-import { CacheOptionalDependencyError } from '../../../lib/errors/cache-optional-dependency.error.js';
-import { CacheOptionsError } from '../../../lib/errors/cache-options.error.js';
+import { CacheOptionalDependencyError } from '../../../lib/errors/cache.errors.js';
+import { CacheOptionsError } from '../../../lib/errors/cache.errors.js';
 import type { CacheMetricsSnapshot } from '../../../lib/metrics/cache-metrics.js';
 import { resolveMetricsOptions } from '../../../lib/metrics/metrics.module.js';
 import { loadPromClient } from '../../../lib/metrics/prometheus.loader.js';

@@ -1,11 +1,7 @@
 import 'reflect-metadata';
 import { CacheInspector, CacheOptionsError, CacheService } from '../../../lib/index.js';
-import {
-  cacheNameOfServiceToken,
-  cacheTokens,
-  getCacheInspectorToken,
-  getCacheToken,
-} from '../../../lib/cache.tokens.js';
+import { cacheNameOfServiceToken, cacheTokens, getCacheToken } from '../../../lib/cache.tokens.js';
+import { getCacheInspectorToken } from '../../../lib/testing/inspector-token.js';
 import { assertCacheName } from '../../../lib/options/cache-name.js';
 import { resolveCacheOptions } from '../../../lib/options/options.validator.js';
 

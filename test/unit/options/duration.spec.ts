@@ -1,4 +1,4 @@
-import { CacheOptionsError } from '../../../lib/errors/cache-options.error.js';
+import { CacheOptionsError } from '../../../lib/errors/cache.errors.js';
 import { parseDuration } from '../../../lib/options/duration.js';
 
 describe('parseDuration()', () => {

@@ -1,4 +1,4 @@
-import { CacheOptionsError } from '../../../lib/errors/cache-options.error.js';
+import { CacheOptionsError } from '../../../lib/errors/cache.errors.js';
 import { resolveCacheOptions } from '../../../lib/options/options.validator.js';
 
 function errorOf(options: unknown): CacheOptionsError {

@@ -1,5 +1,5 @@
-import { CacheCorruptEntryError } from '../../../lib/errors/cache-corrupt-entry.error.js';
-import { CacheError } from '../../../lib/errors/cache.error.js';
+import { CacheCorruptEntryError } from '../../../lib/errors/cache.errors.js';
+import { CacheError } from '../../../lib/errors/cache.errors.js';
 import { decodeEnvelope, encodeEnvelope } from '../../../lib/serialization/entry-envelope.js';
 
 const KEY = 'shop:product:1';

@@ -1,8 +1,8 @@
-import { CacheCorruptEntryError } from '../../../lib/errors/cache-corrupt-entry.error.js';
-import { CacheError } from '../../../lib/errors/cache.error.js';
-import { CacheOptionsError } from '../../../lib/errors/cache-options.error.js';
-import { CacheSerializationError } from '../../../lib/errors/cache-serialization.error.js';
-import { CacheValueTooLargeError } from '../../../lib/errors/cache-value-too-large.error.js';
+import { CacheCorruptEntryError } from '../../../lib/errors/cache.errors.js';
+import { CacheError } from '../../../lib/errors/cache.errors.js';
+import { CacheOptionsError } from '../../../lib/errors/cache.errors.js';
+import { CacheSerializationError } from '../../../lib/errors/cache.errors.js';
+import { CacheValueTooLargeError } from '../../../lib/errors/cache.errors.js';
 import type { DistributedCacheModuleOptions } from '../../../lib/options/cache-options.interface.js';
 import { resolveCacheOptions } from '../../../lib/options/options.validator.js';
 import { encodeEnvelope } from '../../../lib/serialization/entry-envelope.js';

@@ -1,9 +1,9 @@
 import { firstValueFrom, filter, take, toArray } from 'rxjs';
-import { CacheFlushTimeoutError } from '../../../lib/errors/cache-flush-timeout.error.js';
-import { CacheL2Error } from '../../../lib/errors/cache-l2.error.js';
-import { CacheOverflowError } from '../../../lib/errors/cache-overflow.error.js';
-import { CacheSerializationError } from '../../../lib/errors/cache-serialization.error.js';
-import { CacheKeyError } from '../../../lib/errors/cache-key.error.js';
+import { CacheFlushTimeoutError } from '../../../lib/errors/cache.errors.js';
+import { CacheL2Error } from '../../../lib/errors/l2.errors.js';
+import { CacheOverflowError } from '../../../lib/errors/cache.errors.js';
+import { CacheSerializationError } from '../../../lib/errors/cache.errors.js';
+import { CacheKeyError } from '../../../lib/errors/cache.errors.js';
 import type { CacheEvent } from '../../../lib/events/cache-event.js';
 import { MemoryStore } from '../../../lib/l2/memory/memory.store.js';
 import type { DistributedCacheModuleOptions } from '../../../lib/options/cache-options.interface.js';

@@ -1,6 +1,6 @@
-import { CacheBatchError } from '../../../lib/errors/cache-batch.error.js';
-import { CacheL2TimeoutError } from '../../../lib/errors/cache-l2.error.js';
-import { CacheShardUnavailableError } from '../../../lib/errors/cache-shard-unavailable.error.js';
+import { CacheBatchError } from '../../../lib/errors/l2.errors.js';
+import { CacheL2TimeoutError } from '../../../lib/errors/l2.errors.js';
+import { CacheShardUnavailableError } from '../../../lib/errors/l2.errors.js';
 import { CacheCounters } from '../../../lib/events/cache-stats.js';
 import type { L2Ensured, L2EnsureRequest, L2Write } from '../../../lib/l2/l2-store.interface.js';
 import type { BatchGuard } from '../../../lib/write-behind/flusher-ports.js';
