@@ -11,6 +11,7 @@ export default {
   testMatch: ['**/*.spec.ts'],
   moduleNameMapper: {
     '^nestjs-distributed-cache$': '<rootDir>/lib/index.ts',
+    '^nestjs-distributed-cache/(metrics|health|http|testing|stores)$': '<rootDir>/lib/$1/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   transform: {

@@ -1,21 +1,11 @@
 import {
   type BeforeApplicationShutdown,
-  Inject,
-  Injectable,
   Logger,
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
   type OnModuleInit,
-  Optional,
 } from '@nestjs/common';
-import {
-  CACHE_NAME,
-  INVALIDATION_BUS,
-  L2_STORE,
-  LOGGER_CONTEXT,
-  RESOLVED_CACHE_OPTIONS,
-  TIERED_CACHE,
-} from './cache.constants.js';
+import { LOGGER_CONTEXT } from './cache.constants.js';
 import type { InvalidationBus } from './invalidation/invalidation-bus.js';
 import type { L2Store } from './l2/l2-store.interface.js';
 import type { ResolvedCacheOptions } from './options/resolved-options.js';
@@ -25,8 +15,8 @@ import type { TieredCache } from './tiering/tiered-cache.js';
  * Opens L2 at start-up and, at `app.close()`, drains the write-behind queue before closing
  * connections. Nest runs every module's `beforeApplicationShutdown` before any
  * `onApplicationShutdown`, so writes made by other modules while they shut down still drain.
+ * Created by a factory provider of its registration (cache.registration.ts).
  */
-@Injectable()
 export class CacheLifecycle
   implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown
 {
@@ -36,12 +26,12 @@ export class CacheLifecycle
   private starting: Promise<void> | undefined;
 
   constructor(
-    @Inject(RESOLVED_CACHE_OPTIONS) private readonly options: ResolvedCacheOptions,
-    @Inject(L2_STORE) private readonly store: L2Store,
-    @Inject(TIERED_CACHE) private readonly cache: TieredCache,
-    @Inject(INVALIDATION_BUS) private readonly bus: InvalidationBus | null,
+    private readonly options: ResolvedCacheOptions,
+    private readonly store: L2Store,
+    private readonly cache: TieredCache,
+    private readonly bus: InvalidationBus | null,
     /** The registration's name; `undefined` for the default cache. */
-    @Optional() @Inject(CACHE_NAME) private readonly name?: string,
+    private readonly name: string | undefined,
   ) {}
 
   onModuleInit(): Promise<void> {

@@ -2,7 +2,6 @@ import { type DynamicModule, type Provider, type Type } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner } from '@nestjs/core';
 import { randomUUID } from 'node:crypto';
 import { CacheLifecycle } from './cache.lifecycle.js';
-import { CACHE_NAME } from './cache.constants.js';
 import type { ASYNC_OPTIONS_TYPE } from './cache.module-definition.js';
 import { createCacheProviders } from './cache.providers.js';
 import { CacheService } from './cache.service.js';
@@ -21,15 +20,14 @@ import { TestingMemoryStore } from './testing/testing-memory.store.js';
 import type { TieredCache } from './tiering/tiered-cache.js';
 
 /*
- * How a named cache is registered (the design):
+ * How a cache is registered (the design):
  *
- * The default cache comes from Nest's ConfigurableModuleBuilder, whose MODULE_OPTIONS_TOKEN is one
- * token for every registration. A named cache therefore builds its dynamic module here, with every
- * per-cache provider (raw options, resolved options, L2 store, tiered cache, bus, CacheService,
- * explorer, lifecycle) under its own string token `distributed-cache:<name>:<role>`
- * (cache.tokens.ts). The classes are the same as the default cache's; they are created by
- * factories that inject the named tokens. Only the CacheService token is exported; the metrics and
- * health integrations find the rest with `strict: false` lookups of the same tokens.
+ * Every registration, the default cache and each named one, gets the same factory providers
+ * (raw options, resolved options, L2 store, tiered cache, bus, CacheService, explorer, lifecycle)
+ * under its own tokens (cache.tokens.ts); only the default cache's options provider comes from
+ * Nest's ConfigurableModuleBuilder. Only the CacheService token is exported; the metrics and
+ * health integrations find the rest with `strict: false` lookups of the same tokens, because they
+ * must also work beside a cache module that is neither global nor imported into theirs.
  *
  * Each named registration also provides a random id, so two `forRoot({ name })` calls stay two
  * modules even when their options are identical (Nest merges dynamic modules whose metadata hash
@@ -48,22 +46,15 @@ export interface CacheRegistration {
   readonly testing: boolean;
 }
 
-/** The providers the default cache's registration always has, after its options provider. */
-const defaultCacheProviders: Provider[] = [
-  ...createCacheProviders(cacheTokens(undefined)),
-  CacheService,
-  CacheMetadataAccessor,
-  // NOTE: CacheExplorer before CacheLifecycle: a bad decorator fails start-up before L2 connects.
-  CacheExplorer,
-  CacheLifecycle,
-];
-
 /** The dynamic module of a registration of `module` (always `DistributedCacheModule`). Internal. */
 export function cacheModuleOf(module: Type, registration: CacheRegistration): DynamicModule {
   const tokens = cacheTokens(registration.name);
   const providers = [
     ...registration.optionsProviders,
-    ...(registration.name === undefined ? defaultCacheProviders : namedProviders(tokens)),
+    ...(tokens.name === undefined
+      ? []
+      : [{ provide: namedCacheToken(tokens.name, 'registration'), useValue: randomUUID() }]),
+    ...registrationProviders(tokens),
     ...(registration.testing ? [inspectorProvider(tokens)] : []),
   ];
   return {
@@ -77,12 +68,9 @@ export function cacheModuleOf(module: Type, registration: CacheRegistration): Dy
   };
 }
 
-/** The providers of a named cache, all under its tokens (see the note at the top). */
-function namedProviders(tokens: CacheTokens): Provider[] {
-  const name = tokens.name as string;
+/** The providers of one registration after its options provider, under its tokens. */
+function registrationProviders(tokens: CacheTokens): Provider[] {
   return [
-    { provide: namedCacheToken(name, 'registration'), useValue: randomUUID() },
-    { provide: CACHE_NAME, useValue: name },
     ...createCacheProviders(tokens),
     {
       provide: tokens.service,
@@ -90,25 +78,25 @@ function namedProviders(tokens: CacheTokens): Provider[] {
       inject: [tokens.tieredCache],
     },
     CacheMetadataAccessor,
-    // NOTE: explorer before lifecycle, as for the default cache.
+    // NOTE: explorer before lifecycle: a bad decorator fails start-up before L2 connects.
     {
-      provide: namedCacheToken(name, 'explorer'),
+      provide: tokens.explorer,
       useFactory: (
         discovery: DiscoveryService,
         scanner: MetadataScanner,
         accessor: CacheMetadataAccessor,
         service: CacheService,
-      ) => new CacheExplorer(discovery, scanner, accessor, service, name),
+      ) => new CacheExplorer(discovery, scanner, accessor, service, tokens.name),
       inject: [DiscoveryService, MetadataScanner, CacheMetadataAccessor, tokens.service],
     },
     {
-      provide: namedCacheToken(name, 'lifecycle'),
+      provide: tokens.lifecycle,
       useFactory: (
         options: ResolvedCacheOptions,
         store: L2Store,
         cache: TieredCache,
         bus: InvalidationBus | null,
-      ) => new CacheLifecycle(options, store, cache, bus, name),
+      ) => new CacheLifecycle(options, store, cache, bus, tokens.name),
       inject: [tokens.options, tokens.store, tokens.tieredCache, tokens.bus],
     },
   ];

@@ -1,6 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
 import type { Observable } from 'rxjs';
-import { TIERED_CACHE } from './cache.constants.js';
 import type { CacheEvent } from './events/cache-event.js';
 import type { CacheStatsSnapshot } from './events/cache-stats.js';
 import type {
@@ -17,9 +15,9 @@ import type {
  * Keys are caller keys; in Redis they live under `${namespace}:${key}`. `undefined` is a miss;
  * `null` is a value.
  */
-@Injectable()
 export class CacheService {
-  constructor(@Inject(TIERED_CACHE) private readonly cache: TieredCache) {}
+  /** Made by its registration's factory provider; inject it, never construct it. */
+  constructor(private readonly cache: TieredCache) {}
 
   /**
    * The value of `key` from L1, else L2 (filling L1 with the entry's remaining TTL), else

@@ -1,19 +1,15 @@
 import type { InjectionToken } from '@nestjs/common';
-import {
-  INVALIDATION_BUS,
-  L2_STORE,
-  RESOLVED_CACHE_OPTIONS,
-  TIERED_CACHE,
-} from './cache.constants.js';
+import { L2_STORE } from './cache.constants.js';
 import { DISTRIBUTED_CACHE_MODULE_OPTIONS } from './cache.module-definition.js';
 import { CacheService } from './cache.service.js';
 import { assertCacheName } from './options/cache-name.js';
 
 /**
- * The injection tokens of one cache registration. The default (unnamed) cache keeps the tokens it
- * always had (`CacheService`, the builder's options token and the `distributed-cache:*` symbols);
- * a named cache gets string tokens `distributed-cache:<name>:<role>`, so two registrations never
- * share a provider and Nest's "cannot resolve" errors show which cache is meant. Internal.
+ * The injection tokens of one cache registration: string tokens `distributed-cache:<name>:<role>`
+ * (`default` for the unnamed cache, a name no registration may take), so two registrations never
+ * share a provider and Nest's "cannot resolve" errors show which cache is meant. The default cache
+ * keeps three public tokens: `CacheService` itself, the module builder's options token and
+ * `L2_STORE`. Internal.
  */
 export interface CacheTokens {
   /** `undefined` for the default cache. */
@@ -30,19 +26,23 @@ export interface CacheTokens {
   readonly tieredCache: InjectionToken;
   /** The `InvalidationBus`, or `null`. */
   readonly bus: InjectionToken;
+  /** The `CacheExplorer` that binds the decorated methods. */
+  readonly explorer: InjectionToken;
+  /** The `CacheLifecycle` (start-up, shutdown drain). */
+  readonly lifecycle: InjectionToken;
 }
 
 const PREFIX = 'distributed-cache:';
 const SERVICE_ROLE = 'CacheService';
 
+const DEFAULT_NAME = 'default';
+
 const DEFAULT_TOKENS: CacheTokens = {
+  ...tokensOf(DEFAULT_NAME),
   name: undefined,
   service: CacheService,
   rawOptions: DISTRIBUTED_CACHE_MODULE_OPTIONS,
-  options: RESOLVED_CACHE_OPTIONS,
   store: L2_STORE,
-  tieredCache: TIERED_CACHE,
-  bus: INVALIDATION_BUS,
 };
 
 /**
@@ -51,7 +51,10 @@ const DEFAULT_TOKENS: CacheTokens = {
  */
 export function cacheTokens(name: string | undefined): CacheTokens {
   assertCacheName(name);
-  if (name === undefined) return DEFAULT_TOKENS;
+  return name === undefined ? DEFAULT_TOKENS : tokensOf(name);
+}
+
+function tokensOf(name: string): CacheTokens {
   const token = (role: string): string => namedCacheToken(name, role);
   return {
     name,
@@ -61,6 +64,8 @@ export function cacheTokens(name: string | undefined): CacheTokens {
     store: token('l2-store'),
     tieredCache: token('tiered-cache'),
     bus: token('invalidation-bus'),
+    explorer: token('explorer'),
+    lifecycle: token('lifecycle'),
   };
 }
 

@@ -5,4 +5,3 @@ export { DistributedCacheHealthIndicator } from './cache-health.indicator.js';
 export type { CacheHealthIndicatorResult } from './cache-health.indicator.js';
 export type { CacheHealthReport } from './cache-health.monitor.js';
 export type { CacheHealthModuleOptions } from './health-options.interface.js';
-export { CacheModuleMissingError } from '../errors/cache.errors.js';

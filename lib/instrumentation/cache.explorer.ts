@@ -1,15 +1,8 @@
-import {
-  Inject,
-  Injectable,
-  Logger,
-  type OnApplicationShutdown,
-  type OnModuleInit,
-  Optional,
-} from '@nestjs/common';
-import { DiscoveryService, MetadataScanner } from '@nestjs/core';
-import { CACHE_NAME, LOGGER_CONTEXT } from '../cache.constants.js';
+import { Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import type { DiscoveryService, MetadataScanner } from '@nestjs/core';
+import { LOGGER_CONTEXT } from '../cache.constants.js';
 import { cacheMessages } from '../cache.messages.js';
-import { CacheService } from '../cache.service.js';
+import { type CacheService } from '../cache.service.js';
 import { cacheNameOfServiceToken, getCacheToken } from '../cache.tokens.js';
 import type { CacheBindingOwner, CachedMethodHandle } from '../decorators/cached-method.handle.js';
 import { CacheBindingError } from '../errors/cache.errors.js';
@@ -18,7 +11,7 @@ import { CacheOptionsError } from '../errors/cache.errors.js';
 import { compileCachedMethod, operationCacheName } from './cached-method.compiler.js';
 import type { CacheCapabilities, MethodPlan } from './cached-method.plan.js';
 import { type BoundCaches, createCachedMethodBinding } from './cached-method.factory.js';
-import { CacheMetadataAccessor } from './cache-metadata.accessor.js';
+import { type CacheMetadataAccessor } from './cache-metadata.accessor.js';
 import {
   type NestInstanceWrapper,
   type NestModuleRef,
@@ -50,7 +43,6 @@ type OwnedMethod = readonly [CachedMethodHandle, MethodPlan, BoundCaches];
  *
  * At shutdown its bindings go inactive: later calls run uncached.
  */
-@Injectable()
 export class CacheExplorer implements OnModuleInit, OnApplicationShutdown, CacheBindingOwner {
   private readonly logger = new Logger(LOGGER_CONTEXT);
   private readonly plans = new Map<CachedMethodHandle, MethodPlan>();
@@ -63,7 +55,7 @@ export class CacheExplorer implements OnModuleInit, OnApplicationShutdown, Cache
     private readonly accessor: CacheMetadataAccessor,
     private readonly cache: CacheService,
     /** The registration's name; `undefined` for the default cache. */
-    @Optional() @Inject(CACHE_NAME) private readonly name?: string,
+    private readonly name: string | undefined,
   ) {}
 
   /** Whether this explorer's bindings are in force (between init and shutdown). */

@@ -12,4 +12,3 @@ export type {
   CacheMetricsSnapshot,
 } from './cache-metrics.js';
 export type { CacheMetricsModuleOptions, PrometheusRegistry } from './metrics-options.interface.js';
-export { CacheModuleMissingError, CacheOptionalDependencyError } from '../errors/cache.errors.js';

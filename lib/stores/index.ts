@@ -1,5 +1,6 @@
-// nestjs-distributed-cache/stores: the L2 stores behind `l2: { type }`, and what a custom store
-// (`l2: { type: 'custom', store }`) implements.
+// nestjs-distributed-cache/stores: the L2 stores behind `l2: { type }`, the serializer, and what a
+// custom store (`l2: { type: 'custom', store }`) implements and may throw.
+export { L2_STORE } from '../cache.constants.js';
 export type {
   L2Ensured,
   L2EnsureRequest,
@@ -7,7 +8,11 @@ export type {
   L2Store,
   L2Write,
 } from '../l2/l2-store.interface.js';
-export { CacheBatchError, CacheShardUnavailableError } from '../errors/l2.errors.js';
+export {
+  CacheBatchError,
+  CacheShardUnavailableError,
+  CacheUnsendableWriteError,
+} from '../errors/l2.errors.js';
 export { MemoryStore } from '../l2/memory/memory.store.js';
 export type { MemoryStoreOptions } from '../l2/memory/memory.store.js';
 export { RedisStore } from '../l2/redis/redis.store.js';

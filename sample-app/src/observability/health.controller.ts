@@ -1,6 +1,6 @@
 import { Controller, Get } from '@nestjs/common';
 import { HealthCheck, type HealthCheckResult, HealthCheckService } from '@nestjs/terminus';
-import { DistributedCacheHealthIndicator } from 'nestjs-distributed-cache';
+import { DistributedCacheHealthIndicator } from 'nestjs-distributed-cache/health';
 
 /**
  * `GET /health`: 200 while the cache is healthy, 503 once L2 has been unreachable for

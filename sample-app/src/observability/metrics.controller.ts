@@ -1,5 +1,5 @@
 import { Controller, Get, Header } from '@nestjs/common';
-import { PrometheusCacheExporter } from 'nestjs-distributed-cache';
+import { PrometheusCacheExporter } from 'nestjs-distributed-cache/metrics';
 // NOTE: a default import: prom-client is CommonJS and Node's ESM loader cannot see all its named
 // exports (`contentType` among them).
 import promClient from 'prom-client';

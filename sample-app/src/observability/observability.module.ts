@@ -2,10 +2,12 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import {
   type CacheHealthModuleOptions,
-  type CacheMetricsModuleOptions,
   DistributedCacheHealthModule,
+} from 'nestjs-distributed-cache/health';
+import {
+  type CacheMetricsModuleOptions,
   DistributedCacheMetricsModule,
-} from 'nestjs-distributed-cache';
+} from 'nestjs-distributed-cache/metrics';
 import { HealthController } from './health.controller.js';
 import { MetricsController } from './metrics.controller.js';
 

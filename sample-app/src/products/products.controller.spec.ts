@@ -1,7 +1,8 @@
 import 'reflect-metadata';
 import { NotFoundException } from '@nestjs/common';
 import { Test, type TestingModule } from '@nestjs/testing';
-import { CacheInspector, DistributedCacheModule } from 'nestjs-distributed-cache';
+import { DistributedCacheModule } from 'nestjs-distributed-cache';
+import { CacheInspector } from 'nestjs-distributed-cache/testing';
 import { ProductRepository } from './product.repository.js';
 import { ProductsController } from './products.controller.js';
 import { ProductsModule } from './products.module.js';

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { Test, type TestingModule } from '@nestjs/testing';
-import { CacheInspector, CacheService, DistributedCacheModule } from 'nestjs-distributed-cache';
+import { CacheService, DistributedCacheModule } from 'nestjs-distributed-cache';
+import { CacheInspector } from 'nestjs-distributed-cache/testing';
 import type { Product } from './product.js';
 import { ProductRepository } from './product.repository.js';
 import { ProductsModule } from './products.module.js';

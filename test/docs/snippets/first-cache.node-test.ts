@@ -10,7 +10,8 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { Test, type TestingModule } from '@nestjs/testing';
-import { CacheInspector, DistributedCacheModule } from 'nestjs-distributed-cache';
+import { DistributedCacheModule } from 'nestjs-distributed-cache';
+import { CacheInspector } from 'nestjs-distributed-cache/testing';
 import { ProductsService } from './first-cache.js';
 
 describe('ProductsService', () => {

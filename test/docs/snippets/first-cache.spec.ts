@@ -6,7 +6,8 @@
  */
 // #region jest-test
 import { Test, type TestingModule } from '@nestjs/testing';
-import { CacheInspector, DistributedCacheModule } from 'nestjs-distributed-cache';
+import { DistributedCacheModule } from 'nestjs-distributed-cache';
+import { CacheInspector } from 'nestjs-distributed-cache/testing';
 import { ProductsService } from './first-cache.js';
 
 describe('ProductsService', () => {

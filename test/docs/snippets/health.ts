@@ -6,11 +6,11 @@ import {
   HealthCheckService,
   TerminusModule,
 } from '@nestjs/terminus';
+import { DistributedCacheModule } from 'nestjs-distributed-cache';
 import {
   DistributedCacheHealthIndicator,
   DistributedCacheHealthModule,
-  DistributedCacheModule,
-} from 'nestjs-distributed-cache';
+} from 'nestjs-distributed-cache/health';
 
 @Controller()
 export class HealthController {

@@ -1,11 +1,13 @@
 // #region http
 import { Body, Controller, Get, Param, Put, UseInterceptors } from '@nestjs/common';
-import { CacheEvict, CacheInterceptor, CacheRoute } from 'nestjs-distributed-cache';
+import { CacheEvict } from 'nestjs-distributed-cache';
+import { CacheInterceptor, CacheRoute } from 'nestjs-distributed-cache/http';
 // #endregion http
 // #region http-module
 import { Module } from '@nestjs/common';
 import { APP_INTERCEPTOR } from '@nestjs/core';
-import { DistributedCacheHttpModule, DistributedCacheModule } from 'nestjs-distributed-cache';
+import { DistributedCacheModule } from 'nestjs-distributed-cache';
+import { DistributedCacheHttpModule } from 'nestjs-distributed-cache/http';
 // #endregion http-module
 import { type Product, type ProductInput, ProductRepository } from './support.js';
 // #region http

@@ -1,10 +1,10 @@
 // #region metrics
 import { Controller, Get, Header, Module } from '@nestjs/common';
+import { DistributedCacheModule } from 'nestjs-distributed-cache';
 import {
   DistributedCacheMetricsModule,
-  DistributedCacheModule,
   PrometheusCacheExporter,
-} from 'nestjs-distributed-cache';
+} from 'nestjs-distributed-cache/metrics';
 
 @Controller()
 export class MetricsController {

@@ -1,12 +1,7 @@
 // #region after
 import { Controller, Get, Injectable, Module, Param, UseInterceptors } from '@nestjs/common';
-import {
-  Cacheable,
-  CacheInterceptor,
-  CacheRoute,
-  CacheService,
-  DistributedCacheModule,
-} from 'nestjs-distributed-cache';
+import { Cacheable, CacheService, DistributedCacheModule } from 'nestjs-distributed-cache';
+import { CacheInterceptor, CacheRoute } from 'nestjs-distributed-cache/http';
 // #endregion after
 import { type Product, type ProductInput, ProductRepository } from './support.js';
 // #region after

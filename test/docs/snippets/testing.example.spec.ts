@@ -1,6 +1,7 @@
 // #region testing
 import { Test, type TestingModule } from '@nestjs/testing';
-import { CacheInspector, DistributedCacheModule } from 'nestjs-distributed-cache';
+import { DistributedCacheModule } from 'nestjs-distributed-cache';
+import { CacheInspector } from 'nestjs-distributed-cache/testing';
 // #endregion testing
 import 'reflect-metadata';
 import { ProductRepository, ProductsModule, ProductsService } from './support.js';

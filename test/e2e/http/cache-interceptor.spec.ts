@@ -14,13 +14,15 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import {
-  CacheInterceptor,
-  CacheRoute,
   CacheService,
-  DistributedCacheHttpModule,
   DistributedCacheModule,
   type DistributedCacheModuleOptions,
 } from '../../../lib/index.js';
+import {
+  CacheInterceptor,
+  CacheRoute,
+  DistributedCacheHttpModule,
+} from '../../../lib/http/index.js';
 import { RedisServer } from '../../support/redis-server.js';
 
 type Platform = 'express' | 'fastify';

@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { INVALIDATION_BUS } from '../../../lib/cache.constants.js';
+import { cacheTokens } from '../../../lib/cache.tokens.js';
 import { CacheOptionsError } from '../../../lib/errors/cache.errors.js';
 import type { InvalidationBus } from '../../../lib/invalidation/invalidation-bus.js';
 import type { DistributedCacheModuleOptions } from '../../../lib/options/cache-options.interface.js';
@@ -22,7 +22,7 @@ async function instance(options: DistributedCacheModuleOptions = {}): Promise<Ca
 }
 
 function busOf(app: CacheApp): InvalidationBus {
-  return app.app.get<InvalidationBus>(INVALIDATION_BUS);
+  return app.app.get<InvalidationBus>(cacheTokens(undefined).bus);
 }
 
 beforeAll(async () => {

@@ -4,16 +4,18 @@ import { Test, type TestingModule } from '@nestjs/testing';
 import {
   Cacheable,
   CacheEvict,
-  CacheInspector,
   CacheOptionsError,
   CacheService,
   DistributedCacheModule,
-  type DistributedCacheTestingOptions,
-  getCacheInspectorToken,
   getCacheToken,
   type GetOrSetOptions,
-  MemoryStore,
 } from '../../../lib/index.js';
+import { MemoryStore } from '../../../lib/stores/index.js';
+import {
+  CacheInspector,
+  type DistributedCacheTestingOptions,
+  getCacheInspectorToken,
+} from '../../../lib/testing/index.js';
 import { waitFor } from '../../support/poll.js';
 
 const silent = { log() {}, error() {}, warn() {}, debug() {}, verbose() {} };

@@ -1,5 +1,6 @@
 import 'reflect-metadata';
-import { CacheInspector, CacheOptionsError, CacheService } from '../../../lib/index.js';
+import { CacheOptionsError, CacheService } from '../../../lib/index.js';
+import { CacheInspector } from '../../../lib/testing/index.js';
 import { cacheNameOfServiceToken, cacheTokens, getCacheToken } from '../../../lib/cache.tokens.js';
 import { getCacheInspectorToken } from '../../../lib/testing/inspector-token.js';
 import { assertCacheName } from '../../../lib/options/cache-name.js';

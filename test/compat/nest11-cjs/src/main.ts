@@ -9,15 +9,20 @@ import { Injectable, type LoggerService, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import {
   CacheEvict,
-  CacheMetricsService,
-  CacheOptionalDependencyError,
+  CacheOptionsError,
   CacheService,
   Cacheable,
-  DistributedCacheHealthIndicator,
-  DistributedCacheHealthModule,
-  DistributedCacheMetricsModule,
   DistributedCacheModule,
 } from 'nestjs-distributed-cache';
+import {
+  DistributedCacheHealthIndicator,
+  DistributedCacheHealthModule,
+} from 'nestjs-distributed-cache/health';
+import {
+  CacheMetricsService,
+  DistributedCacheMetricsModule,
+} from 'nestjs-distributed-cache/metrics';
+import { checkSubpaths } from './subpaths.check.js';
 
 @Injectable()
 class PriceService {
@@ -143,10 +148,13 @@ async function main(): Promise<void> {
     startError = error;
   }
   check(
-    'the Prometheus exporter fails at start-up with CacheOptionalDependencyError naming prom-client',
-    startError instanceof CacheOptionalDependencyError &&
+    'the Prometheus exporter fails at start-up with a CacheOptionsError (code CACHE_OPTIONAL_DEPENDENCY) naming prom-client',
+    startError instanceof CacheOptionsError &&
+      startError.code === 'CACHE_OPTIONAL_DEPENDENCY' &&
       startError.message.includes('npm install prom-client'),
   );
+
+  await checkSubpaths(check);
 
   const failed = results.filter(([, ok]) => !ok);
   for (const [name, ok] of results) console.log(`  ${ok ? 'ok  ' : 'FAIL'} ${name}`);

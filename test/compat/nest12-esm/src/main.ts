@@ -15,15 +15,20 @@ import { NestFactory } from '@nestjs/core';
 import { Redis } from 'ioredis';
 import {
   CacheEvict,
-  CacheMetricsService,
-  CacheOptionalDependencyError,
+  CacheOptionsError,
   CacheService,
   Cacheable,
-  DistributedCacheHealthIndicator,
-  DistributedCacheHealthModule,
-  DistributedCacheMetricsModule,
   DistributedCacheModule,
 } from 'nestjs-distributed-cache';
+import {
+  DistributedCacheHealthIndicator,
+  DistributedCacheHealthModule,
+} from 'nestjs-distributed-cache/health';
+import {
+  CacheMetricsService,
+  DistributedCacheMetricsModule,
+} from 'nestjs-distributed-cache/metrics';
+import { checkSubpaths } from './subpaths.check.js';
 
 @Injectable()
 class PriceService {
@@ -149,10 +154,13 @@ async function main(): Promise<void> {
     startError = error;
   }
   check(
-    'the Prometheus exporter fails at start-up with CacheOptionalDependencyError naming prom-client',
-    startError instanceof CacheOptionalDependencyError &&
+    'the Prometheus exporter fails at start-up with a CacheOptionsError (code CACHE_OPTIONAL_DEPENDENCY) naming prom-client',
+    startError instanceof CacheOptionsError &&
+      startError.code === 'CACHE_OPTIONAL_DEPENDENCY' &&
       startError.message.includes('npm install prom-client'),
   );
+
+  await checkSubpaths(check);
 
   await firstCache(check);
 
