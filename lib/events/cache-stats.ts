@@ -23,7 +23,10 @@ export interface CacheStatsSnapshot {
   flushDurationMsTotal: number;
   /** Batch retries after a failure. */
   retries: number;
-  /** Writes dropped by the overflow policy or left unwritten at shutdown. */
+  /**
+   * Writes dropped: by the overflow policy, refused by Redis for good (e.g. NOPERM, reason
+   * `rejected`), or left unwritten at shutdown.
+   */
   dropped: number;
   /** L2 calls that failed or timed out, and L2 payloads that could not be decoded. */
   l2Errors: number;

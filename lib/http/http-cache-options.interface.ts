@@ -43,7 +43,10 @@ export interface HttpCacheOptions {
    * @default 'http:'
    */
   keyPrefix?: string;
-  /** Make the options and `CacheInterceptor` injectable everywhere. @default false */
+  /**
+   * Make these options visible to every module, so each `CacheInterceptor` (created in the module
+   * that binds it) reads them. @default false
+   */
   isGlobal?: boolean;
 }
 

@@ -8,9 +8,11 @@ import type { CacheBindingOwner, CachedMethodHandle } from '../decorators/cached
 import { CacheBindingError } from '../errors/cache.errors.js';
 import { CacheDecoratorError } from '../errors/cache.errors.js';
 import { CacheOptionsError } from '../errors/cache.errors.js';
-import { compileCachedMethod, operationCacheName } from './cached-method.compiler.js';
+import { compileCachedMethod } from './cached-method.compiler.js';
+import { operationCacheName } from './operation.compiler.js';
 import type { CacheCapabilities, MethodPlan } from './cached-method.plan.js';
-import { type BoundCaches, createCachedMethodBinding } from './cached-method.factory.js';
+import { createCachedMethodBinding } from './cached-method.factory.js';
+import type { BoundCaches } from './cached-method.steps.js';
 import { type CacheMetadataAccessor } from './cache-metadata.accessor.js';
 import {
   type NestInstanceWrapper,

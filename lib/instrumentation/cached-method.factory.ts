@@ -7,47 +7,20 @@ import {
   from,
   ignoreElements,
   isObservable,
-  lastValueFrom,
   type Observable,
   tap,
-  toArray,
 } from 'rxjs';
 import { cacheMessages } from '../cache.messages.js';
 import type { CacheService } from '../cache.service.js';
 import type { CacheBindingOwner, CachedMethodBinding } from '../decorators/cached-method.handle.js';
 import { CacheDecoratorError } from '../errors/cache.errors.js';
-import { CacheKeyError } from '../errors/cache.errors.js';
-import { CacheOptionsError } from '../errors/cache.errors.js';
-import { CacheSerializationError } from '../errors/cache.errors.js';
-import type { GetOrSetOptions } from '../tiering/tiered-cache.js';
-import type { CompiledEvict, CompiledStore, MethodPlan } from './cached-method.plan.js';
-
-/**
- * The parts of `CacheService` a binding uses. `invalidateTags` and `clear` are optional: the
- * compiler refuses options that need them when they are missing.
- */
-type BindableCache = Pick<CacheService, 'getOrSet' | 'set' | 'del'> & {
-  invalidateTags?(tags: readonly string[]): Promise<void>;
-  clear?(): Promise<void>;
-};
-
-/** `SetOptions` plus the tags a later version of `CacheService` understands. */
-type StoreOptions = GetOrSetOptions & { tags?: readonly string[] };
-
-/**
- * Thrown by a single-flight factory whose result `unless` refused: `getOrSet` then stores
- * nothing, and every caller waiting on the flight unwraps the same value.
- */
-class NotStored extends Error {
-  constructor(readonly value: unknown) {
-    super('unless() refused the value; it is returned, not stored');
-  }
-}
-
-function unwrapNotStored(error: unknown): unknown {
-  if (error instanceof NotStored) return error.value;
-  throw error;
-}
+import type { CompiledStore, MethodPlan } from './cached-method.plan.js';
+import {
+  type BindableCache,
+  type BoundCaches,
+  CachedMethodSteps,
+  type MethodInvoker,
+} from './cached-method.steps.js';
 
 function noop(): void {}
 
@@ -56,26 +29,6 @@ function rejected(error: unknown): Promise<never> {
   // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- passed through unchanged
   return Promise.reject(error);
 }
-
-/**
- * Errors that say the caller's code or options are wrong: they reach the caller. Anything else a
- * cache call throws (a full write-behind queue, an L2 failure) is logged and skipped, so that
- * cache trouble never fails a method that itself succeeded.
- */
-function isCallerBug(error: unknown): boolean {
-  return (
-    error instanceof CacheKeyError ||
-    error instanceof CacheSerializationError ||
-    error instanceof CacheDecoratorError ||
-    error instanceof CacheOptionsError
-  );
-}
-
-/**
- * The caches a bound method uses, by the decorators' `cache` option (`undefined`: the default
- * cache). Holds every name the method's decorators use. Internal.
- */
-export type BoundCaches = ReadonlyMap<string | undefined, CacheService>;
 
 /**
  * Binds one decorated method to one instance and its caches: the function the trampoline calls
@@ -105,26 +58,18 @@ export function createCachedMethodBinding(
  * An Observable method does the same when subscribed: a `@Cacheable` miss collects the emissions
  * until completion (to store and share them), other decorators let emissions through as they come.
  */
-class CachedMethodRunner {
+class CachedMethodRunner implements MethodInvoker {
   /** Only `@Cacheable`, nothing else: the hot path, without the general machinery. */
   private readonly cacheableOnly: boolean;
-  private readonly caches: ReadonlyMap<string | undefined, BindableCache> | undefined;
-  /** The one cache, when every decorator of the method uses the same one. */
-  private readonly single: BindableCache | undefined;
+  private readonly steps: CachedMethodSteps;
 
   constructor(
     private readonly plan: MethodPlan,
     private readonly instance: object,
     caches: BindableCache | BoundCaches,
-    private readonly logger: Logger,
+    logger: Logger,
   ) {
-    if (caches instanceof Map) {
-      const bound = caches as BoundCaches;
-      this.caches = bound;
-      this.single = bound.size === 1 ? bound.values().next().value : undefined;
-    } else {
-      this.single = caches as BindableCache;
-    }
+    this.steps = new CachedMethodSteps(plan, this, caches, logger);
     this.cacheableOnly =
       plan.cacheable !== undefined &&
       plan.puts.length === 0 &&
@@ -150,7 +95,7 @@ class CachedMethodRunner {
     const c = this.plan.cacheable as CompiledStore;
     try {
       if (c.condition && !c.condition(...args)) return Promise.resolve(this.invoke(args));
-      return this.readThrough(c, args, false);
+      return this.steps.readThrough(c, args, false);
     } catch (error: unknown) {
       return rejected(error);
     }
@@ -162,21 +107,22 @@ class CachedMethodRunner {
   ): Promise<unknown> {
     const { plan } = this;
     if (first) await first.before;
-    else if (plan.evictsBefore.length > 0) await this.evict(plan.evictsBefore, args, undefined);
+    else if (plan.evictsBefore.length > 0)
+      await this.steps.evict(plan.evictsBefore, args, undefined);
     const c = plan.cacheable;
     let value: unknown;
     if (c && (!c.condition || c.condition(...args))) {
       // The first call of a method of unknown kind already ran it: store what it returned.
       if (first) {
         const invoked = await first.invoked;
-        value = await this.store(c, args, invoked, invoked);
+        value = await this.steps.store(c, args, invoked, invoked);
       } else {
-        value = await this.readThrough(c, args, false);
+        value = await this.steps.readThrough(c, args, false);
       }
     } else {
       value = await (first ? first.invoked : this.invoke(args));
     }
-    await this.afterSuccess(args, value, value);
+    await this.steps.afterSuccess(args, value, value);
     return value;
   }
 
@@ -193,7 +139,7 @@ class CachedMethodRunner {
       if (c && (!c.condition || c.condition(...args))) {
         main$ = first
           ? this.collectThenStore(c, args, first.invoked)
-          : from(this.readThrough(c, args, true) as Promise<unknown[]>).pipe(
+          : from(this.steps.readThrough(c, args, true) as Promise<unknown[]>).pipe(
               concatMap((emissions) => from(emissions)),
             );
       } else {
@@ -204,14 +150,14 @@ class CachedMethodRunner {
       let before$: Observable<never> = EMPTY;
       if (first?.before) before$ = from(first.before).pipe(ignoreElements());
       else if (plan.evictsBefore.length > 0) {
-        before$ = defer(() => from(this.evict(plan.evictsBefore, args, undefined))).pipe(
+        before$ = defer(() => from(this.steps.evict(plan.evictsBefore, args, undefined))).pipe(
           ignoreElements(),
         );
       }
       return concat(
         before$,
         main$.pipe(tap((value) => emissions.push(value))),
-        defer(() => from(this.afterSuccess(args, emissions, emissions.at(-1)))).pipe(
+        defer(() => from(this.steps.afterSuccess(args, emissions, emissions.at(-1)))).pipe(
           ignoreElements(),
         ),
       );
@@ -227,138 +173,16 @@ class CachedMethodRunner {
     const emissions: unknown[] = [];
     return concat(
       invoked.pipe(tap((value) => emissions.push(value))),
-      defer(() => from(this.store(c, args, emissions, emissions.at(-1)))).pipe(ignoreElements()),
+      defer(() => from(this.steps.store(c, args, emissions, emissions.at(-1)))).pipe(
+        ignoreElements(),
+      ),
     );
   }
 
-  private invokeObservable(args: unknown[]): Observable<unknown> {
+  invokeObservable(args: unknown[]): Observable<unknown> {
     const out = this.invoke(args);
     if (isObservable(out)) return out;
     throw this.returnTypeError(out);
-  }
-
-  // --- Shared steps ----------------------------------------------------------------------------
-
-  /**
-   * `@Cacheable`: the cached value, or the method's through single-flight `getOrSet`. For an
-   * Observable method the cached value is the array of its emissions.
-   */
-  private readThrough(c: CompiledStore, args: unknown[], observable: boolean): Promise<unknown> {
-    const key = c.key(args, undefined);
-    // One object per call when tags depend on the result: the factory fills them in before
-    // getOrSet stores the value with these options.
-    const options: StoreOptions = c.tags
-      ? { ...staleWindows(c), ttl: c.ttlMs, tags: c.staticTags }
-      : this.staticOptions(c);
-    const factory = observable
-      ? async (): Promise<unknown> => {
-          const emissions = await lastValueFrom(this.invokeObservable(args).pipe(toArray()));
-          return this.admit(c, args, emissions, emissions.at(-1), options);
-        }
-      : async (): Promise<unknown> => {
-          const value = await this.invoke(args);
-          return this.admit(c, args, value, value, options);
-        };
-    const read = this.cacheOf(c).getOrSet<unknown>(key, factory, options);
-    const value = c.unless ? read.catch(unwrapNotStored) : read;
-    // A Promise method's value may be stored by another method as an array; an Observable
-    // method always replays a list.
-    return observable
-      ? value.then((stored) => (Array.isArray(stored) ? (stored as unknown[]) : [stored]))
-      : value;
-  }
-
-  /** Applies `unless` and dynamic tags to a freshly computed value, before getOrSet stores it. */
-  private admit(
-    c: CompiledStore,
-    args: unknown[],
-    stored: unknown,
-    result: unknown,
-    options: StoreOptions,
-  ): unknown {
-    if (c.unless?.(result, ...args)) throw new NotStored(stored);
-    if (c.tags) options.tags = [...(c.staticTags ?? []), ...c.tags(args, result)];
-    return stored;
-  }
-
-  /**
-   * `@CachePut` (and the first call of a `@Cacheable` of unknown kind): stores `stored` (the
-   * value, or an Observable's emissions) unless `unless` refuses `result`; returns `stored`.
-   */
-  private async store(
-    c: CompiledStore,
-    args: unknown[],
-    stored: unknown,
-    result: unknown,
-  ): Promise<unknown> {
-    if (stored === undefined || c.unless?.(result, ...args)) return stored; // undefined means a miss
-    const key = c.key(args, result);
-    const options: StoreOptions = c.tags
-      ? { ttl: c.ttlMs, tags: [...(c.staticTags ?? []), ...c.tags(args, result)] }
-      : this.staticOptions(c);
-    await this.guard(c.decorator, `storing '${key}'`, () =>
-      this.cacheOf(c).set(key, stored, options),
-    );
-    return stored;
-  }
-
-  /** `@CachePut` and the evictions that wait for success. */
-  private async afterSuccess(args: unknown[], stored: unknown, result: unknown): Promise<void> {
-    for (const put of this.plan.puts) {
-      if (!put.condition || put.condition(...args)) await this.store(put, args, stored, result);
-    }
-    if (this.plan.evictsAfter.length > 0) await this.evict(this.plan.evictsAfter, args, result);
-  }
-
-  private async evict(
-    evicts: readonly CompiledEvict[],
-    args: unknown[],
-    result: unknown,
-  ): Promise<void> {
-    for (const evict of evicts) {
-      if (evict.condition && !evict.condition(...args)) continue;
-      if (evict.key) {
-        const key = evict.key(args, result);
-        await this.guard('CacheEvict', `deleting '${key}'`, () => this.cacheOf(evict).del(key));
-      }
-      if (evict.tags) {
-        const tags = evict.tags(args, result);
-        await this.guard('CacheEvict', 'invalidateTags()', () =>
-          this.tagCache(evict).invalidateTags(tags),
-        );
-      }
-      if (evict.allEntries === 'clear') {
-        await this.guard('CacheEvict', 'clear()', () => this.clearCache(evict).clear());
-      } else if (evict.allEntries) {
-        const tags = [evict.allEntries.tag];
-        await this.guard('CacheEvict', 'invalidateTags()', () =>
-          this.tagCache(evict).invalidateTags(tags),
-        );
-      }
-    }
-  }
-
-  /**
-   * Runs a cache call; a failure that is not the caller's bug is logged and skipped, so an L2
-   * outage or a full write-behind queue never fails a method that succeeded.
-   */
-  private async guard(
-    decorator: string,
-    operation: string,
-    call: () => Promise<void>,
-  ): Promise<void> {
-    try {
-      await call();
-    } catch (error: unknown) {
-      if (isCallerBug(error)) throw error;
-      this.logger.warn(
-        cacheMessages.cacheCallFailed(
-          { className: this.plan.className, methodName: this.plan.methodName, decorator },
-          operation,
-          error,
-        ),
-      );
-    }
   }
 
   /**
@@ -368,7 +192,9 @@ class CachedMethodRunner {
   private learnKind(args: unknown[]): unknown {
     const { plan } = this;
     const before =
-      plan.evictsBefore.length > 0 ? this.evict(plan.evictsBefore, args, undefined) : undefined;
+      plan.evictsBefore.length > 0
+        ? this.steps.evict(plan.evictsBefore, args, undefined)
+        : undefined;
     // The Promise or Observable path below awaits it; mark it handled meanwhile.
     before?.catch(noop);
     const out = this.invoke(args);
@@ -385,7 +211,7 @@ class CachedMethodRunner {
     throw this.returnTypeError(out);
   }
 
-  private invoke(args: unknown[]): unknown {
+  invoke(args: unknown[]): unknown {
     return this.plan.original.apply(this.instance, args);
   }
 
@@ -396,29 +222,6 @@ class CachedMethodRunner {
       cacheMessages.returnType(cacheMessages.plainValue(value)),
     );
   }
-
-  private staticOptionsCache: StoreOptions | undefined;
-
-  /** Options without per-call parts, built once (getOrSet and set only read them). */
-  private staticOptions(c: CompiledStore): StoreOptions {
-    if (c === this.plan.cacheable) {
-      return (this.staticOptionsCache ??= { ...staleWindows(c), ttl: c.ttlMs, tags: c.staticTags });
-    }
-    return { ...staleWindows(c), ttl: c.ttlMs, tags: c.staticTags };
-  }
-
-  /** The cache an operation's `cache` option names (the explorer bound every one of them). */
-  private cacheOf(operation: { readonly cacheName: string | undefined }): BindableCache {
-    return this.single ?? (this.caches?.get(operation.cacheName) as BindableCache);
-  }
-
-  private tagCache(evict: CompiledEvict): Required<Pick<BindableCache, 'invalidateTags'>> {
-    return this.cacheOf(evict) as Required<Pick<BindableCache, 'invalidateTags'>>;
-  }
-
-  private clearCache(evict: CompiledEvict): Required<Pick<BindableCache, 'clear'>> {
-    return this.cacheOf(evict) as Required<Pick<BindableCache, 'clear'>>;
-  }
 }
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
@@ -427,13 +230,4 @@ function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
     value !== null &&
     typeof (value as { then?: unknown }).then === 'function'
   );
-}
-
-/** The `@Cacheable` stale-serving windows that were set, for `getOrSet`. */
-function staleWindows(c: CompiledStore): GetOrSetOptions {
-  const windows: GetOrSetOptions = {};
-  if (c.staleWhileRevalidate !== undefined) windows.staleWhileRevalidate = c.staleWhileRevalidate;
-  if (c.grace !== undefined) windows.grace = c.grace;
-  if (c.timeout !== undefined) windows.timeout = c.timeout;
-  return windows;
 }

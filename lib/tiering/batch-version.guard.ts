@@ -7,7 +7,7 @@ import {
 } from '../keys/version-keys.js';
 import type { BatchCheck, BatchGuard } from '../write-behind/flusher-ports.js';
 import type { PendingSet, PendingWrite } from '../write-behind/pending-write.js';
-import type { VersionRegistry } from './version-registry.js';
+import type { KnownVersions } from './known-versions.js';
 
 /** Re-frames an entry's bytes with another version stamp (the value is not serialized again). */
 export type Restamper = (key: string, bytes: Buffer, stamp: VersionStamp) => Buffer;
@@ -32,7 +32,7 @@ const TAG_KEY_MARGIN_MS = 3_600_000;
  */
 export class BatchVersionGuard implements BatchGuard {
   constructor(
-    private readonly versions: VersionRegistry,
+    private readonly versions: KnownVersions,
     private readonly restamp: Restamper,
   ) {}
 

@@ -45,7 +45,7 @@ const VERSION_TRUST_WITHOUT_L1_MS = parseDuration(DEFAULT_OPTIONS.l1.ttl, 'l1.tt
  *   through the write-behind queue's serial lane (WritePath, WriteBehindFlusher).
  * - **L2 policy**: every call through RemoteTier (timeout, circuit breaker counting only L2
  *   itself); reads of one tick merged by ReadBatcher; version keys kept and repaired by
- *   VersionRegistry and BatchVersionGuard.
+ *   VersionRegistry, KnownVersions and BatchVersionGuard.
  * - **publish**: each landed batch becomes a `LandedChange` on `landed$`, which the invalidation
  *   bus announces; other instances' changes arrive through `applyRemoteChange`.
  * - **report**: counters, `events$` and log lines (CacheReporter).
@@ -96,7 +96,9 @@ export class TieredCache implements InvalidationTarget {
       remote,
       options.writeBehind,
       this.counters,
-      new BatchVersionGuard(this.versions, (key, bytes, stamp) => codec.restamp(key, bytes, stamp)),
+      new BatchVersionGuard(this.versions.known, (key, bytes, stamp) =>
+        codec.restamp(key, bytes, stamp),
+      ),
     );
     this.flusher.signals$.subscribe((signal) => {
       if (signal.type === 'landed' && this.landed.observed) {

@@ -1,14 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import type { L2Ensured, L2EnsureRequest, L2Read } from '../l2/l2-store.interface.js';
-import {
-  ABSENT_VERSION,
-  namespaceVersionKey,
-  newRepairToken,
-  newVersionToken,
-  tagVersionKey,
-  VERSION_TTL_MS,
-  type VersionStamp,
-} from '../keys/version-keys.js';
+import { ABSENT_VERSION, newVersionToken, type VersionStamp } from '../keys/version-keys.js';
+import { KnownVersions } from './known-versions.js';
 
 export type { VersionStamp };
 
@@ -34,20 +27,6 @@ export interface VersionSource {
   failed(operation: string, error: unknown): void;
 }
 
-/** A token this instance knows for one version key. */
-export interface KnownToken {
-  readonly token: string;
-  /** `performance.now()` when learnt: a token learnt later wins. */
-  readonly at: number;
-  /** `Date.now()` when L2 last showed (or took) this token; 0 for never. */
-  readonly confirmedAt: number;
-}
-
-const UNKNOWN: KnownToken = Object.freeze({ token: ABSENT_VERSION, at: 0, confirmedAt: 0 });
-
-/** A version key found missing is re-created at most once per this many milliseconds. */
-const REPAIR_INTERVAL_MS = 1_000;
-
 /**
  * The version tokens behind `clear()` and `invalidateTags()`, and how reads check them.
  *
@@ -60,43 +39,36 @@ const REPAIR_INTERVAL_MS = 1_000;
  *   older than the current token reads as a miss (never as stale data).
  * - A version key that L2 cannot answer for (its shard is down) falls back to the token this
  *   instance last confirmed, if it confirmed it within `trustMs` (`l1.ttl`); otherwise the read
- *   misses.
- * - A version key found *missing* was lost (see version-keys.ts): nothing is current against it,
- *   and it is re-created at once, with the trusted token (so every entry stamped with it reads
- *   again) or a fresh repair token. Writers learn the outcome with their next batch (see
- *   batch-version.guard.ts).
+ *   misses. A version key found *missing* reads as a miss and is re-created (KnownVersions).
+ *   Writers learn the outcome with their next batch (see batch-version.guard.ts).
  */
 export class VersionRegistry {
   readonly namespaceKey: string;
-  private namespaceToken: KnownToken = UNKNOWN;
-  /** Bounded: a forgotten token is read again from L2. */
-  private readonly known = new LRUCache<string, KnownToken>({ max: 100_000 });
+  /** The tokens this instance knows, and the repair of lost version keys. */
+  readonly known: KnownVersions;
   private readonly hints: LRUCache<string, readonly string[]>;
   private untaggedStamp: VersionStamp = Object.freeze({ g: ABSENT_VERSION });
-  private readonly tagKeyPrefix: string;
-  /** Version keys being re-created, or re-created a moment ago, with when. */
-  private readonly repairs = new Map<string, number>();
 
   constructor(
     private readonly source: VersionSource,
     namespace: string,
     hintCapacity: number,
     /** Milliseconds a confirmed token stands in for a version key L2 cannot answer for. */
-    private readonly trustMs: number,
+    trustMs: number,
   ) {
-    this.namespaceKey = namespaceVersionKey(namespace);
-    this.tagKeyPrefix = tagVersionKey(namespace, '');
+    this.known = new KnownVersions(source, namespace, trustMs);
+    this.namespaceKey = this.known.namespaceKey;
     this.hints = new LRUCache({ max: Math.max(1_000, hintCapacity) });
   }
 
   /** Makes sure the namespace version key exists (at start-up), and learns its token. */
   async start(): Promise<void> {
-    await this.ensure([this.namespaceKey]);
+    await this.known.ensure([this.namespaceKey]);
   }
 
   /** The token to check a read against, from the namespace key read at `startedAt`. */
   noteNamespace(raw: L2Read, startedAt: number): string | undefined {
-    return this.note(this.namespaceKey, raw, startedAt);
+    return this.known.note(this.namespaceKey, raw, startedAt);
   }
 
   /** The tags last seen on these keys, whose version keys should travel with their read. */
@@ -107,7 +79,7 @@ export class VersionRegistry {
   }
 
   tagKey(tag: string): string {
-    return this.tagKeyPrefix + tag;
+    return this.known.tagKey(tag);
   }
 
   /** The tokens to check a read against, from the tag keys read at `startedAt`. */
@@ -117,7 +89,7 @@ export class VersionRegistry {
     startedAt: number,
   ): Map<string, string | undefined> {
     const fresh = new Map<string, string | undefined>();
-    tags.forEach((tag, i) => fresh.set(tag, this.note(this.tagKey(tag), raws[i], startedAt)));
+    tags.forEach((tag, i) => fresh.set(tag, this.known.note(this.tagKey(tag), raws[i], startedAt)));
     return fresh;
   }
 
@@ -151,16 +123,16 @@ export class VersionRegistry {
 
   /** Synchronous check against what this instance knows (for its own writes not yet flushed). */
   matchesKnown(stamp: VersionStamp | undefined): boolean {
-    if (stamp === undefined || stamp.g !== this.namespaceToken.token) return false;
+    if (stamp === undefined || stamp.g !== this.known.namespace) return false;
     for (const [tag, token] of Object.entries(stamp.t ?? {})) {
-      if (this.knownOf(this.tagKey(tag)).token !== token) return false;
+      if (this.known.knownOf(this.tagKey(tag)).token !== token) return false;
     }
     return true;
   }
 
   /** The stamp for an entry set now with `tags`. */
   stamp(tags: readonly string[] | undefined): VersionStamp {
-    const g = this.namespaceToken.token;
+    const g = this.known.namespace;
     if (tags === undefined || tags.length === 0) {
       // One shared object per namespace token: untagged sets allocate nothing here.
       // Frozen, so the envelope encoder can reuse its JSON.
@@ -170,7 +142,7 @@ export class VersionRegistry {
     const t: Record<string, string> = {};
     const unknown: string[] = [];
     for (const tag of tags) {
-      const known = this.known.get(tag);
+      const known = this.known.tag(tag);
       if (known === undefined) unknown.push(tag);
       t[tag] = known?.token ?? ABSENT_VERSION;
     }
@@ -180,20 +152,17 @@ export class VersionRegistry {
 
   /** Bumps the namespace token locally; returns the key and token to write to L2. */
   bumpNamespace(): { key: string; token: string } {
+    const token = newVersionToken();
     // Trusted from now on: this instance decides the token (its write is on the way).
-    this.namespaceToken = {
-      token: newVersionToken(),
-      at: performance.now(),
-      confirmedAt: Date.now(),
-    };
-    return { key: this.namespaceKey, token: this.namespaceToken.token };
+    this.known.setNamespace({ token, at: performance.now(), confirmedAt: Date.now() });
+    return { key: this.namespaceKey, token };
   }
 
   /** Bumps tag tokens locally; returns the keys and tokens to write to L2. */
   bumpTags(tags: readonly string[]): Array<{ key: string; token: string }> {
     return [...new Set(tags)].map((tag) => {
       const token = newVersionToken();
-      this.known.set(tag, { token, at: performance.now(), confirmedAt: Date.now() });
+      this.known.setTag(tag, { token, at: performance.now(), confirmedAt: Date.now() });
       return { key: this.tagKey(tag), token };
     });
   }
@@ -209,82 +178,11 @@ export class VersionRegistry {
     const now = Date.now();
     const at = performance.now();
     if (namespaceToken !== undefined) {
-      this.namespaceToken = { token: namespaceToken, at, confirmedAt: now };
+      this.known.setNamespace({ token: namespaceToken, at, confirmedAt: now });
     }
     for (const [tag, token] of Object.entries(tags ?? {})) {
-      this.known.set(tag, { token, at, confirmedAt: now });
+      this.known.setTag(tag, { token, at, confirmedAt: now });
     }
-  }
-
-  /** What this instance knows for a version key (namespace or tag key). */
-  knownOf(versionKey: string): KnownToken {
-    if (versionKey === this.namespaceKey) return this.namespaceToken;
-    return this.known.get(versionKey.slice(this.tagKeyPrefix.length)) ?? UNKNOWN;
-  }
-
-  /**
-   * The token to re-create a missing version key with: the one this instance knows, if L2 showed
-   * it within `trustMs`, else a fresh repair token.
-   */
-  candidateFor(versionKey: string): string {
-    const known = this.knownOf(versionKey);
-    return this.trusted(known) ? known.token : newRepairToken();
-  }
-
-  /** Records that L2 holds `token` under `versionKey`, as seen by a call started at `startedAt`. */
-  confirm(versionKey: string, token: string, startedAt: number): void {
-    const known = this.knownOf(versionKey);
-    // A token bumped here while the call was in flight is newer than what the call saw.
-    if (startedAt < known.at && known.token !== token) return;
-    const learnt = { token, at: Math.max(startedAt, known.at), confirmedAt: Date.now() };
-    if (versionKey === this.namespaceKey) this.namespaceToken = learnt;
-    else this.known.set(versionKey.slice(this.tagKeyPrefix.length), learnt);
-  }
-
-  /**
-   * Makes sure the version keys exist (re-creating lost ones, for `VERSION_TTL_MS`) and learns
-   * their tokens.
-   */
-  async ensure(versionKeys: readonly string[]): Promise<void> {
-    const startedAt = performance.now();
-    const expiresAt = Date.now() + VERSION_TTL_MS;
-    const answers = await this.source.ensure(
-      versionKeys.map((key) => ({ key, candidate: this.candidateFor(key), expiresAt })),
-    );
-    versionKeys.forEach((key, i) => {
-      const answer = answers[i];
-      if (typeof answer === 'string') this.confirm(key, answer, startedAt);
-    });
-  }
-
-  /** The token one version key read gives a read to check against (see {@link FreshVersions}). */
-  private note(versionKey: string, raw: L2Read, startedAt: number): string | undefined {
-    if (raw instanceof Error) {
-      const known = this.knownOf(versionKey);
-      return this.trusted(known) ? known.token : undefined;
-    }
-    if (raw === undefined) {
-      this.repair(versionKey);
-      return undefined;
-    }
-    const token = raw.toString('utf8');
-    this.confirm(versionKey, token, startedAt);
-    return token;
-  }
-
-  private trusted(known: KnownToken): boolean {
-    return known.token !== ABSENT_VERSION && Date.now() - known.confirmedAt <= this.trustMs;
-  }
-
-  /** Re-creates a lost version key in the background, at most once per interval per key. */
-  private repair(versionKey: string): void {
-    const last = this.repairs.get(versionKey);
-    const now = Date.now();
-    if (last !== undefined && now - last < REPAIR_INTERVAL_MS) return;
-    this.repairs.set(versionKey, now);
-    if (this.repairs.size > 1_000) this.repairs.delete(this.repairs.keys().next().value!);
-    // A failure leaves it to the next read or write batch that meets the key.
-    this.ensure([versionKey]).catch(() => undefined);
   }
 
   /** `isCurrent` when some tag tokens did not come with the read: one more MGET for them. */

@@ -1,16 +1,13 @@
 import {
   EMPTY,
-  Observable,
+  type Observable,
   Subject,
   type Subscription,
-  audit,
-  auditTime,
   defer,
   exhaustMap,
   filter,
   firstValueFrom,
   ignoreElements,
-  merge,
   of,
   repeat,
   retry,
@@ -20,31 +17,22 @@ import {
   timer,
 } from 'rxjs';
 import { CacheFlushTimeoutError } from '../errors/cache.errors.js';
-import { CacheL2Error, CacheL2TimeoutError } from '../errors/l2.errors.js';
-import { CacheOverflowError } from '../errors/cache.errors.js';
+import { CacheL2TimeoutError } from '../errors/l2.errors.js';
 import type { CacheCounters } from '../events/cache-stats.js';
 import { backoffDelay } from './batch.js';
 import { BatchSender } from './batch-sender.js';
+import { WakeTimer, drainTriggers$ } from './drain-triggers.js';
 import type { FlusherOptions, FlusherSignal } from './flusher-signal.js';
 import type { BatchGuard, WriteTarget } from './flusher-ports.js';
 import { FollowUps } from './follow-ups.js';
 import { HeldWrites } from './held-writes.js';
 import type { PendingWrite } from './pending-write.js';
+import { SerialLane } from './serial-lane.js';
+import { WriteCapacity } from './write-capacity.js';
+import { asWriteError } from './write-failure.js';
 
 export type { FlusherOptions, FlusherSignal };
 export { REASSERT_DELAY_MS } from './follow-ups.js';
-
-/**
- * Emits once on the next turn of the event loop (`setImmediate`): after the current task and
- * every promise job it queued.
- */
-const nextTurn$ = new Observable<void>((subscriber) => {
-  const handle = setImmediate(() => {
-    subscriber.next();
-    subscriber.complete();
-  });
-  return () => clearImmediate(handle);
-});
 
 /**
  * The write-behind queue: `set()` hands its (encoded) write here and returns; the RxJS pipeline
@@ -52,11 +40,11 @@ const nextTurn$ = new Observable<void>((subscriber) => {
  *
  * - Batching: a batch leaves `flushIntervalMs` after the first write of a quiet period, or on the
  *   next turn of the event loop once `maxBatchSize` writes wait; while writes keep coming, batches
- *   go back to back.
+ *   go back to back (drainTriggers$; WakeTimer for parked writes and follow-ups falling due).
  * - Coalescing: the queue holds one write per key, so a newer write replaces an older queued one
  *   (last write wins) and a key is sent at most once per batch.
  * - Ordering: every L2 mutation of this instance (batches, deletes, write-through sets) runs
- *   on one serial lane, and a failed write is retried only if no newer write of its key exists.
+ *   on one serial lane (SerialLane), and a failed write is retried only if no newer write of its key exists.
  *   So a delete issued while the key's batch is in flight lands after it. A batch that timed out
  *   may still be applied by a hung server when it resumes, after a newer write that went over a
  *   new connection: the newer write is sent once more shortly after it landed (FollowUps).
@@ -66,8 +54,8 @@ const nextTurn$ = new Observable<void>((subscriber) => {
  *   so newer writes supersede them.
  * - Versions: each batch makes sure the version keys its entries are stamped with exist, and sends
  *   again, re-stamped, entries whose version key was re-created after a loss (BatchGuard).
- * - Bounded: at most `maxPending` writes are held, queued, parked and in flight alike (HeldWrites).
- *   Past it, `overflow` decides: `'drop-oldest'` drops the oldest write by call order, even one in
+ * - Bounded: at most `maxPending` writes are held, queued, parked and in flight alike
+ *   (WriteCapacity). Past it, `overflow` decides: `'drop-oldest'` drops the oldest write by call order, even one in
  *   flight (its batch no longer counts for it; since it may land anyway, a delete of its key
  *   follows), so the writes kept are always the newest.
  *
@@ -79,11 +67,11 @@ export class WriteBehindFlusher {
   private readonly held = new HeldWrites();
   private readonly followUps = new FollowUps();
   private readonly sender: BatchSender;
-  private wakeTimer: NodeJS.Timeout | undefined;
-  private wakeAt = Infinity;
+  private readonly capacity: WriteCapacity;
+  private readonly wakeTimer = new WakeTimer(() => this.onTimer());
   private seq = 0;
   private closed = false;
-  private lane: Promise<unknown> = Promise.resolve();
+  private readonly lane = new SerialLane();
   private readonly enqueued$ = new Subject<void>();
   private readonly kick$ = new Subject<void>();
   private readonly settled$ = new Subject<void>();
@@ -112,7 +100,11 @@ export class WriteBehindFlusher {
       },
       guard,
     );
-    const drain$ = defer(() => this.inLane(() => this.drainOnce())).pipe(
+    this.capacity = new WriteCapacity(this.held, options, (write) => {
+      this.counters.dropped++;
+      this.signals.next({ type: 'dropped', write, reason: 'overflow' });
+    });
+    const drain$ = defer(() => this.lane.run(() => this.drainOnce())).pipe(
       retry({
         resetOnSuccess: true,
         delay: (error: unknown, attempt: number) => {
@@ -131,16 +123,11 @@ export class WriteBehindFlusher {
       }),
       ignoreElements(),
     );
-    this.subscription = merge(
-      this.enqueued$.pipe(auditTime(options.flushIntervalMs)),
-      // A full batch leaves on the next turn of the event loop rather than inside the set() that
-      // filled it: a burst of set() calls (one task, many awaits) is not slowed by building and
-      // sending batches; they go out right after it.
-      this.enqueued$.pipe(
-        filter(() => this.held.queuedSize >= options.maxBatchSize),
-        audit(() => nextTurn$),
-      ),
+    this.subscription = drainTriggers$(
+      this.enqueued$,
       this.kick$,
+      () => this.held.queuedSize,
+      options,
     )
       .pipe(exhaustMap(() => drain$))
       .subscribe();
@@ -166,22 +153,13 @@ export class WriteBehindFlusher {
    * `maxPending`. Call before changing L1, so a refused write changes nothing.
    */
   checkCapacity(key: string, userKey: string): void {
-    if (
-      this.options.overflow === 'reject' &&
-      this.held.size >= this.options.maxPending &&
-      !this.held.isWaiting(key)
-    ) {
-      throw new CacheOverflowError(userKey, this.options.maxPending);
-    }
+    this.capacity.check(key, userKey);
   }
 
   /** Queues a write for the next batch, replacing any queued or parked write of the same key. */
   enqueue(write: PendingWrite): void {
     this.followUps.cancel(write.key);
-    // A new key needs room only once maxPending writes are held (checked first: it is cheap).
-    if (this.held.size >= this.options.maxPending && !this.held.isWaiting(write.key)) {
-      this.makeRoom();
-    }
+    this.capacity.makeRoomFor(write.key);
     this.held.add(write);
     // Only two moments can start a batch: the first write of an idle queue (starts the interval)
     // and the write that fills a batch; a drain in progress picks up everything else itself.
@@ -198,7 +176,7 @@ export class WriteBehindFlusher {
    */
   async writeNow(writes: readonly PendingWrite[], waitMs: number): Promise<void> {
     for (const write of writes) this.enqueue(write);
-    const sent = this.inLane(() => this.send(writes));
+    const sent = this.lane.run(() => this.send(writes));
     let timer: NodeJS.Timeout | undefined;
     const outcome = await Promise.race([
       sent,
@@ -208,11 +186,7 @@ export class WriteBehindFlusher {
     ]).finally(() => clearTimeout(timer));
     if (outcome === 'timeout') throw new CacheL2TimeoutError('write', waitMs);
     const failure = outcome.failed ?? outcome.rejected;
-    if (failure !== undefined) {
-      throw failure instanceof Error
-        ? failure
-        : new CacheL2Error('write', 'L2 refused the write', { cause: failure });
-    }
+    if (failure !== undefined) throw asWriteError(failure, 'L2 refused the write');
   }
 
   /**
@@ -249,7 +223,7 @@ export class WriteBehindFlusher {
     }
     this.closed = true;
     this.subscription.unsubscribe();
-    clearTimeout(this.wakeTimer);
+    this.wakeTimer.stop();
     const unwritten = this.held.clear();
     this.followUps.clear();
     for (const write of unwritten) {
@@ -260,32 +234,10 @@ export class WriteBehindFlusher {
     return unwritten.length;
   }
 
-  /** Drops the oldest writes by call order until there is room for one more. */
-  private makeRoom(): void {
-    if (this.options.overflow !== 'drop-oldest') return;
-    while (this.held.size >= this.options.maxPending) {
-      const oldest = this.held.dropOldest();
-      if (oldest === undefined) return;
-      this.counters.dropped++;
-      this.signals.next({ type: 'dropped', write: oldest, reason: 'overflow' });
-    }
-  }
-
-  /** Runs `task` after every earlier lane task has settled. */
-  private inLane<T>(task: () => Promise<T>): Promise<T> {
-    const run = this.lane.then(task, task);
-    this.lane = run.catch(() => undefined);
-    return run;
-  }
-
   /** One drain step: the oldest queued writes; rejects when a batch failed as a whole. */
   private async drainOnce(): Promise<void> {
     const { failed } = await this.send();
-    if (failed !== undefined) {
-      throw failed instanceof Error
-        ? failed
-        : new CacheL2Error('write', 'L2 write batch failed', { cause: failed });
-    }
+    if (failed !== undefined) throw asWriteError(failed, 'L2 write batch failed');
   }
 
   private async send(
@@ -310,19 +262,11 @@ export class WriteBehindFlusher {
   /** Arms one timer for the next parked write or follow-up that falls due. */
   private scheduleWake(): void {
     if (this.closed) return;
-    const next = Math.min(this.held.nextDueAt() ?? Infinity, this.followUps.nextDueAt());
-    if (next === Infinity || next >= this.wakeAt) return;
-    clearTimeout(this.wakeTimer);
-    this.wakeAt = next;
-    this.wakeTimer = setTimeout(() => this.onTimer(), Math.max(0, next - Date.now()));
-    // A cache must never keep the process alive.
-    this.wakeTimer.unref();
+    this.wakeTimer.arm(Math.min(this.held.nextDueAt() ?? Infinity, this.followUps.nextDueAt()));
   }
 
   /** Re-queues what fell due, asks version checks again, then drains. */
   private onTimer(): void {
-    this.wakeTimer = undefined;
-    this.wakeAt = Infinity;
     const due = this.followUps.takeDue(Date.now());
     for (const write of due.writes) {
       // Only while it is still the last word for its key.

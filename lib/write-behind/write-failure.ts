@@ -1,5 +1,6 @@
 import { CacheCircuitOpenError } from '../errors/l2.errors.js';
 import { CacheFailoverInProgressError } from '../errors/l2.errors.js';
+import { CacheL2Error } from '../errors/l2.errors.js';
 import { CacheShardUnavailableError } from '../errors/l2.errors.js';
 import { CacheUnsendableWriteError } from '../errors/l2.errors.js';
 
@@ -36,4 +37,14 @@ export function mayApplyLater(error: unknown): boolean {
   if (error instanceof CacheShardUnavailableError) return !/refused/i.test(error.reply);
   if (error instanceof Error && error.name === 'ReplyError') return false;
   return !(error instanceof Error && /isn't writeable|ECONNREFUSED/.test(error.message));
+}
+
+/**
+ * The error to answer a failed write with: the failure itself when it is an `Error` (the store's
+ * own, a timeout), else a `CacheL2Error` with `message` that keeps it as `cause`.
+ */
+export function asWriteError(failure: unknown, message: string): Error {
+  return failure instanceof Error
+    ? failure
+    : new CacheL2Error('write', message, { cause: failure });
 }

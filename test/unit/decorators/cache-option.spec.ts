@@ -4,10 +4,8 @@ import {
   CACHED_METHOD_METADATA,
   type CachedMethodHandle,
 } from '../../../lib/decorators/cached-method.handle.js';
-import {
-  compileCachedMethod,
-  operationCacheName,
-} from '../../../lib/instrumentation/cached-method.compiler.js';
+import { compileCachedMethod } from '../../../lib/instrumentation/cached-method.compiler.js';
+import { operationCacheName } from '../../../lib/instrumentation/operation.compiler.js';
 import type { CacheCapabilities } from '../../../lib/instrumentation/cached-method.plan.js';
 
 function handleOf(prototype: object, method: string): CachedMethodHandle {

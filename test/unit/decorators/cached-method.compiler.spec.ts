@@ -8,9 +8,9 @@ import {
 import { withResult } from '../../../lib/instrumentation/call-key.compiler.js';
 import {
   compileCachedMethod,
-  namespaceTag,
   returnKindOf,
 } from '../../../lib/instrumentation/cached-method.compiler.js';
+import { namespaceTag } from '../../../lib/instrumentation/operation.compiler.js';
 import type { CacheCapabilities } from '../../../lib/instrumentation/cached-method.plan.js';
 
 const NO_TAGS: CacheCapabilities = { tags: false, clear: false };

@@ -130,7 +130,7 @@ describe('WriteBehindFlusher', () => {
     });
   });
 
-  describe("makeRoom() with overflow 'drop-oldest'", () => {
+  describe("overflow 'drop-oldest': room for a new key", () => {
     it('drops the oldest write in flight when nothing older is queued, and deletes its key after its batch', async () => {
       const { flusher, target, signals } = setup({ maxPending: 3, maxBatchSize: 3 });
       target.auto = undefined; // batches hang until answered

@@ -1,0 +1,155 @@
+import { LRUCache } from 'lru-cache';
+import type { L2Ensured, L2EnsureRequest, L2Read } from '../l2/l2-store.interface.js';
+import {
+  ABSENT_VERSION,
+  namespaceVersionKey,
+  newRepairToken,
+  tagVersionKey,
+  VERSION_TTL_MS,
+} from '../keys/version-keys.js';
+
+/** A token this instance knows for one version key. */
+export interface KnownToken {
+  readonly token: string;
+  /** `performance.now()` when learnt: a token learnt later wins. */
+  readonly at: number;
+  /** `Date.now()` when L2 last showed (or took) this token; 0 for never. */
+  readonly confirmedAt: number;
+}
+
+const UNKNOWN: KnownToken = Object.freeze({ token: ABSENT_VERSION, at: 0, confirmedAt: 0 });
+
+/** A version key found missing is re-created at most once per this many milliseconds. */
+const REPAIR_INTERVAL_MS = 1_000;
+
+/**
+ * The version tokens this instance knows (the namespace key's and each tag key's), how far it
+ * trusts them, and the repair of version keys found lost. Kept apart from stamping and checking
+ * (VersionRegistry) because the write-behind batches (BatchVersionGuard) need this part only.
+ *
+ * - A token counts as *trusted* while L2 showed (or took) it within `trustMs` (`l1.ttl`): it then
+ *   stands in for a version key L2 cannot answer for (its shard is down).
+ * - A version key found *missing* was lost (see version-keys.ts): nothing is current against it,
+ *   and it is re-created at once (`SET NX`), with the trusted token (so every entry stamped with it
+ *   reads again) or a fresh repair token.
+ */
+export class KnownVersions {
+  readonly namespaceKey: string;
+  private readonly tagKeyPrefix: string;
+  private namespaceToken: KnownToken = UNKNOWN;
+  /** Bounded: a forgotten token is read again from L2. */
+  private readonly known = new LRUCache<string, KnownToken>({ max: 100_000 });
+  /** Version keys being re-created, or re-created a moment ago, with when. */
+  private readonly repairs = new Map<string, number>();
+
+  constructor(
+    private readonly source: {
+      ensure(requests: readonly L2EnsureRequest[]): Promise<L2Ensured[]>;
+    },
+    namespace: string,
+    /** Milliseconds a confirmed token stands in for a version key L2 cannot answer for. */
+    private readonly trustMs: number,
+  ) {
+    this.namespaceKey = namespaceVersionKey(namespace);
+    this.tagKeyPrefix = tagVersionKey(namespace, '');
+  }
+
+  tagKey(tag: string): string {
+    return this.tagKeyPrefix + tag;
+  }
+
+  /** The namespace token this instance knows (`ABSENT_VERSION` when none). */
+  get namespace(): string {
+    return this.namespaceToken.token;
+  }
+
+  /** What this instance knows for the version key of `tag`, `undefined` when nothing. */
+  tag(tag: string): KnownToken | undefined {
+    return this.known.get(tag);
+  }
+
+  /** Takes `known` as the namespace token: newest knowledge (a bump, another instance's change). */
+  setNamespace(known: KnownToken): void {
+    this.namespaceToken = known;
+  }
+
+  /** Takes `known` as the token of `tag`: newest knowledge. */
+  setTag(tag: string, known: KnownToken): void {
+    this.known.set(tag, known);
+  }
+
+  /** What this instance knows for a version key (namespace or tag key). */
+  knownOf(versionKey: string): KnownToken {
+    if (versionKey === this.namespaceKey) return this.namespaceToken;
+    return this.known.get(versionKey.slice(this.tagKeyPrefix.length)) ?? UNKNOWN;
+  }
+
+  /**
+   * The token to re-create a missing version key with: the one this instance knows, if L2 showed
+   * it within `trustMs`, else a fresh repair token.
+   */
+  candidateFor(versionKey: string): string {
+    const known = this.knownOf(versionKey);
+    return this.trusted(known) ? known.token : newRepairToken();
+  }
+
+  /** Records that L2 holds `token` under `versionKey`, as seen by a call started at `startedAt`. */
+  confirm(versionKey: string, token: string, startedAt: number): void {
+    const known = this.knownOf(versionKey);
+    // A token bumped here while the call was in flight is newer than what the call saw.
+    if (startedAt < known.at && known.token !== token) return;
+    const learnt = { token, at: Math.max(startedAt, known.at), confirmedAt: Date.now() };
+    if (versionKey === this.namespaceKey) this.namespaceToken = learnt;
+    else this.known.set(versionKey.slice(this.tagKeyPrefix.length), learnt);
+  }
+
+  /**
+   * Makes sure the version keys exist (re-creating lost ones, for `VERSION_TTL_MS`) and learns
+   * their tokens.
+   */
+  async ensure(versionKeys: readonly string[]): Promise<void> {
+    const startedAt = performance.now();
+    const expiresAt = Date.now() + VERSION_TTL_MS;
+    const answers = await this.source.ensure(
+      versionKeys.map((key) => ({ key, candidate: this.candidateFor(key), expiresAt })),
+    );
+    versionKeys.forEach((key, i) => {
+      const answer = answers[i];
+      if (typeof answer === 'string') this.confirm(key, answer, startedAt);
+    });
+  }
+
+  /**
+   * The token one version key read (started at `startedAt`) gives a read to check against:
+   * L2's token (confirmed); when the key is unavailable, the trusted token; when it is missing,
+   * nothing (`undefined`), and the key is repaired.
+   */
+  note(versionKey: string, raw: L2Read, startedAt: number): string | undefined {
+    if (raw instanceof Error) {
+      const known = this.knownOf(versionKey);
+      return this.trusted(known) ? known.token : undefined;
+    }
+    if (raw === undefined) {
+      this.repair(versionKey);
+      return undefined;
+    }
+    const token = raw.toString('utf8');
+    this.confirm(versionKey, token, startedAt);
+    return token;
+  }
+
+  private trusted(known: KnownToken): boolean {
+    return known.token !== ABSENT_VERSION && Date.now() - known.confirmedAt <= this.trustMs;
+  }
+
+  /** Re-creates a lost version key in the background, at most once per interval per key. */
+  private repair(versionKey: string): void {
+    const last = this.repairs.get(versionKey);
+    const now = Date.now();
+    if (last !== undefined && now - last < REPAIR_INTERVAL_MS) return;
+    this.repairs.set(versionKey, now);
+    if (this.repairs.size > 1_000) this.repairs.delete(this.repairs.keys().next().value!);
+    // A failure leaves it to the next read or write batch that meets the key.
+    this.ensure([versionKey]).catch(() => undefined);
+  }
+}
