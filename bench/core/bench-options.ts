@@ -75,7 +75,8 @@ const USAGE = `usage: npm run bench -- [--quick] [--only a,c,...] [--runs N] [--
   --quick        smaller sizes and 3 runs (under 2 minutes); writes bench/results/latest-quick.{json,svg}
   --only LIST    run only these scenarios (a..j), e.g. --only a,b
   --runs N       measured runs per subject (default 5; the tables show the median)
-  --out NAME     base name of the result files (default latest, or latest-quick with --quick)`;
+  --out NAME     base name of the result files (default latest; latest-quick with --quick,
+                 latest-only with --only)`;
 
 /** Parses `argv` (without node and the script). Exits with the usage on a bad argument. */
 export function parseBenchOptions(
@@ -147,7 +148,8 @@ export function parseBenchOptions(
     quick,
     only,
     sizes,
-    outName: outName ?? (quick ? 'latest-quick' : 'latest'),
+    // A partial run (--only) never overwrites the full report (latest.json, RESULTS.md).
+    outName: outName ?? (quick ? 'latest-quick' : only.size === 0 ? 'latest' : 'latest-only'),
     ...(child.id !== undefined && child.redisPort !== undefined && child.reportFile !== undefined
       ? { child: { id: child.id, redisPort: child.redisPort, reportFile: child.reportFile } }
       : {}),
