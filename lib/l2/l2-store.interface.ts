@@ -10,8 +10,44 @@ export type L2Write =
       readonly key: string;
       readonly value: Buffer;
       readonly expiresAt: number;
+      /**
+       * The single-flight lock this set completes (see {@link L2Locks}): the store applies the
+       * set only while `releases.token` still holds `releases.key`, and deletes that lock in the
+       * same atomic step. Otherwise nothing changes and the write still counts as applied (the
+       * lease lapsed: a newer holder's value must not be overwritten). Only sent to stores with
+       * `locks`.
+       */
+      readonly releases?: L2LockRef;
     }
   | { readonly kind: 'del'; readonly key: string };
+
+/** A single-flight lock as its holder knows it: the lock key and the holder's token. */
+export interface L2LockRef {
+  readonly key: string;
+  readonly token: string;
+}
+
+/**
+ * Distributed single-flight locks (`getOrSet(..., { lock: true })`, `@Cacheable({ lock: true })`).
+ * A lock key always shares its value key's hash slot (a `{hash tag}`, see lib/keys/lock-keys.ts),
+ * so that a set carrying `releases` can check and delete the lock in one script on one shard.
+ *
+ * Locks are for efficiency, not mutual exclusion: a lease can lapse (a paused holder, a failover
+ * that lost the lock key) and two holders then run. Every method settles like any other call.
+ */
+export interface L2Locks {
+  /** `SET key token NX PX leaseMs`: whether this call took the lock. */
+  acquire(key: string, token: string, leaseMs: number): Promise<boolean>;
+  /** Extends the lease to `leaseMs` if `token` still holds the lock; whether it did. */
+  renew(key: string, token: string, leaseMs: number): Promise<boolean>;
+  /** Deletes the lock if `token` still holds it. */
+  release(key: string, token: string): Promise<void>;
+  /**
+   * Whether a lock key lands where its value key does, which the cache checks once before the
+   * first lock (twemproxy: only when the pool hashes by `hash_tag: "{}"`). Optional: yes.
+   */
+  colocated?(): Promise<boolean>;
+}
 
 /**
  * What `mget` answers for one key: its bytes, `undefined` when the key is missing, or an `Error`
@@ -93,6 +129,12 @@ export interface L2Store {
    * one key on every master.
    */
   healthCheck?(): Promise<void>;
+
+  /**
+   * Distributed single-flight locks. Optional: without them `lock` falls back to single-flight
+   * within each instance (counted as `lockFallbacks`).
+   */
+  readonly locks?: L2Locks;
 
   /** Closes connections. Pending calls may reject. */
   close(): Promise<void>;

@@ -1,6 +1,13 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { CacheBatchError } from '../../lib/errors/l2.errors.js';
-import type { L2Read, L2Store, L2Write } from '../../lib/l2/l2-store.interface.js';
+import { lockKeyOf } from '../../lib/keys/lock-keys.js';
+import type {
+  L2LockRef,
+  L2Locks,
+  L2Read,
+  L2Store,
+  L2Write,
+} from '../../lib/l2/l2-store.interface.js';
 import { waitFor } from '../support/poll.js';
 
 /** What a contract run needs: a ready store, and how to dispose of it. */
@@ -252,6 +259,73 @@ export function describeL2StoreContract(name: string, setup: () => Promise<L2Sto
         expect(answers).toEqual(['held', 'candidate-2']);
         expect(text(await store().get(present))).toBe('held');
         expect(text(await store().get(absent))).toBe('candidate-2');
+      });
+    });
+
+    describe('locks', () => {
+      /** A value key of this test (namespace `contract`) and its lock key, both cleaned up. */
+      const lockPair = (suffix: string): { value: string; lock: string } => {
+        const value = key(suffix);
+        const lock = lockKeyOf('contract', value.slice('contract:'.length))!;
+        written.push(lock);
+        return { value, lock };
+      };
+      const releasing = (k: string, value: string, releases: L2LockRef): L2Write => ({
+        kind: 'set',
+        key: k,
+        value: Buffer.from(value),
+        expiresAt: Date.now() + LONG_TTL_MS,
+        releases,
+      });
+      const locks = (): L2Locks => {
+        const found = store().locks;
+        if (found === undefined) throw new Error('this store has no locks');
+        return found;
+      };
+
+      it('lets one token take a lock until its holder releases it', async () => {
+        const { lock } = lockPair('lock-take');
+        await expect(locks().acquire(lock, 'a', LONG_TTL_MS)).resolves.toBe(true);
+        await expect(locks().acquire(lock, 'b', LONG_TTL_MS)).resolves.toBe(false);
+        await locks().release(lock, 'b'); // not the holder: nothing happens
+        await expect(locks().acquire(lock, 'c', LONG_TTL_MS)).resolves.toBe(false);
+        await locks().release(lock, 'a');
+        await expect(locks().acquire(lock, 'c', LONG_TTL_MS)).resolves.toBe(true);
+      });
+
+      it('frees a lock when its lease lapses, and renews only for the holder', async () => {
+        const { lock } = lockPair('lock-lease');
+        await expect(locks().acquire(lock, 'a', 400)).resolves.toBe(true);
+        await expect(locks().renew(lock, 'b', 60_000)).resolves.toBe(false);
+        await expect(locks().renew(lock, 'a', 1_500)).resolves.toBe(true);
+        await new Promise((resolve) => setTimeout(resolve, 600));
+        // Past the first lease, inside the renewed one.
+        await expect(locks().acquire(lock, 'b', LONG_TTL_MS)).resolves.toBe(false);
+        await waitFor(() => locks().acquire(lock, 'b', LONG_TTL_MS), { timeoutMs: 3_000 });
+        await expect(locks().renew(lock, 'a', 60_000)).resolves.toBe(false);
+      });
+
+      it('applies a releasing set only for the holder, and frees the lock with it', async () => {
+        const tagged = lockPair('{user-7}:profile'); // a key with its own hash tag
+        const plain = lockPair('lock-release');
+        const other = key('lock-other');
+        await locks().acquire(tagged.lock, 'holder', LONG_TTL_MS);
+        await locks().acquire(plain.lock, 'someone-else', LONG_TTL_MS);
+        await store().write([
+          releasing(tagged.value, 'fresh', { key: tagged.lock, token: 'holder' }),
+          releasing(plain.value, 'late', { key: plain.lock, token: 'holder' }),
+          set(other, 'plain'),
+        ]);
+        expect(text(await store().get(tagged.value))).toBe('fresh');
+        await expect(locks().acquire(tagged.lock, 'next', LONG_TTL_MS)).resolves.toBe(true);
+        // The lease was not the writer's: its value is not written, the holder keeps the lock.
+        await expect(store().get(plain.value)).resolves.toBeUndefined();
+        await expect(locks().acquire(plain.lock, 'next', LONG_TTL_MS)).resolves.toBe(false);
+        expect(text(await store().get(other))).toBe('plain');
+      });
+
+      it('puts lock keys beside their value keys', async () => {
+        await expect(locks().colocated?.() ?? Promise.resolve(true)).resolves.toBe(true);
       });
     });
 

@@ -38,6 +38,8 @@ export interface TwemproxyStartOptions {
   timeoutMs?: number;
   /** Stats aggregation interval (`-i`), in milliseconds. @default 100 */
   statsIntervalMs?: number;
+  /** `hash_tag: "{}"`: keys hash by their `{tag}`. `false` leaves it out of the config. @default true */
+  hashTag?: boolean;
 }
 
 /** The counters of one pool in nutcracker's stats JSON (the ones tests look at). */
@@ -244,7 +246,7 @@ function config(
     `  listen: ${HOST}:${port}`,
     '  redis: true',
     '  hash: fnv1a_64',
-    '  hash_tag: "{}"',
+    ...(options.hashTag === false ? [] : ['  hash_tag: "{}"']),
     '  distribution: ketama',
     `  timeout: ${options.timeoutMs ?? 400}`,
     '  preconnect: true',

@@ -1,7 +1,7 @@
 import type { ChainableCommander } from 'ioredis';
 import { CacheL2Error } from '../../errors/l2.errors.js';
 import type { L2Write } from '../l2-store.interface.js';
-import { expiryArgs } from '../redis/redis-batch.js';
+import { queueSet } from '../redis/lock-scripts.js';
 
 /** The per-node pipelines of the Cluster store: sending one, reading its replies, redirections. */
 
@@ -27,7 +27,7 @@ export async function execOrUndefined(
 /** Adds one write to a pipeline (`pxat`: the servers take `SET ... PXAT`). */
 export function queueWrite(pipeline: ChainableCommander, write: L2Write, pxat: boolean): void {
   if (write.kind === 'del') pipeline.del(write.key);
-  else pipeline.set(write.key, write.value, ...expiryArgs(write.expiresAt, pxat));
+  else queueSet(pipeline, write, pxat);
 }
 
 /** The `[error, reply]` at `position` of a pipeline's results. */

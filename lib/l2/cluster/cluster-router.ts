@@ -2,7 +2,7 @@ import type { Cluster } from 'ioredis';
 import { CacheL2Error } from '../../errors/l2.errors.js';
 import { CacheShardUnavailableError } from '../../errors/l2.errors.js';
 import type { L2Read, L2Write } from '../l2-store.interface.js';
-import { expiryArgs } from '../redis/redis-batch.js';
+import { sendSet } from '../redis/lock-scripts.js';
 import { CLUSTER_SLOTS, clusterKeySlot } from './cluster-slots.js';
 
 /**
@@ -92,9 +92,7 @@ export class ClusterRouter {
           const write = writes[index] as L2Write;
           try {
             if (write.kind === 'del') await this.cluster.del(write.key);
-            else {
-              await this.cluster.set(write.key, write.value, ...expiryArgs(write.expiresAt, pxat));
-            }
+            else await sendSet(this.cluster, write, pxat);
           } catch (error: unknown) {
             failures.set(index, this.unavailable('write', error));
           }

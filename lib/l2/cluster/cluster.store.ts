@@ -11,10 +11,12 @@ import type {
   L2Ensured,
   L2EnsureRequest,
   L2Read,
+  L2Locks,
   L2Store,
   L2Write,
 } from '../l2-store.interface.js';
 import { invalidSet } from '../l2-write.checks.js';
+import { redisLocks } from '../redis/lock-scripts.js';
 import { chunks, throwBatchFailures, unsentSetError } from '../redis/redis-batch.js';
 import { probeServer, probeWarnings } from '../redis/server-probe.js';
 import type { RedisStoreOptions } from '../redis/redis-client.store.js';
@@ -49,6 +51,14 @@ export class ClusterStore implements L2Store {
   private closed = false;
   /** Whether the masters take `SET ... PXAT` (probed on connect). */
   private pxat = true;
+  /** Single-flight locks; a lock key shares its value key's slot, so ioredis routes both alike. */
+  readonly locks: L2Locks = redisLocks(
+    () => {
+      this.assertReady('lock');
+      return this.cluster;
+    },
+    (_operation, error) => error,
+  );
 
   /**
    * @param cluster A Cluster client, preferably from {@link createClusterClient}; the store owns it

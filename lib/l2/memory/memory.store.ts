@@ -4,6 +4,7 @@ import { CacheL2Error } from '../../errors/l2.errors.js';
 import type {
   L2Ensured,
   L2EnsureRequest,
+  L2Locks,
   L2Read,
   L2Store,
   L2Write,
@@ -57,6 +58,31 @@ export class MemoryStore implements L2Store {
   /** Where the last sweep stopped. Map iterators stay valid across inserts and deletes. */
   private sweepCursor: Iterator<[string, Entry]> | undefined;
   private closed = false;
+
+  /**
+   * Single-flight locks, held in the same Map as entries (a lock key is just a key): in-process
+   * semantics, as the store itself is per process.
+   */
+  readonly locks: L2Locks = {
+    acquire: (key, token, leaseMs) =>
+      this.run('lock', () => {
+        const now = this.now();
+        if (this.read(key, now) !== undefined) return false;
+        this.entries.set(key, { value: Buffer.from(token), expiresAt: now + leaseMs });
+        this.scheduleSweep();
+        return true;
+      }),
+    renew: (key, token, leaseMs) =>
+      this.run('lock renew', () => {
+        if (!this.holds(key, token)) return false;
+        this.entries.set(key, { value: Buffer.from(token), expiresAt: this.now() + leaseMs });
+        return true;
+      }),
+    release: (key, token) =>
+      this.run('lock release', () => {
+        if (this.holds(key, token)) this.entries.delete(key);
+      }),
+  };
 
   constructor(options: MemoryStoreOptions = {}) {
     this.sweepIntervalMs = options.sweepIntervalMs ?? 30_000;
@@ -136,6 +162,11 @@ export class MemoryStore implements L2Store {
         problems.push(new CacheUnsendableWriteError(write.key, problem));
         return;
       }
+      if (write.releases !== undefined) {
+        // Ends a single-flight: applied only while its token holds the lock, which goes with it.
+        if (!this.holds(write.releases.key, write.releases.token)) return;
+        this.entries.delete(write.releases.key);
+      }
       // NOTE: delete first so that a rewritten key moves to the end of the Map's order, where a
       // sweep in progress will still visit it.
       this.entries.delete(write.key);
@@ -179,6 +210,10 @@ export class MemoryStore implements L2Store {
       this.sweepCursor = undefined;
     }
     return dropped;
+  }
+
+  private holds(lockKey: string, token: string): boolean {
+    return this.read(lockKey, this.now())?.toString('utf8') === token;
   }
 
   private read(key: string, now: number): Buffer | undefined {

@@ -3,6 +3,7 @@ import { CacheL2Error } from '../../errors/l2.errors.js';
 import type {
   L2Ensured,
   L2EnsureRequest,
+  L2Locks,
   L2Read,
   L2Store,
   L2Write,
@@ -24,6 +25,7 @@ import {
 } from './redis-connection.js';
 import { probeServer, probeWarnings, type ServerTraits } from './server-probe.js';
 import type { RedisStoreOptions } from './redis-store.options.js';
+import { redisLocks, releasesAny } from './lock-scripts.js';
 import { writeByPipeline, writeByScripts } from './write-script.js';
 
 export type { RedisStoreOptions };
@@ -49,6 +51,11 @@ export class RedisClientStore implements L2Store {
   protected pxat = true;
   private readonly onWarning: ((message: string) => void) | undefined;
   private readonly warned = new Set<string>();
+  /** Single-flight locks: SET NX PX and token-checked scripts (lock-scripts.ts). */
+  readonly locks: L2Locks = redisLocks(
+    () => this.commandClient(),
+    (operation, error) => this.translateError(operation, error),
+  );
 
   /**
    * @param client An ioredis client set up to fail fast (see redis-client.factory.ts); the store
@@ -171,9 +178,10 @@ export class RedisClientStore implements L2Store {
     });
     if (sendable.length > 0) {
       const client = this.commandClient();
-      const sentFailures = this.scripted
-        ? await this.writeScripted(client, sendable)
-        : await this.writePipelined(client, sendable);
+      const sentFailures =
+        this.scripted && !releasesAny(sendable)
+          ? await this.writeScripted(client, sendable)
+          : await this.writePipelined(client, sendable);
       for (const [position, error] of sentFailures) failures.set(sent[position]!, error);
     }
     throwBatchFailures(failures, writes.length);

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import { ReplyError } from 'ioredis';
 import { CacheL2Error } from '../../errors/l2.errors.js';
 import type { L2Write } from '../l2-store.interface.js';
+import { queueSet } from './lock-scripts.js';
 import { chunks, expiryArgs } from './redis-batch.js';
 
 /**
@@ -14,7 +15,8 @@ import { chunks, expiryArgs } from './redis-batch.js';
  * inside Redis, and `redis.pcall` keeps failures per write, as a pipeline does.
  *
  * Only for a single Redis and Sentinel: twemproxy routes a script by its first key and Cluster
- * refuses keys of several slots in one script.
+ * refuses keys of several slots in one script. A batch with a write that ends a single-flight
+ * lock (`L2Write.releases`) goes as a pipeline (lock-scripts.ts).
  *
  * KEYS[i] is the key; ARGV[2i-1] the value and ARGV[2i] the expiry, or '' for a delete; the last
  * ARGV is the expiry's unit: 'PXAT' (epoch ms) or, on servers before 6.2, 'PX' (ms from now). The
@@ -150,7 +152,7 @@ export async function writeByPipeline(
   const pipeline = client.pipeline();
   for (const write of writes) {
     if (write.kind === 'del') pipeline.del(write.key);
-    else pipeline.set(write.key, write.value, ...expiryArgs(write.expiresAt, pxat));
+    else queueSet(pipeline, write, pxat);
   }
   const results = await pipeline.exec();
   const failures = new Map<number, unknown>();

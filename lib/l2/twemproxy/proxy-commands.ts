@@ -1,3 +1,4 @@
+import { hashPartOf } from '../../keys/lock-keys.js';
 import { CacheUnsupportedCommandError } from '../../errors/l2.errors.js';
 
 /**
@@ -175,8 +176,10 @@ function scriptProblem(args: readonly unknown[]): string | undefined {
     return 'a script with no key cannot be routed by twemproxy, which closes the connection';
   }
   if (numKeys === 1) return undefined;
-  const tags = new Set(args.slice(2, 2 + numKeys).map((key) => hashTagOf(key)));
-  if (tags.size === 1 && !tags.has(undefined)) return undefined;
+  // The part each key hashes by (its {tag}, else all of it): one part, one shard, given a pool
+  // with hash_tag "{}" (a single-flight lock key carries its value key as its tag).
+  const parts = new Set(args.slice(2, 2 + numKeys).map((key) => hashPartOf(asText(key))));
+  if (parts.size === 1) return undefined;
   return (
     'its keys may hash to different shards, where twemproxy runs it on the first key’s shard only ' +
     '(reads see nil, writes land on the wrong shard); give every key the same {hash tag} ' +
@@ -184,12 +187,6 @@ function scriptProblem(args: readonly unknown[]): string | undefined {
   );
 }
 
-/** The `{tag}` part of a key (Redis Cluster rules, as twemproxy's `hash_tag: "{}"`). */
-function hashTagOf(key: unknown): string | undefined {
-  const text = Buffer.isBuffer(key) ? key.toString('latin1') : String(key);
-  const open = text.indexOf('{');
-  if (open === -1) return undefined;
-  const close = text.indexOf('}', open + 1);
-  if (close <= open + 1) return undefined;
-  return text.slice(open + 1, close);
+function asText(key: unknown): string {
+  return Buffer.isBuffer(key) ? key.toString('latin1') : String(key);
 }

@@ -372,6 +372,27 @@ describe('TwemproxyStore on 3 shards (auto_eject_hosts: false)', () => {
   });
 });
 
+describe('TwemproxyStore on a pool without hash_tag', () => {
+  it('says its lock keys are not beside their value keys; its probe keys expire within 10 s', async () => {
+    const bare = await Twemproxy.start({ shards: 3, hashTag: false });
+    const store = await openStore(bare);
+    try {
+      await expect(store.locks.colocated!()).resolves.toBe(false);
+      for (const shard of bare.shards) {
+        const keys = (await shard.cli('--raw', 'KEYS', '*')).split('\n').filter(Boolean);
+        for (const key of keys) {
+          const ttl = Number(await shard.cli('PTTL', key));
+          expect(ttl).toBeGreaterThan(0);
+          expect(ttl).toBeLessThanOrEqual(10_000);
+        }
+      }
+    } finally {
+      await store.close();
+      await bare.stop();
+    }
+  });
+});
+
 describe('TwemproxyStore with a dead shard (auto_eject_hosts: false)', () => {
   let proxy: Twemproxy;
   let store: TwemproxyStore;
