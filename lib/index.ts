@@ -22,6 +22,7 @@ export type {
   InvalidationOptions,
   L1Options,
   L2Options,
+  LockOptions,
   MemoryL2Options,
   RedisL2Options,
   RedisNode,

@@ -90,6 +90,11 @@ export interface CacheableOptions<
   grace?: Duration;
   /** When the method takes longer and an expired result is held, return it and let the method finish. See `GetOrSetOptions`. */
   timeout?: Duration;
+  /**
+   * Run the method once across all the instances sharing the L2 on a miss, not once per instance:
+   * `true`, or `{ waitMs }`. See `GetOrSetOptions.lock`. @default false
+   */
+  lock?: boolean | { waitMs?: Duration };
 }
 
 /** Options of {@link CachePut}. The method always runs; its result is stored under `key`. */

@@ -39,4 +39,32 @@ export type CacheEvent =
   /** The L2 circuit breaker changed state. */
   | { readonly type: 'breaker'; readonly state: 'closed' | 'open' | 'half-open' }
   /** Keys dropped from L1 because another instance changed them. */
-  | { readonly type: 'invalidation'; readonly keys: readonly string[] };
+  | { readonly type: 'invalidation'; readonly keys: readonly string[] }
+  /** Distributed single-flight: this instance took the key's lock and runs the factory. */
+  | { readonly type: 'lock-acquired'; readonly key: string }
+  /**
+   * Waited `waitedMs` for another instance's factory: got its value (`value`), or took over its
+   * lock after it went without a value (`acquired`: the holder failed or died).
+   */
+  | {
+      readonly type: 'lock-wait';
+      readonly key: string;
+      readonly waitedMs: number;
+      readonly outcome: 'value' | 'acquired';
+    }
+  /**
+   * Ran the factory without the distributed lock: `timeout` (`waitMs` spent), `l2-error` (L2
+   * failed or did not answer), `unsupported` (the store has no locks, the key cannot share a hash
+   * slot with a lock key, or the twemproxy pool has no `hash_tag: "{}"`).
+   */
+  | {
+      readonly type: 'lock-fallback';
+      readonly key: string;
+      readonly reason: LockFallbackReason;
+      readonly error?: unknown;
+    }
+  /** The lock's lease lapsed under its holder: the value it computes is not written to L2. */
+  | { readonly type: 'lock-lost'; readonly key: string };
+
+/** Why a call with `lock` ran its factory without the distributed lock. */
+export type LockFallbackReason = 'timeout' | 'l2-error' | 'unsupported';

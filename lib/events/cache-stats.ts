@@ -38,6 +38,17 @@ export interface CacheStatsSnapshot {
   breakerOpens: number;
   /** `(l1Hits + l2Hits) / (l1Hits + l2Hits + misses)`, 0 before the first read. */
   hitRatio: number;
+  /** Distributed single-flight: locks this instance took to run a factory (`lock: true`). */
+  lockAcquired: number;
+  /** Calls that waited for another instance's factory (its lock was held). */
+  lockWaits: number;
+  /** Milliseconds those calls spent waiting, in total (÷ `lockWaits` = mean wait). */
+  lockWaitMsTotal: number;
+  /**
+   * Calls with `lock` that ran the factory without the distributed lock: the wait ran out, L2
+   * failed, or the store or key cannot be locked (see `lock-fallback` events).
+   */
+  lockFallbacks: number;
 }
 
 /** Mutable counters behind `stats()`. Internal. */
@@ -53,4 +64,8 @@ export class CacheCounters {
   retries = 0;
   dropped = 0;
   l2Errors = 0;
+  lockAcquired = 0;
+  lockWaits = 0;
+  lockWaitMsTotal = 0;
+  lockFallbacks = 0;
 }

@@ -39,6 +39,8 @@ export interface CompiledStore {
   readonly staleWhileRevalidate?: number;
   readonly grace?: number;
   readonly timeout?: number;
+  /** `@Cacheable` only: distributed single-flight, passed to `getOrSet`. */
+  readonly lock?: true | { readonly waitMs: number };
 }
 
 /** A validated `@CacheEvict`. Internal. */

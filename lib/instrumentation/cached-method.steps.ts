@@ -237,5 +237,6 @@ function staleWindows(c: CompiledStore): GetOrSetOptions {
   if (c.staleWhileRevalidate !== undefined) windows.staleWhileRevalidate = c.staleWhileRevalidate;
   if (c.grace !== undefined) windows.grace = c.grace;
   if (c.timeout !== undefined) windows.timeout = c.timeout;
+  if (c.lock !== undefined) windows.lock = c.lock;
   return windows;
 }

@@ -41,6 +41,7 @@ const ALLOWED_OPTIONS: Readonly<Record<CacheDecoratorName, ReadonlySet<string>>>
     'staleWhileRevalidate',
     'grace',
     'timeout',
+    'lock',
   ]),
   CachePut: new Set(['cache', 'key', 'namespace', 'ttl', 'tags', 'condition', 'unless']),
   CacheEvict: new Set([
@@ -130,7 +131,28 @@ export class OperationCompiler {
       ),
       ...this.window(decorator, 'grace', (options as CacheableOptions).grace),
       ...this.window(decorator, 'timeout', (options as CacheableOptions).timeout),
+      ...this.lock(decorator, (options as CacheableOptions).lock),
     };
+  }
+
+  /** `lock`: nothing when absent or `false`; `true`, or `{ waitMs }` in milliseconds. */
+  private lock(
+    decorator: CacheDecoratorName,
+    value: unknown,
+  ): { lock?: true | { readonly waitMs: number } } {
+    if (value === undefined || value === false) return {};
+    if (value === true) return { lock: true };
+    const expected = "true, false or { waitMs } (milliseconds or a duration like '2s')";
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      throw this.error(decorator, cacheMessages.badOption('lock', expected, value));
+    }
+    const names = Object.keys(value);
+    const unknown = names.find((name) => name !== 'waitMs');
+    if (unknown !== undefined)
+      throw this.error(decorator, cacheMessages.unknownOption(`lock.${unknown}`));
+    const { waitMs } = value as { waitMs?: unknown };
+    if (waitMs === undefined) return { lock: true };
+    return { lock: { waitMs: this.duration(decorator, 'lock.waitMs', waitMs, expected) } };
   }
 
   /** A stale-serving option as milliseconds, or nothing when absent. */

@@ -65,7 +65,7 @@ export interface CacheMetricsSnapshot {
   readonly batches: number;
   /** Batch retries after a failure. */
   readonly retries: number;
-  /** Writes dropped by the overflow policy or left unwritten at shutdown. */
+  /** Writes dropped: by the overflow policy, refused by L2 for good, or unwritten at shutdown. */
   readonly dropped: number;
   /** Failed or timed-out L2 calls, and L2 payloads that could not be decoded. */
   readonly l2Errors: number;
@@ -78,6 +78,14 @@ export interface CacheMetricsSnapshot {
    * the mean flush latency.
    */
   readonly flushDurationMsTotal: number;
+  /** Distributed single-flight: locks taken to run a factory. */
+  readonly lockAcquired: number;
+  /** Calls that waited for another instance's factory. */
+  readonly lockWaits: number;
+  /** Milliseconds those calls waited, in total. */
+  readonly lockWaitMsTotal: number;
+  /** Calls with `lock` that ran their factory without the distributed lock. */
+  readonly lockFallbacks: number;
   /** The invalidation bus, or `null` when invalidation is off. */
   readonly bus: CacheBusMetrics | null;
 }
@@ -134,6 +142,10 @@ export function deriveCacheMetrics(
     breaker: stats.breaker,
     breakerOpens: stats.breakerOpens,
     flushDurationMsTotal,
+    lockAcquired: stats.lockAcquired,
+    lockWaits: stats.lockWaits,
+    lockWaitMsTotal: stats.lockWaitMsTotal,
+    lockFallbacks: stats.lockFallbacks,
     bus: bus === null ? null : { connected: bus.connected, ...pickBusStats(bus.stats) },
   };
 }

@@ -101,7 +101,7 @@ export const CACHE_METRIC_SPECS: readonly CacheMetricSpec[] = [
   {
     name: 'write_behind_dropped_total',
     type: 'counter',
-    help: 'Writes dropped by the overflow policy or left unwritten at shutdown',
+    help: 'Writes dropped by the overflow policy, refused by L2 for good, or left unwritten at shutdown',
     read: (m) => m.dropped,
   },
   {
@@ -122,6 +122,30 @@ export const CACHE_METRIC_SPECS: readonly CacheMetricSpec[] = [
     type: 'counter',
     help: 'Times the L2 circuit breaker opened',
     read: (m) => m.breakerOpens,
+  },
+  {
+    name: 'lock_acquired_total',
+    type: 'counter',
+    help: 'Distributed single-flight locks this instance took to run a factory',
+    read: (m) => m.lockAcquired,
+  },
+  {
+    name: 'lock_waits_total',
+    type: 'counter',
+    help: "Calls that waited for another instance's factory (its lock was held)",
+    read: (m) => m.lockWaits,
+  },
+  {
+    name: 'lock_wait_seconds_total',
+    type: 'counter',
+    help: "Time calls spent waiting for another instance's factory, in seconds",
+    read: (m) => m.lockWaitMsTotal / 1000,
+  },
+  {
+    name: 'lock_fallbacks_total',
+    type: 'counter',
+    help: 'Calls with lock that ran their factory without the distributed lock (wait spent, L2 failing, unsupported)',
+    read: (m) => m.lockFallbacks,
   },
   {
     name: 'invalidation_bus_connected',

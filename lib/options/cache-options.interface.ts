@@ -151,6 +151,26 @@ export interface CircuitBreakerOptions {
   cooldownMs?: number;
 }
 
+/**
+ * Distributed single-flight: the defaults of `getOrSet(key, factory, { lock: true })` and
+ * `@Cacheable({ lock: true })`, which run the factory once across all instances sharing the L2.
+ * Nothing takes a lock unless a call asks for one.
+ */
+export interface LockOptions {
+  /**
+   * How long a lock lasts unless its holder renews it (it does, every third of this, while its
+   * factory runs). After a holder died, another instance takes over within this.
+   * @default 30_000
+   */
+  leaseMs?: Duration;
+  /**
+   * Longest an instance waits for another's factory (polling L2, woken by the invalidation bus)
+   * before it runs the factory itself. Per call: `{ lock: { waitMs } }`.
+   * @default 10_000
+   */
+  waitMs?: Duration;
+}
+
 /** Options of `DistributedCacheModule.forRoot()`. */
 export interface DistributedCacheModuleOptions {
   /**
@@ -189,4 +209,6 @@ export interface DistributedCacheModuleOptions {
   maxKeyLength?: number;
   /** Largest serialized value, in bytes; a larger one makes `set` reject. @default 8_388_608 (8 MiB) */
   maxValueBytes?: number;
+  /** Defaults of distributed single-flight (`lock` in getOrSet and @Cacheable). @default { leaseMs: 30_000, waitMs: 10_000 } */
+  lock?: LockOptions;
 }

@@ -28,6 +28,7 @@ export const DEFAULT_OPTIONS = {
   circuitBreaker: { failureThreshold: 5, cooldownMs: 1_000 },
   maxKeyLength: 1_024,
   maxValueBytes: 8 * 1024 * 1024,
+  lock: { leaseMs: 30_000 as Duration, waitMs: 10_000 as Duration },
 } as const;
 
 /** Options that have no default value, by where they sit (`''`: the top level). */

@@ -229,6 +229,17 @@ export function resolveCacheOptions(raw: unknown): ResolvedCacheOptions {
     };
   }
 
+  const lockInput = objectOption(input.lock, 'lock');
+  checkKeys(lockInput, optionNames('lock'), 'lock');
+  const lock = {
+    leaseMs: parseDuration(lockInput['leaseMs'] ?? DEFAULT_OPTIONS.lock.leaseMs, 'lock.leaseMs'),
+    waitMs: parseDuration(lockInput['waitMs'] ?? DEFAULT_OPTIONS.lock.waitMs, 'lock.waitMs'),
+  };
+  // A lease renewed every third of itself must outlast an L2 round trip or two.
+  if (lock.leaseMs < 3 * l2TimeoutMs) {
+    fail('lock.leaseMs', `at least 3 x l2TimeoutMs (${3 * l2TimeoutMs} ms)`, lockInput['leaseMs']);
+  }
+
   return {
     namespace,
     ttlMs,
@@ -241,5 +252,6 @@ export function resolveCacheOptions(raw: unknown): ResolvedCacheOptions {
     circuitBreaker,
     maxKeyLength: integer(input.maxKeyLength, 'maxKeyLength', 1, DEFAULT_OPTIONS.maxKeyLength),
     maxValueBytes: integer(input.maxValueBytes, 'maxValueBytes', 1, DEFAULT_OPTIONS.maxValueBytes),
+    lock,
   };
 }

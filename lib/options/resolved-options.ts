@@ -27,4 +27,5 @@ export interface ResolvedCacheOptions {
     false | { readonly failureThreshold: number; readonly cooldownMs: number };
   readonly maxKeyLength: number;
   readonly maxValueBytes: number;
+  readonly lock: { readonly leaseMs: number; readonly waitMs: number };
 }

@@ -1,6 +1,6 @@
 import type { LoggerService } from '@nestjs/common';
 import { Subject, type Observable } from 'rxjs';
-import type { CacheEvent } from '../events/cache-event.js';
+import type { CacheEvent, LockFallbackReason } from '../events/cache-event.js';
 import type { CacheCounters } from '../events/cache-stats.js';
 import type { FlusherSignal } from '../write-behind/write-behind.flusher.js';
 import type { FoundEntry } from './found-entry.js';
@@ -18,6 +18,8 @@ export class CacheReporter {
   private dropsToLog = 0;
   private rejectedToLog = 0;
   private dropLogTimer: NodeJS.Timeout | undefined;
+  private readonly fallbacksToLog = new Map<LockFallbackReason, number>();
+  private fallbackLogTimer: NodeJS.Timeout | undefined;
 
   /**
    * @param prefix The namespace prefix of L2 keys, stripped from the keys of `drop` events.
@@ -65,6 +67,22 @@ export class CacheReporter {
         ? { type: 'error', operation, error }
         : { type: 'error', operation, key, error },
     );
+  }
+
+  /**
+   * Counts and emits a single-flight fallback; logs at most one line per 5 s for all of them,
+   * with the count per reason.
+   */
+  lockFallback(key: string, reason: LockFallbackReason, error?: unknown): void {
+    this.counters.lockFallbacks++;
+    this.emit({ type: 'lock-fallback', key, reason, ...(error !== undefined ? { error } : {}) });
+    this.fallbacksToLog.set(reason, (this.fallbacksToLog.get(reason) ?? 0) + 1);
+    if (this.fallbackLogTimer !== undefined) return;
+    this.logFallbacks(); // the first at once, then a summary per interval
+    this.fallbackLogTimer = setTimeout(() => {
+      this.fallbackLogTimer = undefined;
+      this.logFallbacks();
+    }, DROP_LOG_INTERVAL_MS).unref();
   }
 
   /** Logs and emits a change of the L2 circuit breaker. */
@@ -117,6 +135,9 @@ export class CacheReporter {
     clearTimeout(this.dropLogTimer);
     this.dropLogTimer = undefined;
     this.logDrops();
+    clearTimeout(this.fallbackLogTimer);
+    this.fallbackLogTimer = undefined;
+    this.logFallbacks();
     this.events.complete();
   }
 
@@ -128,6 +149,16 @@ export class CacheReporter {
       this.dropLogTimer = undefined;
       this.logDrops();
     }, DROP_LOG_INTERVAL_MS).unref();
+  }
+
+  private logFallbacks(): void {
+    if (this.fallbacksToLog.size === 0) return;
+    const counts = [...this.fallbacksToLog].map(([reason, count]) => `${count} ${reason}`);
+    this.fallbacksToLog.clear();
+    this.logger?.warn(
+      `distributed single-flight fell back to a local factory run (${counts.join(', ')}); ` +
+        "see 'lock-fallback' events",
+    );
   }
 
   private logDrops(): void {

@@ -13,6 +13,8 @@ import type { PendingWrite } from '../write-behind/pending-write.js';
 export const NOT_IN_L1 = Symbol('not in L1');
 /** {@link ReadPath.l1Hit}: L1 holds the key past its TTL (a stale window of getOrSet). */
 export const STALE_IN_L1 = Symbol('stale in L1');
+/** {@link ReadPath.remote}: L2 did not answer (failed, timed out, breaker open). */
+export const L2_UNANSWERED = Symbol('L2 unanswered');
 
 /**
  * The read path: L1, then a write of ours still queued, then L2 (one MGET with the version keys
@@ -100,20 +102,34 @@ export class ReadPath {
     }
   }
 
-  /** The entry under `key`, fresh or stale: L1, a queued write, else L2. Counts nothing. */
-  async lookup(key: string): Promise<FoundEntry | undefined> {
+  /**
+   * The entry under `key`, fresh or stale: L1, a queued write, else L2 ({@link L2_UNANSWERED} when
+   * L2 did not answer). Counts nothing.
+   */
+  lookup(key: string): Promise<FoundEntry | undefined | typeof L2_UNANSWERED> {
     const local = this.parts.l1?.get(key);
-    return local !== undefined ? fromLocal(local) : this.readThrough(key);
+    return local !== undefined ? Promise.resolve(fromLocal(local)) : this.remote(key);
   }
 
   /** L1 missed: a write of ours not yet flushed, else L2. Counts nothing. */
   private async readThrough(key: string): Promise<FoundEntry | undefined> {
+    const found = await this.remote(key);
+    return found === L2_UNANSWERED ? undefined : found;
+  }
+
+  /**
+   * A write of ours not yet flushed, else what L2 holds for `key` now (filling L1), without asking
+   * L1: what a single-flight waiter polls. {@link L2_UNANSWERED} when L2 did not answer. Counts
+   * nothing.
+   */
+  async remote(key: string): Promise<FoundEntry | undefined | typeof L2_UNANSWERED> {
     const pending = this.pendingValue(key);
     if (pending !== null) return pending;
     const mark = this.parts.reads.begin(key);
     try {
       const read = await this.readRemote([key], 'get');
-      const found = this.accept(key, read?.values[0], mark, read?.fresh);
+      if (read === undefined) return L2_UNANSWERED;
+      const found = this.accept(key, read.values[0], mark, read.fresh);
       return found instanceof Promise ? await found : found;
     } finally {
       this.parts.reads.end(key, mark);

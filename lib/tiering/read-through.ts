@@ -1,8 +1,11 @@
 import { LRUCache } from 'lru-cache';
-import { CacheSerializationError } from '../errors/cache.errors.js';
+import { CacheOptionsError, CacheSerializationError } from '../errors/cache.errors.js';
 import { parseDuration, type Duration } from '../options/duration.js';
 import { backoffDelay } from '../write-behind/batch.js';
+import type { L2LockRef } from '../l2/l2-store.interface.js';
+import type { DistributedFlight } from './distributed-flight.js';
 import type { FoundEntry } from './found-entry.js';
+import { L2_UNANSWERED } from './read-path.js';
 
 /** Per-write options of `set`, `mset` and `getOrSet`. */
 export interface SetOptions {
@@ -31,18 +34,32 @@ export interface GetOrSetOptions extends SetOptions {
    * value the caller waits for `factory`.
    */
   timeout?: Duration;
+  /**
+   * Run `factory` once across all the instances sharing the L2, not once per instance: `true`, or
+   * `{ waitMs }` to wait at most that long for another instance's factory before running it here
+   * (the module's `lock.waitMs` otherwise). Costs one more L2 round trip on a true miss. For
+   * efficiency, not mutual exclusion (see DistributedFlight). @default false
+   */
+  lock?: boolean | { waitMs?: Duration };
 }
 
 /** What the read-through policy needs from the cache. */
 export interface ReadThroughHost {
-  /** The entry under `key`, fresh or stale, from L1, a queued write or L2. Counts nothing. */
-  lookup(key: string): Promise<FoundEntry | undefined>;
-  /** Stores a produced value, kept `keepStaleMs` past its TTL. */
+  /**
+   * The entry under `key`, fresh or stale, from L1, a queued write or L2; `L2_UNANSWERED` when L2
+   * did not answer. Counts nothing.
+   */
+  lookup(key: string): Promise<FoundEntry | undefined | typeof L2_UNANSWERED>;
+  /**
+   * Stores a produced value, kept `keepStaleMs` past its TTL; with `releases`, its L2 write also
+   * ends that single-flight lock, and is sent at once.
+   */
   store(
     key: string,
     value: unknown,
     options: SetOptions | undefined,
     keepStaleMs: number,
+    releases?: L2LockRef,
   ): Promise<void>;
   /** Counts a hit (fresh or stale value served) or a miss. */
   countRead(key: string, served: FoundEntry | undefined): void;
@@ -81,7 +98,15 @@ export class ReadThrough {
     max: 10_000,
   });
 
-  constructor(private readonly host: ReadThroughHost) {}
+  /**
+   * @param distributed distributed single-flight, for calls with `lock`
+   * @param lockWaitMs the module's `lock.waitMs`
+   */
+  constructor(
+    private readonly host: ReadThroughHost,
+    private readonly distributed?: DistributedFlight,
+    private readonly lockWaitMs = 0,
+  ) {}
 
   run<T>(key: string, factory: () => T | Promise<T>, options?: GetOrSetOptions): Promise<T> {
     // Re-entry from inside this key's own factory: run it, without single-flight.
@@ -107,7 +132,9 @@ export class ReadThrough {
       timeout:
         options?.timeout === undefined ? undefined : parseDuration(options.timeout, 'timeout'),
     };
-    const found = await this.host.lookup(key);
+    const looked = await this.host.lookup(key);
+    const unanswered = looked === L2_UNANSWERED;
+    const found = unanswered ? undefined : looked;
     const now = Date.now();
     if (found !== undefined && found.freshUntil > now) {
       this.host.countRead(key, found);
@@ -128,7 +155,7 @@ export class ReadThrough {
       return stale.value as T;
     }
     this.host.countRead(key, undefined);
-    const produced = this.produce(key, factory, options, windows);
+    const produced = this.produce(key, factory, options, windows, unanswered);
     if (stale === undefined) return produced;
     try {
       return windows.timeout === undefined
@@ -155,13 +182,43 @@ export class ReadThrough {
       .finally(() => this.refreshes.delete(key));
   }
 
-  /** Runs the factory and stores its result; a failure starts (or extends) the key's backoff. */
-  private async produce<T>(
+  /**
+   * Runs the factory and stores its result, under the key's distributed lock when the call asks
+   * for one (DistributedFlight).
+   */
+  private produce<T>(
     key: string,
     factory: () => T | Promise<T>,
     options: GetOrSetOptions | undefined,
     windows: Windows,
+    l2Unanswered = false,
   ): Promise<T> {
+    const keepStaleMs = Math.max(windows.swr, windows.grace);
+    const lock = options?.lock;
+    if (lock === undefined || lock === false || this.distributed === undefined) {
+      return this.compute(key, factory).then(async (value) => {
+        await this.storeValue(key, value, options, keepStaleMs, undefined);
+        return value;
+      });
+    }
+    if (lock !== true && (typeof lock !== 'object' || lock === null)) {
+      throw new CacheOptionsError(
+        'lock',
+        `getOrSet option lock must be true, false or { waitMs }, got ${String(lock)}`,
+      );
+    }
+    const waitMs =
+      lock === true || lock.waitMs === undefined
+        ? this.lockWaitMs
+        : parseDuration(lock.waitMs, 'lock.waitMs');
+    return this.distributed.run(key, waitMs, l2Unanswered, {
+      compute: () => this.compute(key, factory),
+      store: (value, releases) => this.storeValue(key, value, options, keepStaleMs, releases),
+    });
+  }
+
+  /** Runs the factory; a failure starts (or extends) the key's backoff. */
+  private async compute<T>(key: string, factory: () => T | Promise<T>): Promise<T> {
     let value: T;
     try {
       const nested = this.producing.has(key);
@@ -179,17 +236,28 @@ export class ReadThrough {
       throw error;
     }
     this.backoff.delete(key);
-    if (value !== undefined) {
-      try {
-        await this.host.store(key, value, options, Math.max(windows.swr, windows.grace));
-      } catch (error: unknown) {
-        // A value that cannot be encoded is a bug the caller must see; anything else (a full
-        // queue) must not fail a read whose value we have.
-        if (error instanceof CacheSerializationError) throw error;
-        this.host.reportError('set', key, error);
-      }
-    }
     return value;
+  }
+
+  /** Stores a produced value (not `undefined`); whether it was queued. */
+  private async storeValue(
+    key: string,
+    value: unknown,
+    options: GetOrSetOptions | undefined,
+    keepStaleMs: number,
+    releases: L2LockRef | undefined,
+  ): Promise<boolean> {
+    if (value === undefined) return false;
+    try {
+      await this.host.store(key, value, options, keepStaleMs, releases);
+      return true;
+    } catch (error: unknown) {
+      // A value that cannot be encoded is a bug the caller must see; anything else (a full
+      // queue) must not fail a read whose value we have.
+      if (error instanceof CacheSerializationError) throw error;
+      this.host.reportError('set', key, error);
+      return false;
+    }
   }
 }
 

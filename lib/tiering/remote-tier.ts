@@ -71,6 +71,11 @@ export class RemoteTier {
     );
   }
 
+  /** Any other store call (the single-flight locks), under the same timeout and breaker. */
+  call<T>(operation: string, body: () => Promise<T>): Promise<T> {
+    return this.settle(operation, body);
+  }
+
   /** `L2Store.ensure` on its own (see {@link write} for the usual way, beside a batch). */
   ensure(requests: readonly L2EnsureRequest[]): Promise<L2Ensured[]> {
     return this.settle(`ensure of ${requests.length}`, () => this.ensureOn(requests));

@@ -3,6 +3,7 @@ import { Subject, type Observable } from 'rxjs';
 import { BatchVersionGuard } from './batch-version.guard.js';
 import { CacheReporter } from './cache-reporter.js';
 import { CircuitBreaker } from './circuit-breaker.js';
+import { DistributedFlight } from './distributed-flight.js';
 import { EntryCodec } from './entry-codec.js';
 import { InFlightReads } from './in-flight-reads.js';
 import { landedChange } from './landed-change.js';
@@ -40,7 +41,8 @@ const VERSION_TRUST_WITHOUT_L1_MS = parseDuration(DEFAULT_OPTIONS.l1.ttl, 'l1.tt
  * - **read** (`get`, `mget`): L1; else a write of ours still queued; else one L2 MGET carrying the
  *   version keys the values are checked against, filling L1 (ReadPath).
  * - **read-through** (`getOrSet`): an L1 hit, else single-flight lookup and factory, storing what
- *   the factory made (ReadThrough).
+ *   the factory made (ReadThrough); with `lock`, one factory run across instances
+ *   (DistributedFlight).
  * - **write** (`set`, `mset`, `del`, `clear`, `invalidateTags`): encode, L1 at once, then L2
  *   through the write-behind queue's serial lane (WritePath, WriteBehindFlusher).
  * - **L2 policy**: every call through RemoteTier (timeout, circuit breaker counting only L2
@@ -62,6 +64,7 @@ export class TieredCache implements InvalidationTarget {
   private readonly readThrough: ReadThrough;
   private readonly landed = new Subject<LandedChange>();
   private readonly breaker: CircuitBreaker;
+  private readonly flight: DistributedFlight;
 
   /** Hits, misses, flushes, drops, errors, breaker changes and remote invalidations. */
   readonly events$: Observable<CacheEvent>;
@@ -118,14 +121,29 @@ export class TieredCache implements InvalidationTarget {
     };
     this.reader = new ReadPath(parts, batcher, (key) => this.flusher.peek(key));
     this.writer = new WritePath(parts, this.flusher);
-    this.readThrough = new ReadThrough({
-      lookup: (key) => this.reader.lookup(key),
-      store: (key, value, setOptions, keepStaleMs) =>
-        this.writer.storeProduced(key, value, setOptions, keepStaleMs),
-      countRead: (key, served) => this.report.read(key, served),
-      reportError: (operation, key, error) =>
-        this.report.emit({ type: 'error', operation, key, error }),
-    });
+    this.flight = new DistributedFlight(
+      {
+        locks: store.locks,
+        call: (operation, body) => remote.call(operation, body),
+        readRemote: (key) => this.reader.remote(key),
+        counters: this.counters,
+        report: this.report,
+      },
+      options.namespace,
+      options.lock.leaseMs,
+    );
+    this.readThrough = new ReadThrough(
+      {
+        lookup: (key) => this.reader.lookup(key),
+        store: (key, value, setOptions, keepStaleMs, releases) =>
+          this.writer.storeProduced(key, value, setOptions, keepStaleMs, releases),
+        countRead: (key, served) => this.report.read(key, served),
+        reportError: (operation, key, error) =>
+          this.report.emit({ type: 'error', operation, key, error }),
+      },
+      this.flight,
+      options.lock.waitMs,
+    );
   }
 
   /** The value of `key`: L1, else L2 (filling L1), else `undefined`. Never throws for L2 trouble. */
@@ -213,6 +231,7 @@ export class TieredCache implements InvalidationTarget {
         this.l1?.delete(key);
         this.reads.markDirty(key);
       }
+      this.flight.landed(change.keys);
       if (change.tags !== undefined) {
         this.l1?.deleteTagged(Object.keys(change.tags));
         this.reads.markAllDirty();

@@ -5,7 +5,8 @@ import type { TierParts } from './tier-parts.js';
 import { CacheError } from '../errors/cache.errors.js';
 import { assertKey } from '../keys/key-rules.js';
 import { VERSION_TTL_MS } from '../keys/version-keys.js';
-import type { PendingWrite } from '../write-behind/pending-write.js';
+import type { L2LockRef } from '../l2/l2-store.interface.js';
+import type { PendingSet, PendingWrite } from '../write-behind/pending-write.js';
 import type { WriteBehindFlusher } from '../write-behind/write-behind.flusher.js';
 
 /** Shared by every write-behind `set()`: it resolves once queued, which is at once. */
@@ -66,17 +67,31 @@ export class WritePath {
     await this.store(prepared);
   }
 
-  /** Stores a value `getOrSet` produced, kept `keepStaleMs` past its TTL. */
+  /**
+   * Stores a value `getOrSet` produced, kept `keepStaleMs` past its TTL. With `releases` (a
+   * single-flight holder's lock), the write is sent at once, even in write-behind mode, and ends
+   * the lock in the same step: the value is in L2 before the lock goes. Its L2 failures are
+   * reported, not thrown: the write stays queued and is retried like any other.
+   */
   storeProduced(
     key: string,
     value: unknown,
     options: SetOptions | undefined,
     keepStaleMs: number,
+    releases?: L2LockRef,
   ): Promise<void> {
-    const { codec } = this.parts;
-    return this.store([
-      codec.encoded(codec.prepare(key, value, options?.ttl, options?.tags, keepStaleMs)),
-    ]);
+    const { codec, options: cacheOptions, report } = this.parts;
+    const entry = codec.encoded(
+      codec.prepare(key, value, options?.ttl, options?.tags, keepStaleMs),
+    );
+    if (releases === undefined) return this.store([entry]);
+    this.flusher.checkCapacity(entry.fullKey, entry.key);
+    const write: PendingWrite = { ...this.stage(entry), releases };
+    this.parts.counters.sets++;
+    const sent = this.flusher
+      .writeNow([write], cacheOptions.l2TimeoutMs)
+      .catch((error: unknown) => report.l2Failed('set', key, error));
+    return cacheOptions.writeBehind.enabled ? RESOLVED : sent;
   }
 
   /**
@@ -172,7 +187,7 @@ export class WritePath {
   }
 
   /** Writes L1 for an encoded `entry` and makes its queued write. */
-  private stage(entry: Prepared): PendingWrite {
+  private stage(entry: Prepared): PendingSet {
     const { l1, versions, reads } = this.parts;
     const bytes = entry.bytes!;
     l1?.set(entry.key, entry.local, entry.expiresAt, bytes.length, entry.tags, entry.at);

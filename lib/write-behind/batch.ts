@@ -8,11 +8,13 @@ import type { PendingWrite } from './pending-write.js';
  * still hold an older value of the key.
  */
 export function toL2Writes(batch: readonly PendingWrite[], now: number): L2Write[] {
-  return batch.map((write): L2Write =>
-    write.kind === 'set' && write.expiresAt > now
-      ? { kind: 'set', key: write.key, value: write.value, expiresAt: write.expiresAt }
-      : { kind: 'del', key: write.key },
-  );
+  return batch.map((write): L2Write => {
+    if (write.kind !== 'set' || write.expiresAt <= now) return { kind: 'del', key: write.key };
+    const { key, value, expiresAt, releases } = write;
+    return releases === undefined
+      ? { kind: 'set', key, value, expiresAt }
+      : { kind: 'set', key, value, expiresAt, releases };
+  });
 }
 
 /**

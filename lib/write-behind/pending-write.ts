@@ -1,4 +1,5 @@
 import type { VersionStamp } from '../keys/version-keys.js';
+import type { L2LockRef } from '../l2/l2-store.interface.js';
 
 /**
  * One write waiting for L2. `seq` orders every write and delete this instance made: a write
@@ -20,6 +21,8 @@ export interface PendingSet {
    * write-behind queue makes sure they exist when the batch lands (see `BatchGuard`).
    */
   readonly stamp?: VersionStamp;
+  /** The single-flight lock this write ends (see `L2Write.releases`). */
+  readonly releases?: L2LockRef;
   /** Consecutive failures of this write alone (its shard was down), for its backoff. */
   failures?: number;
 }

@@ -19,6 +19,10 @@ function stats(overrides: Partial<CacheStatsSnapshot> = {}): CacheStatsSnapshot 
     breaker: 'closed',
     breakerOpens: 0,
     hitRatio: 0,
+    lockAcquired: 0,
+    lockWaits: 0,
+    lockWaitMsTotal: 0,
+    lockFallbacks: 0,
     ...overrides,
   };
 }

@@ -37,6 +37,10 @@ function snapshot(
     breaker: 'closed',
     breakerOpens: 0,
     flushDurationMsTotal: 0,
+    lockAcquired: 0,
+    lockWaits: 0,
+    lockWaitMsTotal: 0,
+    lockFallbacks: 0,
     bus: null,
     ...overrides,
   };
