@@ -1,8 +1,9 @@
 /**
  * `npm run bench`: starts its own Redis (and, for (e), nutcracker over 3 shards and a 3-master
  * Cluster) on free loopback ports, runs scenarios (a)-(j) of issue 8 for our cache and for the
- * anchors, prints one table per scenario with the targets, and writes bench/results/NAME.json and
- * NAME.svg. Servers are stopped by PID at the end, on Ctrl-C and on errors.
+ * anchors and (k) of issue 14 (distributed single-flight, our cache alone), prints one table per
+ * scenario with the targets, and writes bench/results/NAME.json and NAME.svg. Servers are stopped
+ * by PID at the end, on Ctrl-C and on errors.
  *
  * Each scenario runs in a child process of its own (same node flags), against the Redis the parent
  * started: so no scenario inherits another's JIT state, heap or process-wide switches (e.g.
@@ -59,6 +60,11 @@ const SCENARIOS: ReadonlyArray<{ id: string; load(): Promise<Scenario> }> = [
     load: async () => (await import('./scenarios/invalidation.scenario.js')).invalidationScenario,
   },
   { id: 'j', load: async () => (await import('./scenarios/http.scenario.js')).httpScenario },
+  {
+    id: 'k',
+    load: async () =>
+      (await import('./scenarios/distributed-flight.scenario.js')).distributedFlightScenario,
+  },
 ];
 
 /** The parent: starts Redis, runs each scenario in a child, prints and writes the results. */

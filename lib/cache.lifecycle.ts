@@ -78,12 +78,9 @@ export class CacheLifecycle
     await this.starting?.catch(() => undefined);
     if (this.drained) return;
     this.drained = true;
-    const { unwritten, waitedMs } = await this.cache.close();
+    const { unwritten, waitedMs, l2Down } = await this.cache.close();
     if (unwritten > 0) {
-      const bound =
-        waitedMs < this.options.writeBehind.shutdownTimeoutMs
-          ? 'L2 was down (circuit breaker open)'
-          : 'writeBehind.shutdownTimeoutMs';
+      const bound = l2Down ? 'L2 was down (circuit breaker open)' : 'writeBehind.shutdownTimeoutMs';
       this.logger.error(
         `${unwritten} write(s) could not be written to L2 within ${waitedMs} ms (${bound}) and were lost`,
       );

@@ -14,6 +14,12 @@ export interface BenchSizes {
   stampedeCallers: number;
   /** Milliseconds the stampede factory takes (f). */
   stampedeFactoryMs: number;
+  /** Instances (apps on the one Redis) of the distributed single-flight grid (k). */
+  flightInstances: readonly number[];
+  /** Concurrent getOrSet callers of one missing key, in all, spread over the instances (k). */
+  flightCallers: readonly number[];
+  /** Milliseconds the origin (factory) takes in (k). */
+  flightFactoryMs: number;
   /** Entries held for the heap measurement (g). */
   heapEntries: number;
   /** Operations per run of the mixed workload (h), and its key space. */
@@ -29,7 +35,7 @@ export interface BenchSizes {
 /** Parsed command line. */
 export interface BenchOptions {
   quick: boolean;
-  /** Scenario ids to run (a..j); all when empty. */
+  /** Scenario ids to run (a..k); all when empty. */
   only: ReadonlySet<string>;
   sizes: BenchSizes;
   /** Base name of the result files under bench/results/. */
@@ -38,7 +44,7 @@ export interface BenchOptions {
   child?: { id: string; redisPort: number; reportFile: string };
 }
 
-export const ALL_SCENARIOS = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j'] as const;
+export const ALL_SCENARIOS = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 'k'] as const;
 
 const DEFAULT_SIZES: BenchSizes = {
   runs: 5,
@@ -48,6 +54,9 @@ const DEFAULT_SIZES: BenchSizes = {
   durableSets: 100_000,
   stampedeCallers: 1_000,
   stampedeFactoryMs: 50,
+  flightInstances: [1, 2, 4],
+  flightCallers: [1, 100, 1_000],
+  flightFactoryMs: 50,
   heapEntries: 100_000,
   mixedOps: 40_000,
   mixedKeys: 100_000,
@@ -73,7 +82,7 @@ const USAGE = `usage: npm run bench -- [--quick] [--only a,c,...] [--runs N] [--
        npm run bench --quick   (the same as -- --quick)
 
   --quick        smaller sizes and 3 runs (under 2 minutes); writes bench/results/latest-quick.{json,svg}
-  --only LIST    run only these scenarios (a..j), e.g. --only a,b
+  --only LIST    run only these scenarios (a..k), e.g. --only a,b
   --runs N       measured runs per subject (default 5; the tables show the median)
   --out NAME     base name of the result files (default latest; latest-quick with --quick,
                  latest-only with --only)`;

@@ -1,5 +1,15 @@
 import type { LoggerService } from '@nestjs/common';
-import { Subject, type Observable } from 'rxjs';
+import {
+  NEVER,
+  Subject,
+  type Observable,
+  filter,
+  startWith,
+  switchMap,
+  take,
+  tap,
+  timer,
+} from 'rxjs';
 import { BatchVersionGuard } from './batch-version.guard.js';
 import { CacheReporter } from './cache-reporter.js';
 import { CircuitBreaker } from './circuit-breaker.js';
@@ -264,26 +274,50 @@ export class TieredCache implements InvalidationTarget {
 
   /**
    * Drains the queue and stops; returns the unwritten count and how long it waited. The drain is
-   * bounded by `shutdownTimeoutMs`, or, when L2 is known down (the circuit breaker is not closed),
-   * by one probe of it ({@link shutdownBoundMs}): waiting longer for what cannot drain only delays
-   * every restart.
+   * bounded by `shutdownTimeoutMs`, or, once L2 is known down (the circuit breaker opens, before
+   * or during the drain), by one probe of it from then ({@link probeBoundMs}): waiting longer for
+   * what cannot drain only delays every restart.
    */
-  async close(): Promise<{ unwritten: number; waitedMs: number }> {
-    const waitedMs = this.shutdownBoundMs();
-    const unwritten = await this.flusher.close(waitedMs);
+  async close(): Promise<{ unwritten: number; waitedMs: number; l2Down: boolean }> {
+    const started = Date.now();
+    const ended = await this.drain();
+    const waitedMs = Date.now() - started;
+    const unwritten = await this.flusher.close(0);
     this.report.close();
     this.landed.complete();
-    return { unwritten, waitedMs };
+    return { unwritten, waitedMs, l2Down: ended === 'l2-down' };
+  }
+
+  /** Waits for the queue to drain, within the bounds {@link close} describes. */
+  private async drain(): Promise<'drained' | 'timeout' | 'l2-down'> {
+    const probe = this.probeBoundMs();
+    let ended: 'drained' | 'timeout' | 'l2-down' = 'drained';
+    // L2 known down, now (the breaker is not closed) or once the breaker opens during the drain:
+    // one probe from then.
+    const down$ =
+      probe === undefined
+        ? NEVER
+        : this.breaker.changes$.pipe(
+            startWith(this.breaker.state),
+            filter((state, i) => (i === 0 ? state !== 'closed' : state === 'open')),
+            take(1),
+            switchMap(() => timer(probe)),
+            tap(() => (ended = 'l2-down')),
+          );
+    try {
+      await this.flusher.flush(this.options.writeBehind.shutdownTimeoutMs, down$);
+    } catch {
+      ended = 'timeout';
+    }
+    return ended;
   }
 
   /**
-   * How long `close()` waits for the queue: `shutdownTimeoutMs`; with L2 known down, one breaker
-   * cool-down and two L2 calls (time for one probe to close the breaker and a batch to land).
+   * One probe of a down L2: a breaker cool-down and two L2 calls (time for the probe to close the
+   * breaker and a batch to land); `undefined` without a circuit breaker.
    */
-  private shutdownBoundMs(): number {
-    const full = this.options.writeBehind.shutdownTimeoutMs;
+  private probeBoundMs(): number | undefined {
     const breaker = this.options.circuitBreaker;
-    if (this.breaker.state === 'closed' || breaker === false) return full;
-    return Math.min(full, breaker.cooldownMs + 2 * this.options.l2TimeoutMs);
+    return breaker === false ? undefined : breaker.cooldownMs + 2 * this.options.l2TimeoutMs;
   }
 }

@@ -1,5 +1,6 @@
 import {
   EMPTY,
+  NEVER,
   type Observable,
   Subject,
   type Subscription,
@@ -12,6 +13,7 @@ import {
   repeat,
   retry,
   startWith,
+  takeUntil,
   throwError,
   timeout,
   timer,
@@ -191,9 +193,10 @@ export class WriteBehindFlusher {
 
   /**
    * Resolves when every write queued before the call is acknowledged by L2. Rejects with
-   * `CacheFlushTimeoutError` after `timeoutMs` (the writes stay queued).
+   * `CacheFlushTimeoutError` after `timeoutMs` (the writes stay queued). Stops waiting, and
+   * resolves, when `stop$` emits (the caller checks `pending`).
    */
-  async flush(timeoutMs: number): Promise<void> {
+  async flush(timeoutMs: number, stop$: Observable<unknown> = NEVER): Promise<void> {
     const target = this.seq;
     const done = (): boolean => !this.held.holdsUpTo(target);
     if (done()) return;
@@ -207,7 +210,9 @@ export class WriteBehindFlusher {
           first: timeoutMs,
           with: () => throwError(() => new CacheFlushTimeoutError(this.pending, timeoutMs)),
         }),
+        takeUntil(stop$),
       ),
+      { defaultValue: undefined },
     );
   }
 

@@ -1,6 +1,7 @@
 import type {
   L2Ensured,
   L2EnsureRequest,
+  L2Locks,
   L2Read,
   L2Store,
   L2Write,
@@ -21,7 +22,20 @@ export class ChaosStore implements L2Store {
   private stalled: Array<() => void> = [];
   private stalling = false;
 
-  constructor(readonly inner: L2Store) {}
+  /** The inner store's locks, with the same faults as every other call. */
+  readonly locks: L2Locks | undefined;
+
+  constructor(readonly inner: L2Store) {
+    const locks = inner.locks;
+    this.locks =
+      locks === undefined
+        ? undefined
+        : {
+            acquire: (key, token, leaseMs) => this.around(() => locks.acquire(key, token, leaseMs)),
+            renew: (key, token, leaseMs) => this.around(() => locks.renew(key, token, leaseMs)),
+            release: (key, token) => this.around(() => locks.release(key, token)),
+          };
+  }
 
   get description(): string {
     return `chaos(${this.inner.description})`;

@@ -30,6 +30,7 @@ describe('resolveCacheOptions()', () => {
     });
     expect(resolved.invalidation.enabled).toBe(false);
     expect(resolved.l2TimeoutMs).toBe(250);
+    expect(resolved.lock).toEqual({ leaseMs: 30_000, waitMs: 10_000 });
   });
 
   it('turns duration strings into milliseconds and keeps l1: false', () => {
@@ -70,6 +71,10 @@ describe('resolveCacheOptions()', () => {
     [{ l2TimeoutMs: 0 }, 'l2TimeoutMs', '0'],
     [{ ttlMs: 5 }, 'ttlMs', 'Unknown option'],
     [{ writeBehind: { flushInterval: 5 } }, 'writeBehind.flushInterval', 'Unknown option'],
+    [{ lock: { leaseMs: 500 } }, 'lock.leaseMs', '750 ms'],
+    [{ lock: { waitMs: '10 seconds' } }, 'lock.waitMs', '"10 seconds"'],
+    [{ lock: { lease: 1_000 } }, 'lock.lease', 'Unknown option'],
+    [{ lock: true }, 'lock', 'true'],
   ])('rejects %j naming %s', (options, option, shown) => {
     const error = errorOf(options);
     expect(error.option).toBe(option);

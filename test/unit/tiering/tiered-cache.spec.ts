@@ -480,6 +480,46 @@ describe('TieredCache', () => {
     });
   });
 
+  describe('getOrSet() with lock', () => {
+    it('takes the key’s lock once on a miss, writes the value and frees the lock with it', async () => {
+      const { cache, store } = await setup();
+      let runs = 0;
+      const values = await Promise.all(
+        Array.from({ length: 20 }, () => cache.getOrSet('k', async () => ++runs, { lock: true })),
+      );
+      expect(values).toEqual(Array.from({ length: 20 }, () => 1));
+      expect(cache.stats()).toMatchObject({ lockAcquired: 1, lockWaits: 0, lockFallbacks: 0 });
+      // Sent at once, not after flushIntervalMs, and carrying the release of the lock.
+      const write = store.batches.flat().find((w) => w.key === 't:k');
+      expect(write).toMatchObject({ kind: 'set', releases: { key: 't|l:{t:k}' } });
+      await expect(store.inner.locks!.acquire('t|l:{t:k}', 'next', 1_000)).resolves.toBe(true);
+      // A hit never touches the lock.
+      await cache.getOrSet('k', async () => ++runs, { lock: true });
+      expect(cache.stats().lockAcquired).toBe(1);
+    });
+
+    it('falls back to a local run, counted and reported, when L2 fails', async () => {
+      const { cache, store } = await setup();
+      const events: CacheEvent[] = [];
+      cache.events$.subscribe((event) => events.push(event));
+      store.failAlways();
+      await expect(cache.getOrSet('k', async () => 'local', { lock: true })).resolves.toBe('local');
+      expect(cache.stats().lockFallbacks).toBe(1);
+      expect(events).toContainEqual({ type: 'lock-fallback', key: 'k', reason: 'l2-error' });
+    });
+
+    it('falls back when the store has no locks, and refuses a bad lock option', async () => {
+      const inner = new MemoryStore();
+      Object.defineProperty(inner, 'locks', { value: undefined }); // like a custom store without
+      const { cache } = await setup({}, new ChaosStore(inner));
+      await expect(cache.getOrSet('k', async () => 1, { lock: true })).resolves.toBe(1);
+      expect(cache.stats().lockFallbacks).toBe(1);
+      await expect(
+        cache.getOrSet('x', async () => 1, { lock: 'yes' as never }),
+      ).rejects.toMatchObject({ code: 'CACHE_OPTIONS', option: 'lock' });
+    });
+  });
+
   describe('getOrSet() with stale values', () => {
     const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -820,8 +860,26 @@ describe('TieredCache', () => {
       await cache.set('a', 1);
       await waitFor(() => cache.stats().breaker === 'open', { message: 'the breaker to open' });
       const started = performance.now();
-      expect(await cache.close()).toEqual({ unwritten: 1, waitedMs: 300 });
+      const closed = await cache.close();
+      expect(closed).toMatchObject({ unwritten: 1, l2Down: true });
+      // One probe: the 200 ms cool-down and two 50 ms calls.
+      expect(closed.waitedMs).toBeGreaterThanOrEqual(290);
+      expect(closed.waitedMs).toBeLessThan(400);
       expect(performance.now() - started).toBeLessThan(1_000);
+    });
+
+    it('cuts the wait to one probe when L2 turns out to be down during the drain', async () => {
+      const { cache, store } = await setup({
+        l2TimeoutMs: 50,
+        circuitBreaker: { failureThreshold: 3, cooldownMs: 200 },
+        writeBehind: { shutdownTimeoutMs: 10_000, retryBaseDelayMs: 5, retryMaxDelayMs: 20 },
+      });
+      store.failAlways();
+      await cache.set('a', 1);
+      expect(cache.stats().breaker).toBe('closed'); // not known down when close() starts
+      const closed = await cache.close();
+      expect(closed).toMatchObject({ unwritten: 1, l2Down: true });
+      expect(closed.waitedMs).toBeLessThan(1_500);
     });
 
     it('still drains everything when L2 comes back during that probe', async () => {
