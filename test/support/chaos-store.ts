@@ -34,6 +34,9 @@ export class ChaosStore implements L2Store {
             acquire: (key, token, leaseMs) => this.around(() => locks.acquire(key, token, leaseMs)),
             renew: (key, token, leaseMs) => this.around(() => locks.renew(key, token, leaseMs)),
             release: (key, token) => this.around(() => locks.release(key, token)),
+            ...(locks.colocated === undefined
+              ? {}
+              : { colocated: () => this.around(() => locks.colocated!()) }),
           };
   }
 

@@ -118,6 +118,25 @@ describe('registerCacheMetrics()', () => {
     expect(sample(text, 'c_write_behind_flush_seconds_total', 'namespace="no-bus"')).toBe(0);
   });
 
+  it('exports the distributed single-flight counters, the wait in seconds', async () => {
+    const prom = await loadPromClient();
+    const registry = new Registry();
+    const source = registerCacheMetrics(prom, registry, 'c_', () =>
+      snapshot('locks', {
+        lockAcquired: 4,
+        lockWaits: 9,
+        lockWaitMsTotal: 2_250,
+        lockFallbacks: 1,
+      }),
+    );
+    const text = await registry.metrics();
+    source.unregister();
+    expect(sample(text, 'c_lock_acquired_total', 'namespace="locks"')).toBe(4);
+    expect(sample(text, 'c_lock_waits_total', 'namespace="locks"')).toBe(9);
+    expect(sample(text, 'c_lock_wait_seconds_total', 'namespace="locks"')).toBe(2.25);
+    expect(sample(text, 'c_lock_fallbacks_total', 'namespace="locks"')).toBe(1);
+  });
+
   it('shares one set of metrics between caches of one registry, one namespace label each', async () => {
     const prom = await loadPromClient();
     const registry = new Registry();

@@ -508,6 +508,31 @@ describe('TieredCache', () => {
       expect(events).toContainEqual({ type: 'lock-fallback', key: 'k', reason: 'l2-error' });
     });
 
+    it('falls back, once checked, when lock keys cannot live beside value keys', async () => {
+      const inner = new MemoryStore();
+      let checks = 0;
+      Object.defineProperty(inner, 'locks', {
+        value: {
+          ...inner.locks,
+          colocated: () => {
+            checks++;
+            return Promise.resolve(false); // a twemproxy pool without hash_tag
+          },
+        },
+      });
+      const { cache } = await setup({}, new ChaosStore(inner));
+      const events: CacheEvent[] = [];
+      cache.events$.subscribe((event) => events.push(event));
+      await cache.getOrSet('a', async () => 1, { lock: true });
+      await cache.getOrSet('b', async () => 2, { lock: true });
+      expect(checks).toBe(1);
+      expect(cache.stats()).toMatchObject({ lockFallbacks: 2, lockAcquired: 0 });
+      expect(events.filter((event) => event.type === 'lock-fallback')).toEqual([
+        { type: 'lock-fallback', key: 'a', reason: 'unsupported' },
+        { type: 'lock-fallback', key: 'b', reason: 'unsupported' },
+      ]);
+    });
+
     it('falls back when the store has no locks, and refuses a bad lock option', async () => {
       const inner = new MemoryStore();
       Object.defineProperty(inner, 'locks', { value: undefined }); // like a custom store without
