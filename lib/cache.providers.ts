@@ -27,7 +27,9 @@ export function createCacheProviders(tokens: CacheTokens): Provider[] {
     {
       provide: tokens.store,
       useFactory: (options: ResolvedCacheOptions) =>
-        createL2Store(options.l2, new Logger(LOGGER_CONTEXT)),
+        createL2Store(options.l2, new Logger(LOGGER_CONTEXT), {
+          writeConnection: options.writeBehind.replicas > 0,
+        }),
       inject: [tokens.options],
     },
     {

@@ -8,7 +8,9 @@ import { CacheError } from './cache.errors.js';
  * - `unavailable`: the part of L2 holding the key is down (a twemproxy shard, a Cluster master);
  * - `failover`: it was not sent, a Sentinel failover is under way;
  * - `unsendable`: the store refused the write before sending it (it can never succeed);
- * - `unsupported-command`: the topology cannot run the command (twemproxy); nothing was sent.
+ * - `unsupported-command`: the topology cannot run the command (twemproxy); nothing was sent;
+ * - `replica-timeout`: the master applied the write, but fewer replicas than `writeBehind.replicas`
+ *   confirmed it within `replicaTimeoutMs` (the write stays pending and is sent again).
  */
 export type L2FailureReason =
   | 'failed'
@@ -17,7 +19,8 @@ export type L2FailureReason =
   | 'unavailable'
   | 'failover'
   | 'unsendable'
-  | 'unsupported-command';
+  | 'unsupported-command'
+  | 'replica-timeout';
 
 /**
  * An L2 (Redis) call failed or took longer than `l2TimeoutMs`. Reads never throw it (they miss);
@@ -130,6 +133,33 @@ export class CacheUnsupportedCommandError extends CacheL2Error {
     readonly problem: string,
   ) {
     super(command, `${command} cannot be sent through ${topology}: ${problem} (nothing was sent)`);
+  }
+}
+
+/**
+ * The master applied a write, but `WAIT` reported fewer replicas holding it than
+ * `writeBehind.replicas` asks for within `replicaTimeoutMs`: a failover now could lose it, so
+ * the write-behind queue keeps it pending and sends it again (or a newer write of its key).
+ * Reason `replica-timeout`.
+ */
+export class CacheReplicaTimeoutError extends CacheL2Error {
+  override readonly reason = 'replica-timeout';
+
+  constructor(
+    /** The server that took the write, e.g. `127.0.0.1:7001`, or the store's description. */
+    readonly server: string,
+    /** Replicas asked for (`writeBehind.replicas`). */
+    readonly required: number,
+    /** Replicas that confirmed within the timeout (WAIT's answer). */
+    readonly acknowledged: number,
+    /** `writeBehind.replicaTimeoutMs`. */
+    readonly timeoutMs: number,
+  ) {
+    super(
+      'replica wait',
+      `${server}: ${acknowledged} of ${required} replica(s) confirmed the write within ` +
+        `${timeoutMs} ms (writeBehind.replicas); kept pending and sent again`,
+    );
   }
 }
 

@@ -49,6 +49,15 @@ export interface CacheStatsSnapshot {
    * failed, or the store or key cannot be locked (see `lock-fallback` events).
    */
   lockFallbacks: number;
+  /**
+   * Batches `writeBehind.replicas` replicas confirmed (`WAIT`); with several masters (Cluster),
+   * one per batch whose every part was confirmed. 0 while `replicas` is 0.
+   */
+  replicaConfirmedBatches: number;
+  /** Batches, or parts of batches, fewer replicas confirmed in time: kept pending and retried. */
+  replicaTimeouts: number;
+  /** Milliseconds batches spent in `WAIT`, in total (÷ their count = mean replication wait). */
+  replicaWaitMsTotal: number;
 }
 
 /** Mutable counters behind `stats()`. Internal. */
@@ -68,4 +77,7 @@ export class CacheCounters {
   lockWaits = 0;
   lockWaitMsTotal = 0;
   lockFallbacks = 0;
+  replicaConfirmedBatches = 0;
+  replicaTimeouts = 0;
+  replicaWaitMsTotal = 0;
 }

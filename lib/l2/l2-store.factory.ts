@@ -12,13 +12,20 @@ import { TwemproxyStore } from './twemproxy/twemproxy.store.js';
  * Builds the store for the configured topology: memory, custom, a single Redis, twemproxy, Redis
  * Cluster or Sentinel. Connections open later, in `connect()`. What the stores find out about the
  * server that an operator should know (no PXAT, a clock far off) goes to `logger` as a warning.
+ * `writeConnection` (with `writeBehind.replicas`): the Redis stores open a connection for writes
+ * apart from reads, since WAIT blocks the connection it is sent on.
  * @throws CacheOptionsError when the options hold something the topology cannot work with.
  */
-export function createL2Store(options: L2Options, logger?: LoggerService): L2Store {
+export function createL2Store(
+  options: L2Options,
+  logger?: LoggerService,
+  { writeConnection = false }: { writeConnection?: boolean } = {},
+): L2Store {
   const storeOptions = {
     onWarning: (message: string): void => {
       logger?.warn(message);
     },
+    writeConnection,
   };
   switch (options.type) {
     case 'memory':

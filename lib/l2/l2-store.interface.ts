@@ -21,6 +21,23 @@ export type L2Write =
     }
   | { readonly kind: 'del'; readonly key: string };
 
+/**
+ * Replica confirmation a write batch asks for (`writeBehind.replicas`): after the batch, the store
+ * sends `WAIT replicas timeoutMs` on the connection that carried it, and fails every write the
+ * answer does not cover with `CacheReplicaTimeoutError` (a `CacheBatchError` position), though
+ * the master applied it.
+ */
+export interface L2Durability {
+  readonly replicas: number;
+  readonly timeoutMs: number;
+}
+
+/** What a store reports of a write batch that asked for {@link L2Durability}. */
+export interface L2WriteReceipt {
+  /** Milliseconds spent in `WAIT` (the longest, when the batch went to several masters). */
+  readonly replicaWaitMs: number;
+}
+
 /** A single-flight lock as its holder knows it: the lock key and the holder's token. */
 export interface L2LockRef {
   readonly key: string;
@@ -103,8 +120,18 @@ export interface L2Store {
    * Applies the writes as one pipeline (per shard), in order per key. Resolves when every write
    * is applied; rejects with `CacheBatchError` naming the failed positions when only some were,
    * or with any other error when none is known to have been applied.
+   *
+   * With `durability` (only passed to stores with {@link confirmsReplicas}), a write counts as
+   * applied only once `WAIT` confirmed it on the connection that carried it (see
+   * {@link L2Durability}); the store then resolves with an {@link L2WriteReceipt}.
    */
-  write(writes: readonly L2Write[]): Promise<void>;
+  write(writes: readonly L2Write[], durability?: L2Durability): Promise<void | L2WriteReceipt>;
+
+  /**
+   * Whether {@link write} honours `durability` (Redis replication confirmed by `WAIT`). A store
+   * without it cannot be used with `writeBehind.replicas` (start-up fails). Optional: no.
+   */
+  readonly confirmsReplicas?: boolean;
 
   /** Deletes the keys (missing keys are fine). */
   del(keys: readonly string[]): Promise<void>;

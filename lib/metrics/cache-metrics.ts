@@ -86,6 +86,12 @@ export interface CacheMetricsSnapshot {
   readonly lockWaitMsTotal: number;
   /** Calls with `lock` that ran their factory without the distributed lock. */
   readonly lockFallbacks: number;
+  /** Batches confirmed by `writeBehind.replicas` replicas. */
+  readonly replicaConfirmedBatches: number;
+  /** Batches (or parts) fewer replicas confirmed in time, retried. */
+  readonly replicaTimeouts: number;
+  /** Milliseconds spent waiting for replicas, in total. */
+  readonly replicaWaitMsTotal: number;
   /** The invalidation bus, or `null` when invalidation is off. */
   readonly bus: CacheBusMetrics | null;
 }
@@ -146,6 +152,9 @@ export function deriveCacheMetrics(
     lockWaits: stats.lockWaits,
     lockWaitMsTotal: stats.lockWaitMsTotal,
     lockFallbacks: stats.lockFallbacks,
+    replicaConfirmedBatches: stats.replicaConfirmedBatches,
+    replicaTimeouts: stats.replicaTimeouts,
+    replicaWaitMsTotal: stats.replicaWaitMsTotal,
     bus: bus === null ? null : { connected: bus.connected, ...pickBusStats(bus.stats) },
   };
 }

@@ -148,6 +148,24 @@ export const CACHE_METRIC_SPECS: readonly CacheMetricSpec[] = [
     read: (m) => m.lockFallbacks,
   },
   {
+    name: 'replica_confirmed_batches_total',
+    type: 'counter',
+    help: 'Write batches confirmed by writeBehind.replicas replicas (WAIT)',
+    read: (m) => m.replicaConfirmedBatches,
+  },
+  {
+    name: 'replica_timeouts_total',
+    type: 'counter',
+    help: 'Write batches (or parts) fewer replicas confirmed within replicaTimeoutMs, kept pending and retried',
+    read: (m) => m.replicaTimeouts,
+  },
+  {
+    name: 'replica_wait_seconds_total',
+    type: 'counter',
+    help: 'Time write batches spent waiting for replicas (WAIT), in seconds',
+    read: (m) => m.replicaWaitMsTotal / 1000,
+  },
+  {
     name: 'invalidation_bus_connected',
     type: 'gauge',
     help: 'Whether the invalidation bus subscription is live (absent when invalidation is off)',

@@ -125,6 +125,22 @@ export interface WriteBehindOptions {
   retryBaseDelayMs?: number;
   /** Longest retry delay, in milliseconds. @default 2_000 */
   retryMaxDelayMs?: number;
+  /**
+   * Replicas that must hold a batch before it counts as written: after each batch the cache sends
+   * `WAIT replicas replicaTimeoutMs` on the connection that carried it. Until confirmed, its writes
+   * stay pending (read-your-writes, counted against `maxPending`, not announced on the invalidation
+   * bus); unconfirmed ones are sent again, after a failover to the new master. Applies to every L2
+   * write: `set()` (write-behind or write-through), `del()`, `clear()`, `invalidateTags()`.
+   * `0` acknowledges a batch when the master has it (a failover can then lose the last writes and
+   * bring back older values). Redis, Sentinel and Cluster only: not through twemproxy (no WAIT),
+   * nor with the memory L2 (no replicas). @default 0
+   */
+  replicas?: number;
+  /**
+   * Milliseconds one batch waits for its replicas (WAIT's timeout) before it is retried. Also the
+   * longest a lagging or stopped replica holds the write connection per batch. @default 500
+   */
+  replicaTimeoutMs?: number;
 }
 
 /** The cross-instance invalidation bus (Redis pub/sub). */

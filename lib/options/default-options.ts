@@ -20,6 +20,8 @@ export const DEFAULT_OPTIONS = {
     shutdownTimeoutMs: 10_000,
     retryBaseDelayMs: 50,
     retryMaxDelayMs: 2_000,
+    replicas: 0,
+    replicaTimeoutMs: 500,
   },
   /** `enabled` defaults to whether L2 is Redis; `channel` to `${namespace}:invalidate`. */
   invalidation: {},

@@ -20,7 +20,11 @@ import {
   redisUrl,
 } from './option-checks.js';
 import type { ResolvedCacheOptions } from './resolved-options.js';
-import { assertProxyCompatibleOptions, assertSentinelCompatibleOptions } from './topology-rules.js';
+import {
+  assertProxyCompatibleOptions,
+  assertReplicasReachable,
+  assertSentinelCompatibleOptions,
+} from './topology-rules.js';
 
 const L2_TYPES = ['redis', 'twemproxy', 'cluster', 'sentinel', 'memory', 'custom'] as const;
 
@@ -128,6 +132,9 @@ function validateWriteBehind(value: unknown): ResolvedCacheOptions['writeBehind'
     shutdownTimeoutMs: option('shutdownTimeoutMs', 0),
     retryBaseDelayMs,
     retryMaxDelayMs: Math.max(retryBaseDelayMs, option('retryMaxDelayMs', 1)),
+    replicas: option('replicas', 0),
+    // WAIT with timeout 0 blocks forever.
+    replicaTimeoutMs: option('replicaTimeoutMs', 1),
   };
 }
 
@@ -181,6 +188,7 @@ export function resolveCacheOptions(raw: unknown): ResolvedCacheOptions {
 
   const l2 = validateL2(input.l2);
   const writeBehind = validateWriteBehind(input.writeBehind);
+  assertReplicasReachable(writeBehind.replicas, l2.type);
 
   const invalidationInput = objectOption(input.invalidation, 'invalidation');
   checkKeys(invalidationInput, optionNames('invalidation'), 'invalidation');

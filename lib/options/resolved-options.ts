@@ -16,6 +16,8 @@ export interface ResolvedCacheOptions {
     readonly shutdownTimeoutMs: number;
     readonly retryBaseDelayMs: number;
     readonly retryMaxDelayMs: number;
+    readonly replicas: number;
+    readonly replicaTimeoutMs: number;
   };
   readonly invalidation: Readonly<InvalidationOptions> & {
     readonly enabled: boolean;

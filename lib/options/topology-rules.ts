@@ -105,3 +105,27 @@ export function assertSentinelCompatibleOptions(
     );
   }
 }
+
+/** Why an L2 type cannot confirm writes on replicas (`writeBehind.replicas`). */
+const NO_REPLICA_CONFIRMATION: Readonly<Partial<Record<string, string>>> = {
+  twemproxy:
+    'twemproxy does not support WAIT (it closes the connection on it), so no batch could ever be ' +
+    "confirmed; point l2 at the Redis servers directly (type 'redis', 'sentinel' or 'cluster'), " +
+    'or set writeBehind.replicas to 0',
+  memory:
+    'the memory L2 has no replicas; use a Redis L2 with replicas, or set writeBehind.replicas to 0',
+};
+
+/**
+ * Checks `writeBehind.replicas` against the L2 type (a custom store is checked when it is built:
+ * it needs `confirmsReplicas`).
+ * @throws CacheOptionsError naming `writeBehind.replicas` and why it cannot work there.
+ */
+export function assertReplicasReachable(replicas: number, l2Type: string): void {
+  const reason = NO_REPLICA_CONFIRMATION[l2Type];
+  if (replicas === 0 || reason === undefined) return;
+  throw new CacheOptionsError(
+    'writeBehind.replicas',
+    `writeBehind.replicas (${replicas}) cannot be used with l2.type '${l2Type}': ${reason}`,
+  );
+}

@@ -3,6 +3,7 @@ import { CacheCircuitOpenError } from '../errors/l2.errors.js';
 import { CacheL2Error, CacheL2TimeoutError } from '../errors/l2.errors.js';
 import { CacheShardUnavailableError } from '../errors/l2.errors.js';
 import type {
+  L2Durability,
   L2Ensured,
   L2EnsureRequest,
   L2Read,
@@ -10,6 +11,7 @@ import type {
   L2Write,
 } from '../l2/l2-store.interface.js';
 import type { CircuitBreaker } from './circuit-breaker.js';
+import type { ReplicaConfirmations } from './replica-confirmations.js';
 
 /** Shortest timeout of a write batch, in milliseconds. */
 const WRITE_TIMEOUT_FLOOR_MS = 1_000;
@@ -27,10 +29,18 @@ const WRITE_TIMEOUT_FLOOR_MS = 1_000;
  * for the keys of the live ones.
  */
 export class RemoteTier {
+  /**
+   * @param replicas With `writeBehind.replicas` > 0: the confirmation every write batch asks the
+   *   store for, and where outcomes are counted.
+   */
   constructor(
     readonly store: L2Store,
     private readonly timeoutMs: number,
     readonly breaker: CircuitBreaker,
+    private readonly replicas?: {
+      readonly durability: L2Durability;
+      readonly confirmations: ReplicaConfirmations;
+    },
   ) {}
 
   /** Like a write batch, a large read gets the timeout once per 1,000 keys. */
@@ -49,6 +59,8 @@ export class RemoteTier {
    * the request path, a large pipeline takes longer on the wire, and a batch that times out only
    * because the event loop was busy would be retried and written twice. Callers that wait for a
    * write (a delete, write-through) are answered within `l2TimeoutMs` by the write-behind queue.
+   * A batch that waits for replicas gets `replicaTimeoutMs` more: the WAIT after it ends by then,
+   * and a replica shortfall is an answer (writes retried), not a failure of L2.
    */
   write(
     writes: readonly L2Write[],
@@ -57,6 +69,7 @@ export class RemoteTier {
     const scale =
       Math.max(1, Math.ceil(writes.length / 1000)) *
       Math.max(1, WRITE_TIMEOUT_FLOOR_MS / this.timeoutMs);
+    const replicas = this.replicas;
     return this.settle(
       `write batch of ${writes.length}`,
       async () => {
@@ -64,10 +77,19 @@ export class RemoteTier {
           ensure === undefined || ensure.length === 0
             ? undefined
             : this.ensureOn(ensure).catch(() => undefined);
-        await this.store.write(writes);
+        if (replicas === undefined) await this.store.write(writes);
+        else {
+          try {
+            replicas.confirmations.confirmed(await this.store.write(writes, replicas.durability));
+          } catch (error: unknown) {
+            replicas.confirmations.failed(error);
+            throw error;
+          }
+        }
         return ensuring;
       },
       scale,
+      replicas?.durability.timeoutMs,
     );
   }
 
@@ -107,8 +129,8 @@ export class RemoteTier {
     });
   }
 
-  private settle<T>(operation: string, call: () => Promise<T>, scale = 1): Promise<T> {
-    const timeoutMs = this.timeoutMs * scale;
+  private settle<T>(operation: string, call: () => Promise<T>, scale = 1, extraMs = 0): Promise<T> {
+    const timeoutMs = this.timeoutMs * scale + extraMs;
     const admission = this.breaker.admit();
     if (admission === 'reject') return Promise.reject(new CacheCircuitOpenError(operation));
     let settled = false;

@@ -20,6 +20,7 @@ import { landedChange } from './landed-change.js';
 import { ReadBatcher } from './read-batcher.js';
 import { NOT_IN_L1, ReadPath, STALE_IN_L1 } from './read-path.js';
 import { ReadThrough, type GetOrSetOptions, type SetOptions } from './read-through.js';
+import { replicaPolicy } from './replica-confirmations.js';
 import { RemoteTier } from './remote-tier.js';
 import type { TierParts } from './tier-parts.js';
 import { VersionRegistry } from './version-registry.js';
@@ -92,7 +93,12 @@ export class TieredCache implements InvalidationTarget {
     this.l1 = options.l1 === false ? undefined : new LocalTier(options.l1);
     this.breaker = new CircuitBreaker(options.circuitBreaker);
     this.breaker.changes$.subscribe((state) => this.report.breaker(state, store.description));
-    const remote = new RemoteTier(store, options.l2TimeoutMs, this.breaker);
+    const remote = new RemoteTier(
+      store,
+      options.l2TimeoutMs,
+      this.breaker,
+      replicaPolicy(options.writeBehind, store, this.counters),
+    );
     const batcher = new ReadBatcher(remote);
     this.versions = new VersionRegistry(
       {

@@ -17,6 +17,13 @@ import { isPermanentWriteFailure, mayApplyLater } from './write-failure.js';
  */
 const BATCHES_IN_FLIGHT = 4;
 
+/**
+ * With `replicas`, one batch at a time: each batch's WAIT blocks the write connection, so with a
+ * replica down the k-th batch in flight would answer only after k WAIT timeouts, past the call's
+ * own timeout (which would count against the circuit breaker though Redis answers).
+ */
+const DURABLE_BATCHES_IN_FLIGHT = 1;
+
 /** A batch whose version check was settled before its writes went out. */
 const CHECKED = Symbol('version check settled');
 
@@ -55,12 +62,17 @@ export interface SenderHost {
  * Each batch carries the check of the version keys its entries depend on (BatchGuard).
  */
 export class BatchSender {
+  private readonly batchesInFlight: number;
+
   constructor(
     private readonly remote: WriteTarget,
     private readonly options: FlusherOptions,
     private readonly host: SenderHost,
     private readonly guard: BatchGuard | undefined,
-  ) {}
+  ) {
+    this.batchesInFlight =
+      (options.replicas ?? 0) > 0 ? DURABLE_BATCHES_IN_FLIGHT : BATCHES_IN_FLIGHT;
+  }
 
   /**
    * Sends the given writes if they are still the newest of their keys, else up to
@@ -75,7 +87,7 @@ export class BatchSender {
     const revoking = only ? [] : followUps.takeRevocations((key) => held.isWaiting(key));
     const picked = only
       ? held.takeOnly(only)
-      : held.take(this.options.maxBatchSize * BATCHES_IN_FLIGHT);
+      : held.take(this.options.maxBatchSize * this.batchesInFlight);
     if (picked.length === 0 && revoking.length === 0) return {};
     const batches: PendingWrite[][] = [];
     for (let start = 0; start < picked.length; start += this.options.maxBatchSize) {

@@ -8,6 +8,8 @@ export interface FlusherOptions {
   readonly overflow: 'drop-oldest' | 'reject';
   readonly retryBaseDelayMs: number;
   readonly retryMaxDelayMs: number;
+  /** Replicas each batch waits for (see BatchSender on what that changes here); 0 by default. */
+  readonly replicas?: number;
 }
 
 /** What the write-behind queue reports; the tiered cache turns these into `events$`. */

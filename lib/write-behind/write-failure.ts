@@ -1,6 +1,7 @@
 import { CacheCircuitOpenError } from '../errors/l2.errors.js';
 import { CacheFailoverInProgressError } from '../errors/l2.errors.js';
 import { CacheL2Error } from '../errors/l2.errors.js';
+import { CacheReplicaTimeoutError } from '../errors/l2.errors.js';
 import { CacheShardUnavailableError } from '../errors/l2.errors.js';
 import { CacheUnsendableWriteError } from '../errors/l2.errors.js';
 
@@ -24,10 +25,12 @@ export function isPermanentWriteFailure(error: unknown): boolean {
  * socket of a hung server (a timeout, a connection lost with replies outstanding), or in a proxy's
  * connection to a hung shard ("ERR Connection timed out" from twemproxy). False only when the
  * write is known not to have run: refused before sending (breaker open, failover pause, not
- * sendable), refused by Redis, or refused by the proxy because the shard's connection was refused.
+ * sendable), refused by Redis, or refused by the proxy because the shard's connection was refused;
+ * or known to have run (applied by the master, not yet confirmed by its replicas).
  */
 export function mayApplyLater(error: unknown): boolean {
   if (
+    error instanceof CacheReplicaTimeoutError ||
     error instanceof CacheCircuitOpenError ||
     error instanceof CacheFailoverInProgressError ||
     error instanceof CacheUnsendableWriteError

@@ -4,20 +4,22 @@ import { CacheL2Error } from '../../errors/l2.errors.js';
 import type { ClusterL2Options } from '../../options/cache-options.interface.js';
 import { createClusterClient, describeCluster } from './cluster-client.factory.js';
 import { ClusterNodeKeeper, endCluster } from './cluster-node.keeper.js';
-import { execOrUndefined, isRedirection, queueWrite, replyAt } from './cluster-pipeline.js';
+import { execOrUndefined, isRedirection, replyAt } from './cluster-pipeline.js';
+import { writePerNode } from './cluster-writes.js';
 import { ensurePerKey, readPerNode } from './cluster-reads.js';
 import { ClusterRouter } from './cluster-router.js';
 import type {
+  L2Durability,
   L2Ensured,
   L2EnsureRequest,
   L2Read,
   L2Locks,
   L2Store,
   L2Write,
+  L2WriteReceipt,
 } from '../l2-store.interface.js';
-import { invalidSet } from '../l2-write.checks.js';
 import { redisLocks } from '../redis/lock-scripts.js';
-import { chunks, throwBatchFailures, unsentSetError } from '../redis/redis-batch.js';
+import { chunks } from '../redis/redis-batch.js';
 import { probeServer, probeWarnings } from '../redis/server-probe.js';
 import type { RedisStoreOptions } from '../redis/redis-client.store.js';
 import {
@@ -49,6 +51,19 @@ export class ClusterStore implements L2Store {
   private readonly router: ClusterRouter;
   private readonly onWarning: ((message: string) => void) | undefined;
   private closed = false;
+  /** WAIT goes to the master that took each part of a batch: batches can wait for replicas. */
+  readonly confirmsReplicas = true;
+  /**
+   * Write connections apart from the reads' (`writeConnection`), for batches that wait for
+   * replicas: WAIT blocks the connection it is sent on, and reads must not queue behind it.
+   */
+  private readonly writer:
+    | {
+        readonly cluster: Cluster;
+        readonly router: ClusterRouter;
+        readonly nodes: ClusterNodeKeeper;
+      }
+    | undefined;
   /** Whether the masters take `SET ... PXAT` (probed on connect). */
   private pxat = true;
   /** Single-flight locks; a lock key shares its value key's slot, so ioredis routes both alike. */
@@ -79,6 +94,16 @@ export class ClusterStore implements L2Store {
     cluster.on('node error', (error: Error) => onClientError?.(error));
     this.nodes = new ClusterNodeKeeper(cluster);
     this.router = new ClusterRouter(cluster, description);
+    if (options.writeConnection === true) {
+      const writer = cluster.duplicate();
+      writer.on('error', (error: Error) => onClientError?.(error));
+      writer.on('node error', (error: Error) => onClientError?.(error));
+      this.writer = {
+        cluster: writer,
+        router: new ClusterRouter(writer, description),
+        nodes: new ClusterNodeKeeper(writer),
+      };
+    }
   }
 
   /** A store with its own Cluster client for `options` (not connected yet: call {@link connect}). */
@@ -98,8 +123,23 @@ export class ClusterStore implements L2Store {
    * `connectWaitMs` even if it is not (never rejects: the client keeps retrying).
    */
   async connect(): Promise<void> {
-    const cluster = this.cluster;
-    if (this.closed || cluster.status === 'ready') return;
+    if (this.closed) return;
+    const deadline = Date.now() + this.connectWaitMs;
+    await Promise.all([
+      this.connectOne(this.cluster, this.nodes, deadline),
+      this.writer && this.connectOne(this.writer.cluster, this.writer.nodes, deadline),
+    ]);
+    if (this.closed) return;
+    await this.probe();
+  }
+
+  /** Connects one Cluster client and opens its masters, within `deadline` (epoch ms). */
+  private async connectOne(
+    cluster: Cluster,
+    nodes: ClusterNodeKeeper,
+    deadline: number,
+  ): Promise<void> {
+    if (cluster.status === 'ready') return;
     const ready = new Promise<void>((resolve) => {
       const done = (): void => {
         clearTimeout(timer);
@@ -107,18 +147,16 @@ export class ClusterStore implements L2Store {
         cluster.off('end', done);
         resolve();
       };
-      const timer = setTimeout(done, this.connectWaitMs);
+      const timer = setTimeout(done, Math.max(0, deadline - Date.now()));
       cluster.once('ready', done);
       cluster.once('end', done);
     });
     if (cluster.status === 'wait' || cluster.status === 'end') {
       cluster.connect().catch(() => undefined);
     }
-    const deadline = Date.now() + this.connectWaitMs;
     await ready;
     if (this.closed) return;
-    await this.nodes.openMasters(deadline - Date.now());
-    await this.probe();
+    await nodes.openMasters(deadline - Date.now());
   }
 
   /** Probes one master for PXAT and its clock (the masters of one cluster run one version). */
@@ -162,58 +200,19 @@ export class ClusterStore implements L2Store {
     return ensurePerKey(this.cluster, this.router, requests, this.pxat);
   }
 
-  /**
-   * Sends the writes as one pipeline per node, in batch order: `SET key value PXAT expiresAt` or
-   * `DEL key`. Writes answered with a redirection are re-sent one by one, in order per key. A
-   * write that cannot be sent, or whose node or slot is unavailable, fails alone: per-write
-   * failures reject with `CacheBatchError` naming them, so that writes to the other masters land.
-   */
-  async write(writes: readonly L2Write[]): Promise<void> {
+  /** See {@link writePerNode}; with `durability`, on the write connections (`writeConnection`). */
+  async write(
+    writes: readonly L2Write[],
+    durability?: L2Durability,
+  ): Promise<void | L2WriteReceipt> {
     if (writes.length === 0) return;
     this.assertReady('write');
-    const failures = new Map<number, unknown>();
-    const byNode = new Map<string, number[]>();
-    writes.forEach((write, index) => {
-      if (write.kind === 'set') {
-        const problem = invalidSet(write);
-        if (problem !== undefined) {
-          failures.set(index, unsentSetError(write, problem));
-          return;
-        }
-      }
-      let node: string;
-      try {
-        node = this.router.nodeOf(write.key);
-      } catch (error: unknown) {
-        failures.set(index, this.router.unavailable('write', error));
-        return;
-      }
-      const list = byNode.get(node);
-      if (list === undefined) byNode.set(node, [index]);
-      else list.push(index);
-    });
-
-    await Promise.all(
-      [...byNode.values()].map(async (indexes) => {
-        const pipeline = this.cluster.pipeline();
-        for (const index of indexes) queueWrite(pipeline, writes[index] as L2Write, this.pxat);
-        const results = await execOrUndefined(pipeline);
-        if (results === undefined) {
-          // Nothing was sent (see execOrUndefined): send these writes one by one instead.
-          await this.router.resendOneByOne(writes, indexes, failures, this.pxat);
-          return;
-        }
-        const redirected: number[] = [];
-        indexes.forEach((index, position) => {
-          const [error] = replyAt(results, position, 'write');
-          if (!error) return;
-          if (isRedirection(error)) redirected.push(index);
-          else failures.set(index, this.router.unavailable('write', error));
-        });
-        await this.router.resendOneByOne(writes, redirected, failures, this.pxat);
-      }),
-    );
-    throwBatchFailures(failures, writes.length);
+    const writer = durability === undefined ? undefined : this.writer;
+    if (writer !== undefined && writer.cluster.status !== 'ready') {
+      throw new CacheL2Error('write', `${this.description}: the write connections are not ready`);
+    }
+    const cluster = writer?.cluster ?? this.cluster;
+    return writePerNode(cluster, writer?.router ?? this.router, writes, this.pxat, durability);
   }
 
   /** DEL per slot (chunked by 1,000 keys), one pipeline per node. Missing keys are fine. */
@@ -283,8 +282,14 @@ export class ClusterStore implements L2Store {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    const stopped = this.nodes.stop();
-    const cluster = this.cluster;
+    await Promise.all([
+      this.closeOne(this.cluster, this.nodes),
+      this.writer && this.closeOne(this.writer.cluster, this.writer.nodes),
+    ]);
+  }
+
+  private async closeOne(cluster: Cluster, nodes: ClusterNodeKeeper): Promise<void> {
+    const stopped = nodes.stop();
     if (cluster.status === 'ready') await settledWithin(cluster.quit(), this.quitTimeoutMs);
     if (cluster.status !== 'end') await endCluster(cluster);
     await stopped;

@@ -1,12 +1,15 @@
 import type { Redis } from 'ioredis';
 import { CacheL2Error } from '../../errors/l2.errors.js';
+import { CacheUnsupportedCommandError } from '../../errors/l2.errors.js';
 import type {
+  L2Durability,
   L2Ensured,
   L2EnsureRequest,
   L2Locks,
   L2Read,
   L2Store,
   L2Write,
+  L2WriteReceipt,
 } from '../l2-store.interface.js';
 import {
   chunks,
@@ -27,6 +30,7 @@ import { probeServer, probeWarnings, type ServerTraits } from './server-probe.js
 import type { RedisStoreOptions } from './redis-store.options.js';
 import { redisLocks, releasesAny } from './lock-scripts.js';
 import { writeByPipeline, writeByScripts } from './write-script.js';
+import { failUnconfirmed, waitForReplicas } from './replica-wait.js';
 
 export type { RedisStoreOptions };
 
@@ -51,6 +55,16 @@ export class RedisClientStore implements L2Store {
   protected pxat = true;
   private readonly onWarning: ((message: string) => void) | undefined;
   private readonly warned = new Set<string>();
+  /**
+   * Whether `write()` honours `durability` (WAIT). Not through twemproxy, which closes the
+   * connection on WAIT.
+   */
+  readonly confirmsReplicas: boolean = false;
+  /**
+   * The connection write batches go to when they wait for replicas (`writeConnection`): WAIT
+   * blocks its connection, and reads must not queue behind it.
+   */
+  protected readonly writer: Redis | undefined;
   /** Single-flight locks: SET NX PX and token-checked scripts (lock-scripts.ts). */
   readonly locks: L2Locks = redisLocks(
     () => this.commandClient(),
@@ -74,6 +88,10 @@ export class RedisClientStore implements L2Store {
     this.onWarning = options.onWarning;
     const onClientError = options.onClientError;
     client.on('error', (error: Error) => onClientError?.(error));
+    if (options.writeConnection === true) {
+      this.writer = client.duplicate();
+      this.writer.on('error', (error: Error) => onClientError?.(error));
+    }
   }
 
   /**
@@ -109,7 +127,10 @@ export class RedisClientStore implements L2Store {
    */
   async connect(): Promise<void> {
     if (this.closed) return;
-    await openRedisClient(this.client, this.connectWaitMs);
+    await Promise.all([
+      openRedisClient(this.client, this.connectWaitMs),
+      this.writer === undefined ? undefined : openRedisClient(this.writer, this.connectWaitMs),
+    ]);
     if (this.client.status === 'ready') await this.probe(this.client);
     this.watchServer(this.client);
   }
@@ -160,9 +181,22 @@ export class RedisClientStore implements L2Store {
    * that is not bytes) fails alone. Per-write failures reject with `CacheBatchError` (the others were
    * applied); when the batch as a whole failed (connection down or lost), the client's error is
    * rethrown as is.
+   *
+   * With `durability`, the batch goes on the write connection and is followed there by WAIT (see
+   * replica-wait.ts): writes it does not confirm fail with `CacheReplicaTimeoutError`.
    */
-  async write(writes: readonly L2Write[]): Promise<void> {
+  async write(
+    writes: readonly L2Write[],
+    durability?: L2Durability,
+  ): Promise<void | L2WriteReceipt> {
     if (writes.length === 0) return;
+    if (durability !== undefined && !this.confirmsReplicas) {
+      throw new CacheUnsupportedCommandError(
+        'WAIT',
+        this.description,
+        'this store cannot confirm replicas (writeBehind.replicas)',
+      );
+    }
     const failures = new Map<number, unknown>();
     /** Batch index of each write sent. */
     const sent: number[] = [];
@@ -176,15 +210,22 @@ export class RedisClientStore implements L2Store {
       sent.push(index);
       sendable.push(write);
     });
+    let receipt: L2WriteReceipt | undefined;
     if (sendable.length > 0) {
-      const client = this.commandClient();
+      const client = durability === undefined ? this.commandClient() : this.writeClient();
       const sentFailures =
         this.scripted && !releasesAny(sendable)
           ? await this.writeScripted(client, sendable)
           : await this.writePipelined(client, sendable);
       for (const [position, error] of sentFailures) failures.set(sent[position]!, error);
+      if (durability !== undefined) {
+        const waited = await waitForReplicas(client, durability, this.description);
+        if (waited.shortfall !== undefined) failUnconfirmed(failures, sent, waited.shortfall);
+        receipt = { replicaWaitMs: waited.waitMs };
+      }
     }
     throwBatchFailures(failures, writes.length);
+    return receipt;
   }
 
   /** DEL in chunks of 1,000 keys (one pipeline when there are several). Missing keys are fine. */
@@ -245,7 +286,12 @@ export class RedisClientStore implements L2Store {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await closeRedisClient(this.client, { quitTimeoutMs: this.quitTimeoutMs });
+    await Promise.all([
+      closeRedisClient(this.client, { quitTimeoutMs: this.quitTimeoutMs }),
+      this.writer === undefined
+        ? undefined
+        : closeRedisClient(this.writer, { quitTimeoutMs: this.quitTimeoutMs }),
+    ]);
   }
 
   /** Script calls of up to 1,000 writes; a pipeline when Redis refuses the script. */
@@ -280,6 +326,11 @@ export class RedisClientStore implements L2Store {
   /** The client a call goes to. One client here; the twemproxy store picks among its proxies. */
   protected commandClient(): Redis {
     return this.client;
+  }
+
+  /** The client a batch that waits for replicas goes to (see {@link writer}). */
+  protected writeClient(): Redis {
+    return this.writer ?? this.commandClient();
   }
 }
 

@@ -34,4 +34,11 @@ export interface RedisStoreOptions {
    * @default false
    */
   scriptedWrites?: boolean;
+  /**
+   * Open a second connection for writes (`writeBehind.replicas` > 0): `WAIT` blocks the connection
+   * it is sent on until replicas confirm, so reads must not queue behind it. Only for stores with
+   * `confirmsReplicas`.
+   * @default false
+   */
+  writeConnection?: boolean;
 }

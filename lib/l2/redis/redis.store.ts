@@ -16,6 +16,9 @@ export type { RedisStoreOptions } from './redis-client.store.js';
  * await store.connect();
  */
 export class RedisStore extends RedisClientStore {
+  /** WAIT goes to the server itself: batches can wait for its replicas. */
+  override readonly confirmsReplicas = true;
+
   /** As {@link RedisClientStore}; batches go as script calls unless `scriptedWrites` is false. */
   constructor(client: Redis, description: string, options: RedisStoreOptions = {}) {
     super(client, description, { scriptedWrites: true, ...options });

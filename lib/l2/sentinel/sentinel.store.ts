@@ -2,7 +2,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import { CacheFailoverInProgressError } from '../../errors/l2.errors.js';
 import { assertSentinelCompatibleOptions } from '../../options/topology-rules.js';
 import type { RedisNode, SentinelL2Options } from '../../options/cache-options.interface.js';
-import type { L2Write } from '../l2-store.interface.js';
+import type { L2Durability, L2Write, L2WriteReceipt } from '../l2-store.interface.js';
 import { buildRedisClientOptions, reconnectDelayMs } from '../redis/redis-client.factory.js';
 import { RedisClientStore, type RedisStoreOptions } from '../redis/redis-client.store.js';
 import { closeRedisClient } from '../redis/redis-connection.js';
@@ -101,6 +101,9 @@ export function describeSentinel(name: string, sentinels: readonly RedisNode[]):
  * await store.connect();
  */
 export class SentinelStore extends RedisClientStore {
+  /** WAIT goes to the master: batches can wait for its replicas. */
+  override readonly confirmsReplicas = true;
+
   /**
    * @param client A client from {@link createSentinelClient}; the store owns it.
    * @param description For logs; must not contain a password.
@@ -153,11 +156,14 @@ export class SentinelStore extends RedisClientStore {
    * As the single-Redis store; while a failover is under way (see SentinelFailoverWatch), rejects
    * at once with `CacheFailoverInProgressError` and sends nothing.
    */
-  override async write(writes: readonly L2Write[]): Promise<void> {
+  override async write(
+    writes: readonly L2Write[],
+    durability?: L2Durability,
+  ): Promise<void | L2WriteReceipt> {
     if (writes.length > 0 && this.watch?.writesPaused) {
       throw new CacheFailoverInProgressError('write', this.masterName);
     }
-    await super.write(writes);
+    return super.write(writes, durability);
   }
 
   /** As {@link write}: paused during a failover. */
@@ -177,6 +183,10 @@ export class SentinelStore extends RedisClientStore {
     if (this.closed) return;
     this.closed = true;
     this.watch?.stop();
-    await closeRedisClient(this.client, { quitTimeoutMs: this.quitTimeoutMs, quit: false });
+    const options = { quitTimeoutMs: this.quitTimeoutMs, quit: false };
+    await Promise.all([
+      closeRedisClient(this.client, options),
+      this.writer === undefined ? undefined : closeRedisClient(this.writer, options),
+    ]);
   }
 }

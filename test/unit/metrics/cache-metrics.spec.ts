@@ -23,6 +23,9 @@ function stats(overrides: Partial<CacheStatsSnapshot> = {}): CacheStatsSnapshot 
     lockWaits: 0,
     lockWaitMsTotal: 0,
     lockFallbacks: 0,
+    replicaConfirmedBatches: 0,
+    replicaTimeouts: 0,
+    replicaWaitMsTotal: 0,
     ...overrides,
   };
 }

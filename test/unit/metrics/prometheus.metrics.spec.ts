@@ -41,6 +41,9 @@ function snapshot(
     lockWaits: 0,
     lockWaitMsTotal: 0,
     lockFallbacks: 0,
+    replicaConfirmedBatches: 0,
+    replicaTimeouts: 0,
+    replicaWaitMsTotal: 0,
     bus: null,
     ...overrides,
   };

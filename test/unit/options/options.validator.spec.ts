@@ -27,6 +27,8 @@ describe('resolveCacheOptions()', () => {
       shutdownTimeoutMs: 10_000,
       retryBaseDelayMs: 50,
       retryMaxDelayMs: 2_000,
+      replicas: 0,
+      replicaTimeoutMs: 500,
     });
     expect(resolved.invalidation.enabled).toBe(false);
     expect(resolved.l2TimeoutMs).toBe(250);
@@ -75,6 +77,18 @@ describe('resolveCacheOptions()', () => {
     [{ lock: { waitMs: '10 seconds' } }, 'lock.waitMs', '"10 seconds"'],
     [{ lock: { lease: 1_000 } }, 'lock.lease', 'Unknown option'],
     [{ lock: true }, 'lock', 'true'],
+    [{ writeBehind: { replicas: -1 } }, 'writeBehind.replicas', '-1'],
+    [{ writeBehind: { replicas: 1, replicaTimeoutMs: 0 } }, 'writeBehind.replicaTimeoutMs', '0'],
+    [{ writeBehind: { replicas: 1 } }, 'writeBehind.replicas', "l2.type 'memory'"],
+    [
+      {
+        l2: { type: 'twemproxy', host: '127.0.0.1', port: 22121 },
+        invalidation: { enabled: false },
+        writeBehind: { replicas: 1 },
+      },
+      'writeBehind.replicas',
+      'twemproxy does not support WAIT',
+    ],
   ])('rejects %j naming %s', (options, option, shown) => {
     const error = errorOf(options);
     expect(error.option).toBe(option);

@@ -1,0 +1,112 @@
+import type { Cluster, Redis } from 'ioredis';
+import { CacheReplicaTimeoutError } from '../../errors/l2.errors.js';
+import type { L2Durability, L2Write, L2WriteReceipt } from '../l2-store.interface.js';
+import { invalidSet } from '../l2-write.checks.js';
+import { throwBatchFailures, unsentSetError } from '../redis/redis-batch.js';
+import { failUnconfirmed, waitForReplicas } from '../redis/replica-wait.js';
+import { execOrUndefined, isRedirection, queueWrite, replyAt } from './cluster-pipeline.js';
+import type { ClusterRouter } from './cluster-router.js';
+
+/**
+ * Sends `writes` as one pipeline per node, in batch order: `SET key value PXAT expiresAt` or `DEL
+ * key`. Writes answered with a redirection are re-sent one by one, in order per key. A write that
+ * cannot be sent, or whose node or slot is unavailable, fails alone: per-write failures reject
+ * with `CacheBatchError` naming them, so that writes to the other masters land.
+ *
+ * With `durability`, each node's pipeline is followed by WAIT on that node's connection (see
+ * replica-wait.ts); a write it does not confirm fails with `CacheReplicaTimeoutError`, and so does
+ * a redirected one (it went to another node, whose WAIT this call does not send: the retry will).
+ */
+export async function writePerNode(
+  cluster: Cluster,
+  router: ClusterRouter,
+  writes: readonly L2Write[],
+  pxat: boolean,
+  durability: L2Durability | undefined,
+): Promise<void | L2WriteReceipt> {
+  const failures = new Map<number, unknown>();
+  const byNode = new Map<string, number[]>();
+  writes.forEach((write, index) => {
+    if (write.kind === 'set') {
+      const problem = invalidSet(write);
+      if (problem !== undefined) {
+        failures.set(index, unsentSetError(write, problem));
+        return;
+      }
+    }
+    let node: string;
+    try {
+      node = router.nodeOf(write.key);
+    } catch (error: unknown) {
+      failures.set(index, router.unavailable('write', error));
+      return;
+    }
+    const list = byNode.get(node);
+    if (list === undefined) byNode.set(node, [index]);
+    else list.push(index);
+  });
+
+  let replicaWaitMs = 0;
+  await Promise.all(
+    [...byNode].map(async ([node, indexes]) => {
+      const pipeline = cluster.pipeline();
+      for (const index of indexes) queueWrite(pipeline, writes[index] as L2Write, pxat);
+      const results = await execOrUndefined(pipeline);
+      if (results === undefined) {
+        // Nothing was sent (see execOrUndefined): send these writes one by one instead.
+        await router.resendOneByOne(writes, indexes, failures, pxat);
+        if (durability !== undefined) unconfirmed(failures, indexes, node, durability);
+        return;
+      }
+      const redirected: number[] = [];
+      indexes.forEach((index, position) => {
+        const [error] = replyAt(results, position, 'write');
+        if (!error) return;
+        if (isRedirection(error)) redirected.push(index);
+        else failures.set(index, router.unavailable('write', error));
+      });
+      if (durability !== undefined) {
+        const applied = indexes.filter((index) => !redirected.includes(index));
+        const master = masterClient(cluster, node);
+        if (master === undefined) unconfirmed(failures, applied, node, durability);
+        else {
+          const waited = await waitForReplicas(master, durability, masterKey(node));
+          replicaWaitMs = Math.max(replicaWaitMs, waited.waitMs);
+          if (waited.shortfall !== undefined) failUnconfirmed(failures, applied, waited.shortfall);
+        }
+      }
+      await router.resendOneByOne(writes, redirected, failures, pxat);
+      if (durability !== undefined) unconfirmed(failures, redirected, node, durability);
+    }),
+  );
+  throwBatchFailures(failures, writes.length);
+  return durability === undefined ? undefined : { replicaWaitMs };
+}
+
+/** `host:port` of the master of a node group key (`master,replica,...`). */
+function masterKey(node: string): string {
+  return node.split(',')[0] ?? node;
+}
+
+/** The cluster's own connection to the master of `node`: the one its pipeline went through. */
+function masterClient(cluster: Cluster, node: string): Redis | undefined {
+  const key = masterKey(node);
+  return cluster
+    .nodes('master')
+    .find((client) => `${client.options.host}:${client.options.port}` === key);
+}
+
+/** Writes sent where this call sends no WAIT: not confirmed, so sent again. */
+function unconfirmed(
+  failures: Map<number, unknown>,
+  indexes: readonly number[],
+  node: string,
+  durability: L2Durability,
+): void {
+  if (indexes.length === 0) return;
+  failUnconfirmed(
+    failures,
+    indexes,
+    new CacheReplicaTimeoutError(masterKey(node), durability.replicas, 0, durability.timeoutMs),
+  );
+}
