@@ -73,6 +73,15 @@ export class DistributedCacheHealthIndicator
         }),
         busConnected: () => (bus === null ? null : bus.connected),
         breaker: () => service.stats().breaker,
+        replicas: () => {
+          if (options.writeBehind.replicas === 0) return null;
+          const stats = service.stats();
+          return {
+            required: options.writeBehind.replicas,
+            confirmed: stats.replicaConfirmedBatches,
+            timeouts: stats.replicaTimeouts,
+          };
+        },
       },
       this.options,
       Date.now,

@@ -39,6 +39,26 @@ export interface CacheHealthReport {
   };
   /** State of the L2 circuit breaker (reported; the probes decide reachability). */
   readonly breaker: CacheBreakerState;
+  /**
+   * Replica confirmation of write batches (`writeBehind.replicas`); `disabled` when it is 0.
+   * Batches timing out with none confirmed since, for `downAfterMs`, turn the status `down`.
+   */
+  readonly replicas:
+    | 'disabled'
+    | {
+        readonly required: number;
+        readonly confirmedBatches: number;
+        readonly timeouts: number;
+        /** Milliseconds batches have been timing out with none confirmed; 0 when they are not. */
+        readonly timingOutForMs: number;
+      };
+}
+
+/** Counts of replica confirmations, as `stats()` has them. */
+export interface ReplicaCounts {
+  readonly required: number;
+  readonly confirmed: number;
+  readonly timeouts: number;
 }
 
 /** Where the monitor reads the cache's state. Internal. */
@@ -50,6 +70,8 @@ export interface CacheHealthSources {
   /** Whether the bus is connected; `null` when invalidation is off. */
   busConnected(): boolean | null;
   breaker(): CacheBreakerState;
+  /** Replica confirmations so far; `null` when `writeBehind.replicas` is 0. */
+  replicas(): ReplicaCounts | null;
 }
 
 /**
@@ -62,6 +84,9 @@ export class CacheHealthMonitor {
   private readonly l2 = new DownSince();
   private readonly queue = new DownSince();
   private readonly bus = new DownSince();
+  private readonly replication = new DownSince();
+  /** The replica counts at the previous sample. */
+  private lastReplicas: ReplicaCounts | null = null;
   private consecutiveFailures = 0;
   private lastProbeAt: number | undefined;
   private lastError: string | undefined;
@@ -143,6 +168,18 @@ export class CacheHealthMonitor {
     if (requireBus && this.bus.downSince !== undefined && busDownFor >= downAfterMs) {
       reasons.push(`invalidation bus disconnected for ${busDownFor} ms`);
     }
+    const replicas = this.sources.replicas();
+    const timingOutFor = this.replication.downForMs(now);
+    if (
+      replicas !== null &&
+      this.replication.downSince !== undefined &&
+      timingOutFor >= downAfterMs
+    ) {
+      reasons.push(
+        `write batches not confirmed by ${replicas.required} replica(s) for ${timingOutFor} ms ` +
+          '(writeBehind.replicas): they stay pending',
+      );
+    }
     const unreachableSince = this.l2.downSince;
     const report: CacheHealthReport = {
       status: reasons.length === 0 ? 'up' : 'down',
@@ -167,6 +204,15 @@ export class CacheHealthMonitor {
         utilization: maxPending > 0 ? Math.min(1, pending / maxPending) : 0,
       },
       breaker: this.sources.breaker(),
+      replicas:
+        replicas === null
+          ? 'disabled'
+          : {
+              required: replicas.required,
+              confirmedBatches: replicas.confirmed,
+              timeouts: replicas.timeouts,
+              timingOutForMs: timingOutFor,
+            },
     };
     // Checked here, where every probe and every health request ends up: a status a request saw
     // has always been announced.
@@ -191,5 +237,19 @@ export class CacheHealthMonitor {
     const limit = this.options.maxQueueUtilization;
     this.queue.observe(limit === false || pending < maxPending * limit, now);
     this.bus.observe(this.sources.busConnected() !== false, now);
+    this.sampleReplicas(now);
+  }
+
+  /**
+   * Bad once a batch timed out since the last sample and none was confirmed; good again at the
+   * next confirmed batch; unchanged while no batch finished (an idle cache keeps its state).
+   */
+  private sampleReplicas(now: number): void {
+    const counts = this.sources.replicas();
+    const last = this.lastReplicas;
+    this.lastReplicas = counts;
+    if (counts === null || last === null) return;
+    if (counts.confirmed > last.confirmed) this.replication.observe(true, now);
+    else if (counts.timeouts > last.timeouts) this.replication.observe(false, now);
   }
 }

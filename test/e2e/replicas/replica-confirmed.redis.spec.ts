@@ -154,5 +154,12 @@ describe('writeBehind.replicas on a single Redis with a replica', () => {
     await expect(startCacheApp({ namespace: 'rc3', writeBehind: { replicas: 1 } })).rejects.toThrow(
       /writeBehind\.replicas \(1\) cannot be used with l2\.type 'memory'/,
     );
+    await expect(
+      startCacheApp({
+        namespace: 'rc3',
+        l2: { type: 'custom', store: new MemoryStore() },
+        writeBehind: { replicas: 1 },
+      }),
+    ).rejects.toThrow(/writeBehind\.replicas \(1\) needs an L2 store that confirms replicas/);
   });
 });

@@ -18,6 +18,7 @@ function setup(
     bus: true as boolean | null,
     breaker: 'closed' as CacheBreakerState,
     probes: 0,
+    replicas: null as { required: number; confirmed: number; timeouts: number } | null,
   };
   const sources: CacheHealthSources = {
     namespace: 'shop',
@@ -28,6 +29,7 @@ function setup(
     queue: () => ({ pending: state.pending, maxPending: state.maxPending }),
     busConnected: () => state.bus,
     breaker: () => state.breaker,
+    replicas: () => state.replicas && { ...state.replicas },
   };
   const monitor = new CacheHealthMonitor(
     sources,
@@ -147,6 +149,32 @@ describe('CacheHealthMonitor', () => {
       strict.monitor.report();
       strict.state.now += 5_000;
       expect(strict.monitor.report()).toMatchObject({ status: 'down', bus: 'disconnected' });
+    });
+
+    it('turns down when write batches keep timing out on replicas, and up at the next confirmed batch', () => {
+      const { state, monitor } = setup();
+      expect(monitor.report().replicas).toBe('disabled');
+      state.replicas = { required: 1, confirmed: 10, timeouts: 0 };
+      monitor.report();
+      state.replicas.timeouts = 1; // a batch timed out, none confirmed since
+      state.now += 1_000;
+      expect(monitor.report()).toMatchObject({
+        status: 'up',
+        replicas: { required: 1, confirmedBatches: 10, timeouts: 1, timingOutForMs: 0 },
+      });
+      state.replicas.timeouts = 6;
+      state.now += 5_000;
+      const down = monitor.report();
+      expect(down.status).toBe('down');
+      expect(down.reasons).toEqual([
+        'write batches not confirmed by 1 replica(s) for 5000 ms (writeBehind.replicas): they stay pending',
+      ]);
+      // No batch finished since: still down (an idle cache keeps its state).
+      state.now += 1_000;
+      expect(monitor.report().status).toBe('down');
+      state.replicas.confirmed = 11;
+      state.now += 1_000;
+      expect(monitor.report()).toMatchObject({ status: 'up', replicas: { timingOutForMs: 0 } });
     });
 
     it('reports the bus as disabled and passes the breaker state through', () => {
