@@ -1,9 +1,9 @@
 import { Cluster } from 'ioredis';
-import type { CacheEvent, L2Options } from '../../lib/index.js';
+import type { L2Options } from '../../lib/index.js';
 import { startCacheApp, type CacheApp } from '../support/cache-app.js';
+import { cutOff, DistinctWriters } from '../support/replica-lag.js';
 import { delay, waitFor } from '../support/poll.js';
 import { RedisCluster } from '../support/redis-cluster.js';
-import type { RedisServer } from '../support/redis-server.js';
 
 /**
  * Issue 15 on Redis Cluster (3 masters, one replica each): with `writeBehind.replicas: 1` each
@@ -14,12 +14,6 @@ import type { RedisServer } from '../support/redis-server.js';
  */
 const WRITERS = 20;
 const REPLICA_TIMEOUT_MS = 300;
-
-/** See the Sentinel suite: a frozen replica whose link the master dropped lags for real. */
-async function cutOff(replica: RedisServer, master: RedisServer): Promise<void> {
-  await replica.pause();
-  await master.cli('CLIENT', 'KILL', 'TYPE', 'replica');
-}
 
 async function readAll(
   cluster: RedisCluster,
@@ -62,24 +56,10 @@ describe('writeBehind.replicas: 1 across a Cluster failover (a master kill -9)',
       writeBehind: { replicas: 1, replicaTimeoutMs: REPLICA_TIMEOUT_MS, maxPending: 500_000 },
     });
     apps.push(app);
-    const dropped = new Set<string>();
-    app.cache.events$.subscribe((event: CacheEvent) => {
-      if (event.type === 'drop') dropped.add(event.key);
-    });
     const victim = cluster!.nodes[0]!;
     const replica = await cluster!.replicaOf(victim);
 
-    const accepted = new Map<string, number>();
-    let running = true;
-    const writer = async (w: number): Promise<void> => {
-      for (let n = 0; running; n++) {
-        const key = `w${w}:${n}`;
-        await app.cache.set(key, { w, n });
-        accepted.set(key, Date.now());
-        if (n % 2 === 1) await delay(1);
-      }
-    };
-    const writers = Array.from({ length: WRITERS }, (_, w) => writer(w));
+    const load = new DistinctWriters(app.cache, WRITERS);
     await delay(1_500);
     await cutOff(replica, victim);
     await delay(300);
@@ -89,8 +69,7 @@ describe('writeBehind.replicas: 1 across a Cluster failover (a master kill -9)',
       afterKill: () => replica.resume(),
     });
     await delay(1_000);
-    running = false;
-    await Promise.all(writers);
+    await load.stop();
     const pendingAtStop = app.cache.stats().pending;
 
     const rejoined = performance.now();
@@ -98,26 +77,23 @@ describe('writeBehind.replicas: 1 across a Cluster failover (a master kill -9)',
     await app.cache.flush(30_000);
     const drainedMs = performance.now() - rejoined;
 
-    const kept = [...accepted.keys()].filter((key) => !dropped.has(`dur:${key}`));
+    const kept = load.kept('dur');
     const values = await readAll(
       cluster!,
       kept.map((key) => `dur:${key}`),
     );
     const lost = kept.filter((_, i) => values[i] === null);
-    const lastSecond = kept.filter((key) => {
-      const at = accepted.get(key)!;
-      return at <= killedAt && at > killedAt - 1_000;
-    });
+    const lastSecond = load.acceptedInSecondBefore(kept, killedAt);
     const stats = app.cache.stats();
     console.log(
-      `[replicas cluster] accepted ${accepted.size} writes (${lastSecond.length} in the last second ` +
+      `[replicas cluster] accepted ${load.accepted.size} writes (${lastSecond.length} in the last second ` +
         `before kill -9 of master ${victim.port}, its replica ${promoted.port} cut off for the last 300 ms), ` +
-        `dropped ${dropped.size}, lost ${lost.length}; failover ${failoverMs.toFixed(0)} ms; pending at stop ` +
+        `dropped ${load.dropped.size}, lost ${lost.length}; failover ${failoverMs.toFixed(0)} ms; pending at stop ` +
         `${pendingAtStop}; drained ${drainedMs.toFixed(0)} ms after the rejoin began; confirmed batches ` +
         `${stats.replicaConfirmedBatches}, replica timeouts ${stats.replicaTimeouts}`,
     );
     expect(lastSecond.length).toBeGreaterThan(1_000);
-    expect(dropped.size).toBe(0);
+    expect(load.dropped.size).toBe(0);
     expect(lost.slice(0, 10)).toEqual([]);
     expect(stats.pending).toBe(0);
   }, 120_000);

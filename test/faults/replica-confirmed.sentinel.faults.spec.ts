@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
-import type { CacheEvent, L2Options } from '../../lib/index.js';
+import type { L2Options } from '../../lib/index.js';
 import { startCacheApp, type CacheApp } from '../support/cache-app.js';
+import { cutOff, DistinctWriters } from '../support/replica-lag.js';
 import { delay, waitFor } from '../support/poll.js';
 import { RedisSentinelGroup, SENTINEL_MASTER_NAME } from '../support/redis-sentinel.js';
 import type { RedisServer } from '../support/redis-server.js';
@@ -30,17 +31,6 @@ async function rejoinAsReplica(old: RedisServer, master: RedisServer): Promise<v
     intervalMs: 50,
     message: 'the old master to rejoin as a replica',
   });
-}
-
-/**
- * Makes `replica` lag for real: frozen (SIGSTOP, well under Sentinel's down-after 1 s), and its
- * link dropped by the master, so what the master acknowledges from now on reaches no replica. A
- * frozen replica alone is not enough: on loopback the master's stream waits in the replica's
- * socket buffer, and the replica reads it when it resumes, even after the master died.
- */
-async function cutOff(replica: RedisServer, master: RedisServer): Promise<void> {
-  await replica.pause();
-  await master.cli('CLIENT', 'KILL', 'TYPE', 'replica');
 }
 
 /** Waits until the Sentinels name a master other than `old` and it says it is one. */
@@ -88,44 +78,24 @@ describe('writeBehind.replicas: 1 across a Sentinel failover (master kill -9)', 
       writeBehind: { replicas: 1, replicaTimeoutMs: REPLICA_TIMEOUT_MS, maxPending: 500_000 },
     });
     apps.push(app);
-    const dropped = new Set<string>();
-    app.cache.events$.subscribe((event: CacheEvent) => {
-      if (event.type === 'drop') dropped.add(event.key);
-    });
     const old = await group.master();
     await group.waitUntilSynced(old);
     const replica = group.servers.find((server) => server !== old)!;
 
-    /** Key -> when its set() resolved. Distinct keys: one value each. */
-    const accepted = new Map<string, number>();
-    const setMs: number[] = [];
-    let running = true;
-    let killedAt = Number.POSITIVE_INFINITY;
-    const writer = async (w: number): Promise<void> => {
-      for (let n = 0; running; n++) {
-        const key = `w${w}:${n}`;
-        const t0 = performance.now();
-        await app.cache.set(key, { w, n });
-        setMs.push(performance.now() - t0);
-        accepted.set(key, Date.now());
-        if (n % 2 === 1) await delay(1);
-      }
-    };
-    const writers = Array.from({ length: WRITERS }, (_, w) => writer(w));
+    const load = new DistinctWriters(app.cache, WRITERS);
     await delay(1_500);
     // The replica is cut off for the last 300 ms before the crash: what the master acknowledged
     // then exists nowhere else. Without replica confirmation those writes are lost (the same test
     // with replicas: 0 loses thousands).
     await cutOff(replica, old);
     await delay(300);
-    killedAt = Date.now();
+    const killedAt = Date.now();
     await old.kill();
     await replica.resume();
     const promoted = await awaitPromotion(group, old);
     const failoverMs = Date.now() - killedAt;
     await delay(1_000);
-    running = false;
-    await Promise.all(writers);
+    await load.stop();
     const pendingAtStop = app.cache.stats().pending;
 
     const rejoinStarted = performance.now();
@@ -133,28 +103,25 @@ describe('writeBehind.replicas: 1 across a Sentinel failover (master kill -9)', 
     await app.cache.flush(30_000);
     const drainedMs = performance.now() - rejoinStarted;
 
-    const kept = [...accepted.keys()].filter((key) => !dropped.has(`dur:${key}`));
+    const kept = load.kept('dur');
     const values = await valuesOn(
       promoted,
       kept.map((key) => `dur:${key}`),
     );
     const lost = kept.filter((_, i) => values[i] === null);
-    const lastSecond = kept.filter((key) => {
-      const at = accepted.get(key)!;
-      return at <= killedAt && at > killedAt - 1_000;
-    });
-    const sorted = [...setMs].sort((a, b) => a - b);
+    const lastSecond = load.acceptedInSecondBefore(kept, killedAt);
+    const sorted = [...load.setMs].sort((a, b) => a - b);
     const p99 = sorted[Math.floor(sorted.length * 0.99)]!;
     const stats = app.cache.stats();
     console.log(
-      `[replicas sentinel] accepted ${accepted.size} writes (${lastSecond.length} in the last second ` +
-        `before kill -9, the replica cut off for its last 300 ms), dropped ${dropped.size}, lost ${lost.length}; failover ${failoverMs.toFixed(0)} ms; ` +
+      `[replicas sentinel] accepted ${load.accepted.size} writes (${lastSecond.length} in the last second ` +
+        `before kill -9, the replica cut off for its last 300 ms), dropped ${load.dropped.size}, lost ${lost.length}; failover ${failoverMs.toFixed(0)} ms; ` +
         `pending at stop ${pendingAtStop}; drained ${drainedMs.toFixed(0)} ms after the rejoin began; ` +
         `set() p99 ${p99.toFixed(2)} ms; confirmed batches ${stats.replicaConfirmedBatches}, ` +
         `replica timeouts ${stats.replicaTimeouts}`,
     );
     expect(lastSecond.length).toBeGreaterThan(1_000);
-    expect(dropped.size).toBe(0);
+    expect(load.dropped.size).toBe(0);
     expect(lost.slice(0, 10)).toEqual([]);
     expect(stats.pending).toBe(0);
     // Callers never waited for the replica: set() stays a local operation through it all.
