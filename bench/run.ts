@@ -1,9 +1,10 @@
 /**
  * `npm run bench`: starts its own Redis (and, for (e), nutcracker over 3 shards and a 3-master
- * Cluster) on free loopback ports, runs scenarios (a)-(j) of issue 8 for our cache and for the
- * anchors and (k) of issue 14 (distributed single-flight, our cache alone), prints one table per
- * scenario with the targets, and writes bench/results/NAME.json and NAME.svg. Servers are stopped
- * by PID at the end, on Ctrl-C and on errors.
+ * Cluster; for (l), a master with one replica) on free loopback ports, runs scenarios (a)-(j) of
+ * issue 8 for our cache and for the anchors, (k) of issue 14 (distributed single-flight, our cache
+ * alone) and (l) of issue 15 (durable sets with writeBehind.replicas 0 and 1, our cache alone),
+ * prints one table per scenario with the targets, and writes bench/results/NAME.json and NAME.svg.
+ * Servers are stopped by PID at the end, on Ctrl-C and on errors.
  *
  * Each scenario runs in a child process of its own (same node flags), against the Redis the parent
  * started: so no scenario inherits another's JIT state, heap or process-wide switches (e.g.
@@ -64,6 +65,10 @@ const SCENARIOS: ReadonlyArray<{ id: string; load(): Promise<Scenario> }> = [
     id: 'k',
     load: async () =>
       (await import('./scenarios/distributed-flight.scenario.js')).distributedFlightScenario,
+  },
+  {
+    id: 'l',
+    load: async () => (await import('./scenarios/replica-sets.scenario.js')).replicaSetsScenario,
   },
 ];
 

@@ -8,7 +8,7 @@ export interface BenchSizes {
   l2Keys: number;
   /** Distinct keys read per run one at a time (c). */
   l2SequentialKeys: number;
-  /** Durable sets per run (d, e). */
+  /** Durable sets per run (d, e, l). */
   durableSets: number;
   /** Concurrent getOrSet callers of one missing key (f). */
   stampedeCallers: number;
@@ -35,7 +35,7 @@ export interface BenchSizes {
 /** Parsed command line. */
 export interface BenchOptions {
   quick: boolean;
-  /** Scenario ids to run (a..k); all when empty. */
+  /** Scenario ids to run (a..l); all when empty. */
   only: ReadonlySet<string>;
   sizes: BenchSizes;
   /** Base name of the result files under bench/results/. */
@@ -44,7 +44,7 @@ export interface BenchOptions {
   child?: { id: string; redisPort: number; reportFile: string };
 }
 
-export const ALL_SCENARIOS = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 'k'] as const;
+export const ALL_SCENARIOS = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 'k', 'l'] as const;
 
 const DEFAULT_SIZES: BenchSizes = {
   runs: 5,
@@ -82,7 +82,7 @@ const USAGE = `usage: npm run bench -- [--quick] [--only a,c,...] [--runs N] [--
        npm run bench --quick   (the same as -- --quick)
 
   --quick        smaller sizes and 3 runs (under 2 minutes); writes bench/results/latest-quick.{json,svg}
-  --only LIST    run only these scenarios (a..k), e.g. --only a,b
+  --only LIST    run only these scenarios (a..l), e.g. --only a,b
   --runs N       measured runs per subject (default 5; the tables show the median)
   --out NAME     base name of the result files (default latest; latest-quick with --quick,
                  latest-only with --only)`;

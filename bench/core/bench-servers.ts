@@ -1,5 +1,6 @@
 import { Redis, type Cluster } from 'ioredis';
 import { RedisCluster } from '../../test/support/redis-cluster.js';
+import { waitFor } from '../../test/support/poll.js';
 import { RedisServer } from '../../test/support/redis-server.js';
 import { Twemproxy } from '../../test/support/twemproxy.js';
 import { progress } from './progress.js';
@@ -61,6 +62,60 @@ export async function startRedis(): Promise<RedisServer> {
   });
   progress(`redis-server pid ${server.pid} on ${server.url}`);
   return server;
+}
+
+/** A Redis master with one replica of its own (scenario l). */
+export interface ReplicatedRedis {
+  readonly master: RedisServer;
+  readonly replica: RedisServer;
+  /** Stops the replica, then the master, by PID. */
+  stop(): Promise<void>;
+}
+
+/**
+ * A master (`--repl-diskless-sync-delay 0`, else the first sync waits 5 s) and a replica of it
+ * (`--replicaof`); resolves once the master's INFO replication shows the replica online.
+ */
+export async function startReplicatedRedis(): Promise<ReplicatedRedis> {
+  const master = await RedisServer.start({ args: ['--repl-diskless-sync-delay', '0'] });
+  const untrackMaster = track({
+    label: `redis-server ${master.port} (master)`,
+    stop: () => master.stop(),
+    killSync: () => master.killSync(),
+  });
+  const replica = await RedisServer.start({
+    args: ['--replicaof', master.host, String(master.port)],
+  });
+  const untrackReplica = track({
+    label: `redis-server ${replica.port} (replica)`,
+    stop: () => replica.stop(),
+    killSync: () => replica.killSync(),
+  });
+  await waitFor(
+    async () => /^slave0:.*state=online/m.test(await master.cli('INFO', 'replication')),
+    {
+      timeoutMs: 10_000,
+      intervalMs: 50,
+      message: `the replica on port ${replica.port} to be online at the master on port ${master.port}`,
+    },
+  );
+  progress(
+    `redis-server master pid ${master.pid} on ${master.url}, replica pid ${replica.pid} on ${replica.url} (online)`,
+  );
+  return {
+    master,
+    replica,
+    stop: async () => {
+      // Untracked once stopped: a stop that throws leaves the server to stopAll().
+      try {
+        await replica.stop();
+        untrackReplica();
+      } finally {
+        await master.stop();
+        untrackMaster();
+      }
+    },
+  };
 }
 
 /** nutcracker over three redis-server shards (config from shared/REDIS-FACTS.md). */

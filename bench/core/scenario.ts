@@ -42,18 +42,20 @@ const SETTLE_MS = 50;
  * Runs `rounds` rounds over `subjects`, one run of each per round (interleaved, so a slow moment
  * of the machine hurts every subject alike rather than one), after one unrecorded warm-up round.
  * Between runs the process settles ({@link SETTLE_MS}) and GC runs, so that one subject's
- * background work and garbage are not handled on another's time.
+ * background work and garbage are not handled on another's time. With `alternate`, every other
+ * round runs the subjects in reverse order, so none always runs first (or right after another).
  */
 export async function interleave<S extends { label: string }>(
   scenarioId: string,
   subjects: readonly S[],
   rounds: number,
   runOne: (subject: S, round: number) => Promise<string | void>,
-  options: { warmUp?: boolean } = {},
+  options: { warmUp?: boolean; alternate?: boolean } = {},
 ): Promise<void> {
   const warmUp = options.warmUp ?? true;
+  const reversed = [...subjects].reverse();
   for (let round = warmUp ? 0 : 1; round <= rounds; round++) {
-    for (const subject of subjects) {
+    for (const subject of options.alternate === true && round % 2 === 0 ? reversed : subjects) {
       await delay(SETTLE_MS);
       collectGarbage();
       const summary = await runOne(subject, round);
