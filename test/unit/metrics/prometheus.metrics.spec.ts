@@ -140,6 +140,23 @@ describe('registerCacheMetrics()', () => {
     expect(sample(text, 'c_lock_fallbacks_total', 'namespace="locks"')).toBe(1);
   });
 
+  it('exports the replica confirmation counters, the wait in seconds', async () => {
+    const prom = await loadPromClient();
+    const registry = new Registry();
+    const source = registerCacheMetrics(prom, registry, 'c_', () =>
+      snapshot('durable', {
+        replicaConfirmedBatches: 40,
+        replicaTimeouts: 3,
+        replicaWaitMsTotal: 1_600,
+      }),
+    );
+    const text = await registry.metrics();
+    source.unregister();
+    expect(sample(text, 'c_replica_confirmed_batches_total', 'namespace="durable"')).toBe(40);
+    expect(sample(text, 'c_replica_timeouts_total', 'namespace="durable"')).toBe(3);
+    expect(sample(text, 'c_replica_wait_seconds_total', 'namespace="durable"')).toBe(1.6);
+  });
+
   it('shares one set of metrics between caches of one registry, one namespace label each', async () => {
     const prom = await loadPromClient();
     const registry = new Registry();
