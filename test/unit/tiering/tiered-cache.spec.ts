@@ -163,9 +163,23 @@ describe('TieredCache', () => {
       const readsBefore = store.reads.length;
       const values = await Promise.all(Array.from({ length: 100 }, (_, i) => cache.get(`k${i}`)));
       expect(values).toEqual(Array.from({ length: 100 }, (_, i) => i));
-      expect(store.reads.length - readsBefore).toBe(1);
-      // 100 values and the namespace version key, asked for once.
-      expect(store.reads.at(-1)).toHaveLength(101);
+      // The first read found nothing in flight and left at once; the 99 others of the tick
+      // share one MGET: 99 values and the namespace version key, asked for once.
+      expect(store.reads.length - readsBefore).toBe(2);
+      expect(store.reads.at(-2)).toHaveLength(2);
+      expect(store.reads.at(-1)).toHaveLength(100);
+    });
+
+    it('sends a lone read at once, without waiting a tick for company', async () => {
+      const store = new ChaosStore(new MemoryStore());
+      const { cache: writer } = await setup({}, store);
+      await writer.set('k', 1);
+      await writer.flush();
+      const { cache } = await setup({}, store);
+      const readsBefore = store.reads.length;
+      const reading = cache.get('k');
+      expect(store.reads.length - readsBefore).toBe(1); // already asked, synchronously
+      expect(await reading).toBe(1);
     });
   });
 
