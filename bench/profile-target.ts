@@ -22,8 +22,13 @@ const args = process.argv.slice(2);
 const workload = args[0] as Workload | undefined;
 const secondsAt = args.indexOf('--seconds');
 const seconds = secondsAt >= 0 ? Number(args[secondsAt + 1]) : 5;
+/** Calls in flight for l2-get (scenario c1 is 1, c100 100). */
+const concurrencyAt = args.indexOf('--concurrency');
+const concurrency = concurrencyAt >= 0 ? Number(args[concurrencyAt + 1]) : 100;
 if (workload === undefined || !WORKLOADS.includes(workload) || !(seconds > 0)) {
-  process.stderr.write(`usage: profile-target.ts ${WORKLOADS.join('|')} [--seconds N]\n`);
+  process.stderr.write(
+    `usage: profile-target.ts ${WORKLOADS.join('|')} [--seconds N] [--concurrency N]\n`,
+  );
   process.exit(2);
 }
 
@@ -61,7 +66,7 @@ try {
       while (performance.now() < deadline) {
         // A fresh instance each pass: every read is an L1 miss and an L2 hit.
         const reader = await startOurCache(redisOptions(redis.url, 'profile'));
-        await runConcurrent((i) => reader.cache.get(keys[i]!), total, 100);
+        await runConcurrent((i) => reader.cache.get(keys[i]!), total, concurrency);
         ops += total;
         await reader.close();
       }

@@ -122,7 +122,7 @@ async function runParent(options: BenchOptions): Promise<number> {
   const targets = reports.flatMap((report) =>
     report.targets.map((check) => ({ id: report.id, check })),
   );
-  process.stdout.write('Targets (issue 8)\n');
+  process.stdout.write('Targets\n');
   for (const { id, check } of targets) process.stdout.write(`  (${id}) ${renderTarget(check)}\n`);
   const met = targets.filter((t) => t.check.met === true).length;
   const notMet = targets.filter((t) => t.check.met === false).length;

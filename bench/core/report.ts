@@ -30,7 +30,7 @@ export interface Metric {
   aggregate?: string;
 }
 
-/** A target of issue 8, checked against this run. */
+/** A target (of issue 8, 14 or 16), checked against this run. */
 export interface TargetCheck {
   /** What is required, e.g. `L1 hit: CacheService.get >= 10x best anchor L1 hit`. */
   label: string;

@@ -74,7 +74,7 @@ export function renderSvg(reports: readonly ScenarioReport[], caption: string): 
     report.targets.map((check) => ({ id: report.id, check })),
   );
   if (checks.length > 0) {
-    parts.push(text(16, y + 12, 'Targets (issue 8)', { size: 13, weight: 'bold' }));
+    parts.push(text(16, y + 12, 'Targets', { size: 13, weight: 'bold' }));
     y += 22;
     for (const { id, check } of checks) {
       const fill = check.met === undefined ? '#777' : check.met ? '#1a7f37' : '#c62828';

@@ -8,7 +8,7 @@ import {
   target,
 } from '../core/report.js';
 import { interleave, type BenchContext, type Scenario } from '../core/scenario.js';
-import { makeJsonValues, makeKeys, makeValues } from '../core/workload.js';
+import { makeKeys, makeValues } from '../core/workload.js';
 import {
   ANCHOR_LABELS,
   ANCHOR_NAMES,
@@ -17,6 +17,7 @@ import {
 } from '../subjects/anchors.subject.js';
 import { redisOptions, startOurCache } from '../subjects/our-cache.subject.js';
 import {
+  parseReply,
   pipelinedGets,
   pipelinedSets,
   rawIoredis,
@@ -46,6 +47,10 @@ interface L2Subject {
 
 const TTL_MS = 10 * 60_000;
 
+const RAW_IOREDIS_SEQUENTIAL = 'raw ioredis GET + JSON.parse, sequential';
+const RAW_IOREDIS_100 = 'raw ioredis GET + JSON.parse, 100 in flight';
+const RAW_NODE_REDIS_100 = 'raw @redis/client GET + JSON.parse, 100 in flight';
+
 /**
  * (c) L2 hit with L1 miss: every read is of a key that is in Redis but not in this instance's
  * memory (a fresh reader per run reads each key once), at 1 and at 100 in flight.
@@ -63,7 +68,7 @@ export const l2HitScenario: Scenario = {
     // readers do not share).
     const rawKeys = makeKeys('raw:c:', total);
     const writer = await rawIoredis(port);
-    await pipelinedSets(writer, rawKeys, makeJsonValues(total), TTL_MS);
+    await pipelinedSets(writer, rawKeys, values, TTL_MS);
     writer.disconnect();
 
     const ourKeys = makeKeys('c:', total);
@@ -121,7 +126,10 @@ export const l2HitScenario: Scenario = {
       keys: rawKeys,
       open: async () => {
         const client = await rawIoredis(port, { enableAutoPipelining: autoPipelining });
-        return { get: (key) => client.get(key), close: async () => void client.disconnect() };
+        return {
+          get: (key) => client.get(key).then(parseReply),
+          close: async () => void client.disconnect(),
+        };
       },
       runs: [],
       latencies: [],
@@ -130,13 +138,16 @@ export const l2HitScenario: Scenario = {
     const pipelines = (): L2Subject => {
       let client: Awaited<ReturnType<typeof rawIoredis>> | undefined;
       return {
-        label: 'raw ioredis, pipelines of 1,000 GETs',
+        label: 'raw ioredis, pipelines of 1,000 GETs + JSON.parse',
         kind: 'limit',
         concurrency: 1,
         keys: rawKeys,
         open: async () => {
           client = await rawIoredis(port);
-          return { get: (key) => client!.get(key), close: async () => void client!.disconnect() };
+          return {
+            get: (key) => client!.get(key).then(parseReply),
+            close: async () => void client!.disconnect(),
+          };
         },
         bulk: (_reader, keys) => pipelinedGets(client!, keys, 1_000),
         runs: [],
@@ -145,25 +156,36 @@ export const l2HitScenario: Scenario = {
       };
     };
 
+    const nodeRedis = (concurrency: number): L2Subject => ({
+      label: `raw @redis/client GET + JSON.parse, ${concurrency === 1 ? 'sequential' : `${concurrency} in flight`}`,
+      kind: 'raw',
+      concurrency,
+      keys: rawKeys,
+      open: async () => {
+        const client = await rawNodeRedis(context.redisUrl);
+        return { get: (key) => client.get(key).then(parseReply), close: () => client.close() };
+      },
+      runs: [],
+      latencies: [],
+      misses: [],
+    });
+
     const sequentialSubjects: L2Subject[] = [
-      ioredis('raw ioredis, sequential', 'limit', 1, false),
+      ioredis(RAW_IOREDIS_SEQUENTIAL, 'limit', 1, false),
+      nodeRedis(1),
       ours(1),
       ...ANCHOR_NAMES.map((name) => anchor(name, 1)),
     ];
     const concurrentSubjects: L2Subject[] = [
       pipelines(),
-      ioredis('raw ioredis, 100 in flight', 'raw', 100, false),
-      ioredis('raw ioredis, enableAutoPipelining, 100 in flight', 'raw', 100, true),
-      {
-        label: 'raw @redis/client (node-redis), 100 in flight',
-        kind: 'raw',
-        concurrency: 100,
-        keys: rawKeys,
-        open: () => rawNodeRedis(context.redisUrl),
-        runs: [],
-        latencies: [],
-        misses: [],
-      },
+      ioredis(RAW_IOREDIS_100, 'raw', 100, false),
+      ioredis(
+        'raw ioredis GET + JSON.parse, enableAutoPipelining, 100 in flight',
+        'raw',
+        100,
+        true,
+      ),
+      nodeRedis(100),
       ours(100),
       ...ANCHOR_NAMES.map((name) => anchor(name, 100)),
     ];
@@ -222,44 +244,65 @@ export const l2HitScenario: Scenario = {
     const concurrentRows = toRows(concurrentSubjects);
     const value = (rows: Row[], prefix: string): number | undefined =>
       rows.find((row) => row.subject.startsWith(prefix))?.value;
+    const ratio = (a: number | undefined, b: number | undefined): number | undefined =>
+      a !== undefined && b !== undefined ? a / b : undefined;
+    const rate = (v: number | undefined): string => formatValue(v, 'rate');
+    const oursS = value(sequentialRows, 'CacheService.get');
+    const rawS = value(sequentialRows, RAW_IOREDIS_SEQUENTIAL);
     const oursC = value(concurrentRows, 'CacheService.get');
-    const raw100 = value(concurrentRows, 'raw ioredis, 100 in flight');
+    const raw100 = value(concurrentRows, RAW_IOREDIS_100);
+    const nodeRedis100 = value(concurrentRows, RAW_NODE_REDIS_100);
     const cacheManager = value(concurrentRows, ANCHOR_LABELS['cache-manager']);
+    const concurrentNotes = missNote(concurrentSubjects);
+    // Issue 8 asked for >= 1.5x raw ioredis at 100 in flight; issue 16 measures against
+    // @redis/client instead. The old ratio stays as information.
+    if (oursC !== undefined && raw100 !== undefined)
+      concurrentNotes.push(
+        `ours / raw ioredis at 100 in flight (not auto-pipelined): ${(oursC / raw100).toFixed(2)}x (${rate(oursC)} / ${rate(raw100)} gets/s)`,
+      );
     const reports: ScenarioReport[] = [
       {
         id: 'c1',
         title: 'L2 hit with L1 miss, 1 in flight',
-        setup: `${sizes.l2SequentialKeys} distinct keys per run (~200-byte values), a fresh reader (empty L1) per run, ${sizes.runs} runs`,
+        setup: `${sizes.l2SequentialKeys} distinct keys per run (~200-byte values; raw clients JSON.parse each reply), a fresh reader (empty L1) per run, ${sizes.runs} runs`,
         metric: { label: 'gets/s', higherIsBetter: true, format: 'rate' },
         latency: true,
         rows: sequentialRows,
         extraColumns: ['misses'],
         notes: missNote(sequentialSubjects),
-        targets: [],
+        targets: [
+          target(
+            'L2 hit at 1 in flight >= 0.95x raw ioredis GET + JSON.parse',
+            ratio(oursS, rawS),
+            '>=',
+            0.95,
+            `ours ${rate(oursS)} / raw ioredis ${rate(rawS)} gets/s`,
+          ),
+        ],
       },
       {
         id: 'c100',
         title: 'L2 hit with L1 miss, 100 in flight',
-        setup: `${total} distinct keys per run (~200-byte values), a fresh reader (empty L1) per run, 100 concurrent callers, ${sizes.runs} runs`,
+        setup: `${total} distinct keys per run (~200-byte values; raw clients JSON.parse each reply), a fresh reader (empty L1) per run, 100 concurrent callers, ${sizes.runs} runs`,
         metric: { label: 'gets/s', higherIsBetter: true, format: 'rate' },
         latency: true,
         rows: concurrentRows,
         extraColumns: ['misses'],
-        notes: missNote(concurrentSubjects),
+        notes: concurrentNotes,
         targets: [
           target(
-            'L2 hit at 100 in flight >= 1.5x raw ioredis at 100 in flight',
-            oursC !== undefined && raw100 !== undefined ? oursC / raw100 : undefined,
+            'L2 hit at 100 in flight >= 1.0x raw @redis/client GET + JSON.parse at 100 in flight',
+            ratio(oursC, nodeRedis100),
             '>=',
-            1.5,
-            `ours ${formatValue(oursC, 'rate')} / raw ioredis ${formatValue(raw100, 'rate')} gets/s`,
+            1,
+            `ours ${rate(oursC)} / raw @redis/client ${rate(nodeRedis100)} gets/s`,
           ),
           target(
             'L2 hit at 100 in flight >= 2x cache-manager with Keyv',
-            oursC !== undefined && cacheManager !== undefined ? oursC / cacheManager : undefined,
+            ratio(oursC, cacheManager),
             '>=',
             2,
-            `ours ${formatValue(oursC, 'rate')} / cache-manager ${formatValue(cacheManager, 'rate')} gets/s`,
+            `ours ${rate(oursC)} / cache-manager ${rate(cacheManager)} gets/s`,
           ),
         ],
       },

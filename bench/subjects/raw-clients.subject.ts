@@ -1,4 +1,4 @@
-import { createClient } from '@keyv/redis';
+import { createClient } from '@redis/client';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 
 /** Raw clients: the ceiling any Redis-backed cache can reach on this machine. */
@@ -19,22 +19,39 @@ export async function rawCluster(
   return cluster;
 }
 
-/** node-redis (`@redis/client`, as re-exported by @keyv/redis), which pipelines on its own. */
-export async function rawNodeRedis(url: string): Promise<{
-  get(key: string): Promise<unknown>;
+/** A connected raw node-redis client: the calls the scenarios time. */
+export interface RawNodeRedis {
+  /** GET, the reply as the string Redis holds (`null` when missing). */
+  get(key: string): Promise<string | null>;
+  /** SET key value PX ttlMs. */
+  set(key: string, value: string, ttlMs: number): Promise<unknown>;
   close(): Promise<void>;
-}> {
+}
+
+/**
+ * The official node-redis client (`@redis/client` v5), connected. It pipelines on its own: the
+ * commands issued before its next `setImmediate` go out in one corked socket write, with no
+ * option to turn on.
+ */
+export async function rawNodeRedis(url: string): Promise<RawNodeRedis> {
   const client = createClient({ url });
   await client.connect();
   return {
     get: (key) => client.get(key),
+    set: (key, value, ttlMs) =>
+      client.set(key, value, { expiration: { type: 'PX', value: ttlMs } }),
     close: async () => {
       await client.close();
     },
   };
 }
 
-/** Sends `keys` as GET pipelines of `size` commands, one pipeline at a time. */
+/** `JSON.parse` of a GET reply (`null` stays `null`): what a raw client does to read a value. */
+export function parseReply(reply: string | null): unknown {
+  return reply === null ? null : JSON.parse(reply);
+}
+
+/** Sends `keys` as GET pipelines of `size` commands, one pipeline at a time; parses each reply. */
 export async function pipelinedGets(
   client: Redis | Cluster,
   keys: readonly string[],
@@ -43,22 +60,30 @@ export async function pipelinedGets(
   for (let start = 0; start < keys.length; start += size) {
     const pipeline = client.pipeline();
     for (const key of keys.slice(start, start + size)) pipeline.get(key);
-    await pipeline.exec();
+    const replies = await pipeline.exec();
+    for (const [error, reply] of replies ?? []) {
+      if (error) throw error;
+      parseReply(reply as string | null);
+    }
   }
 }
 
-/** Sends SET key value PX ttl as pipelines of `size` commands, one pipeline at a time. */
+/**
+ * Sends SET key JSON.stringify(value) PX ttl as pipelines of `size` commands, one pipeline at a
+ * time (encoding included, as a cache's set() encodes).
+ */
 export async function pipelinedSets(
   client: Redis,
   keys: readonly string[],
-  values: readonly string[],
+  values: readonly unknown[],
   ttlMs: number,
   size = 1_000,
 ): Promise<void> {
   for (let start = 0; start < keys.length; start += size) {
     const pipeline = client.pipeline();
     const end = Math.min(keys.length, start + size);
-    for (let i = start; i < end; i++) pipeline.set(keys[i]!, values[i]!, 'PX', ttlMs);
+    for (let i = start; i < end; i++)
+      pipeline.set(keys[i]!, JSON.stringify(values[i]), 'PX', ttlMs);
     await pipeline.exec();
   }
 }
