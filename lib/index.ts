@@ -35,6 +35,12 @@ export type { GetOrSetOptions, MsetEntry, SetOptions } from './tiering/tiered-ca
 export type { CacheSerializer } from './serialization/serializer.interface.js';
 export type { CacheEvent } from './events/cache-event.js';
 export type { CacheStatsSnapshot } from './events/cache-stats.js';
+export { CACHE_TRACING_CHANNELS } from './tracing/cache-channels.js';
+export type {
+  CacheBatchTraceContext,
+  CacheTraceContext,
+  CacheTraceTier,
+} from './tracing/cache-channels.js';
 export {
   CacheCorruptEntryError,
   CacheDecoratorError,

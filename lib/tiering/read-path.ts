@@ -1,12 +1,13 @@
 import { assertArray } from './argument-checks.js';
 import type { Decoded } from './entry-codec.js';
-import { StaleableValue, type FoundEntry } from './found-entry.js';
+import { StaleableValue, traceFound, type FoundEntry } from './found-entry.js';
 import type { ReadMark } from './in-flight-reads.js';
 import type { ReadBatcher } from './read-batcher.js';
 import type { TierParts } from './tier-parts.js';
 import type { FreshVersions } from './version-registry.js';
 import { assertKey } from '../keys/key-rules.js';
 import type { L2Read } from '../l2/l2-store.interface.js';
+import type { CacheTraceContext } from '../tracing/cache-channels.js';
 import type { PendingWrite } from '../write-behind/pending-write.js';
 
 /** {@link ReadPath.l1Hit}: L1 holds nothing for the key. */
@@ -59,8 +60,33 @@ export class ReadPath {
     return fresh?.value as T | undefined;
   }
 
+  /**
+   * {@link get}, filling `trace` with where the answer came from. Kept apart from `get` (not an
+   * optional parameter of it) so that the untraced L1 hit, the hottest path, pays nothing for it
+   * (measured: about 3 % of an L1 hit).
+   */
+  async getTraced<T>(key: string, trace: CacheTraceContext): Promise<T | undefined> {
+    assertKey(key, this.parts.options.maxKeyLength);
+    const hit = this.l1Hit(key);
+    if (hit !== NOT_IN_L1 && hit !== STALE_IN_L1) {
+      traceFound(trace, { value: hit, freshUntil: Infinity, tier: 'l1' });
+      return hit as T;
+    }
+    const found = hit === NOT_IN_L1 ? await this.readThrough(key) : undefined;
+    const fresh = found !== undefined && found.freshUntil > Date.now() ? found : undefined;
+    this.parts.report.read(key, fresh);
+    traceFound(trace, fresh);
+    return fresh?.value as T | undefined;
+  }
+
   /** Values of `keys` in order; L1 first, then one L2 call for the rest. */
-  async mget<T>(keys: readonly string[]): Promise<Array<T | undefined>> {
+  async mget<T>(keys: readonly string[], trace?: CacheTraceContext): Promise<Array<T | undefined>> {
+    const result = await this.mgetValues<T>(keys);
+    if (trace !== undefined) trace.hits = result.filter((value) => value !== undefined).length;
+    return result;
+  }
+
+  private async mgetValues<T>(keys: readonly string[]): Promise<Array<T | undefined>> {
     assertArray(keys, 'mget() takes an array of keys');
     keys.forEach((key) => assertKey(key, this.parts.options.maxKeyLength));
     const { l1, report, reads } = this.parts;
@@ -226,7 +252,7 @@ export class ReadPath {
           : decoded.value;
       this.parts.l1?.set(key, local, decoded.expiresAt, size, tags);
     }
-    return { value: decoded.value, freshUntil: decoded.freshUntil, tier: 'l2' };
+    return { value: decoded.value, freshUntil: decoded.freshUntil, tier: 'l2', size };
   }
 
   /** The entry in `raw`; a corrupt one is reported (`decode` error) and reads as a miss. */

@@ -6,6 +6,8 @@ import type { L2LockRef } from '../l2/l2-store.interface.js';
 import type { DistributedFlight } from './distributed-flight.js';
 import type { FoundEntry } from './found-entry.js';
 import { L2_UNANSWERED } from './read-path.js';
+import type { CacheTraceContext } from '../tracing/cache-channels.js';
+import { traceFound } from './found-entry.js';
 
 /** Per-write options of `set`, `mset` and `getOrSet`. */
 export interface SetOptions {
@@ -108,12 +110,23 @@ export class ReadThrough {
     private readonly lockWaitMs = 0,
   ) {}
 
-  run<T>(key: string, factory: () => T | Promise<T>, options?: GetOrSetOptions): Promise<T> {
+  /** `trace`: a tracing context to fill with where the value came from (see CacheTraceContext). */
+  run<T>(
+    key: string,
+    factory: () => T | Promise<T>,
+    options?: GetOrSetOptions,
+    trace?: CacheTraceContext,
+  ): Promise<T> {
     // Re-entry from inside this key's own factory: run it, without single-flight.
-    if (this.producing.has(key)) return this.resolve(key, factory, options);
+    if (this.producing.has(key)) return this.resolve(key, factory, options, trace);
     const inFlight = this.flights.get(key);
-    if (inFlight) return inFlight as Promise<T>;
-    const flight = this.resolve(key, factory, options).finally(() => this.flights.delete(key));
+    if (inFlight) {
+      if (trace !== undefined) trace.joined = true;
+      return inFlight as Promise<T>;
+    }
+    const flight = this.resolve(key, factory, options, trace).finally(() =>
+      this.flights.delete(key),
+    );
     this.flights.set(key, flight);
     return flight;
   }
@@ -122,6 +135,7 @@ export class ReadThrough {
     key: string,
     factory: () => T | Promise<T>,
     options: GetOrSetOptions | undefined,
+    trace?: CacheTraceContext,
   ): Promise<T> {
     const windows: Windows = {
       swr:
@@ -138,6 +152,7 @@ export class ReadThrough {
     const now = Date.now();
     if (found !== undefined && found.freshUntil > now) {
       this.host.countRead(key, found);
+      if (trace !== undefined) traceFound(trace, found);
       return found.value as T;
     }
     const stale =
@@ -146,15 +161,21 @@ export class ReadThrough {
         : undefined;
     if (stale !== undefined && now <= stale.freshUntil + windows.swr) {
       this.host.countRead(key, stale);
+      if (trace !== undefined) traceFound(trace, stale, true);
       this.refreshInBackground(key, factory, options, windows);
       return stale.value as T;
     }
     if (stale !== undefined && (this.backoff.get(key)?.until ?? 0) > now) {
       // The factory failed a moment ago: serve the last value rather than hammer the origin.
       this.host.countRead(key, stale);
+      if (trace !== undefined) traceFound(trace, stale, true);
       return stale.value as T;
     }
     this.host.countRead(key, undefined);
+    if (trace !== undefined) {
+      traceFound(trace, undefined);
+      trace.loaded = true;
+    }
     const produced = this.produce(key, factory, options, windows, unanswered);
     if (stale === undefined) return produced;
     try {

@@ -36,6 +36,9 @@ import { DEFAULT_OPTIONS } from '../options/default-options.js';
 import { parseDuration } from '../options/duration.js';
 import type { ResolvedCacheOptions } from '../options/resolved-options.js';
 import { WriteBehindFlusher } from '../write-behind/write-behind.flusher.js';
+import type { CacheTraceContext } from '../tracing/cache-channels.js';
+import { tracedBatches } from '../tracing/traced-batches.js';
+import { traceFound } from './found-entry.js';
 
 export type { GetOrSetOptions, LandedChange, MsetEntry, SetOptions };
 
@@ -112,7 +115,7 @@ export class TieredCache implements InvalidationTarget {
     );
     const codec = new EntryCodec(options, prefix, this.versions);
     this.flusher = new WriteBehindFlusher(
-      remote,
+      tracedBatches(remote, options.namespace),
       options.writeBehind,
       this.counters,
       new BatchVersionGuard(this.versions.known, (key, bytes, stamp) =>
@@ -162,19 +165,32 @@ export class TieredCache implements InvalidationTarget {
     );
   }
 
+  /** The namespace (for tracing contexts). */
+  get namespace(): string {
+    return this.options.namespace;
+  }
+
   /** The value of `key`: L1, else L2 (filling L1), else `undefined`. Never throws for L2 trouble. */
   get<T>(key: string): Promise<T | undefined> {
     return this.reader.get(key);
   }
 
+  /**
+   * {@link get}, filling `trace`, a tracing context, as it runs (CacheTraceContext; the other
+   * methods take one as an optional last argument).
+   */
+  getTraced<T>(key: string, trace: CacheTraceContext): Promise<T | undefined> {
+    return this.reader.getTraced(key, trace);
+  }
+
   /** Values of `keys` in order; L1 first, then one L2 call for the rest. */
-  mget<T>(keys: readonly string[]): Promise<Array<T | undefined>> {
-    return this.reader.mget(keys);
+  mget<T>(keys: readonly string[], trace?: CacheTraceContext): Promise<Array<T | undefined>> {
+    return this.reader.mget(keys, trace);
   }
 
   /** See {@link WritePath.set}: encoded now, L1 at once, L2 by write-behind or write-through. */
-  set<T>(key: string, value: T, options?: SetOptions): Promise<void> {
-    return this.writer.set(key, value, options);
+  set<T>(key: string, value: T, options?: SetOptions, trace?: CacheTraceContext): Promise<void> {
+    return this.writer.set(key, value, options, trace);
   }
 
   /** See {@link WritePath.mset}. */
@@ -193,7 +209,12 @@ export class TieredCache implements InvalidationTarget {
    * `staleWhileRevalidate`, `grace` and `timeout`, expired values can be served (see
    * GetOrSetOptions).
    */
-  getOrSet<T>(key: string, factory: () => T | Promise<T>, options?: GetOrSetOptions): Promise<T> {
+  getOrSet<T>(
+    key: string,
+    factory: () => T | Promise<T>,
+    options?: GetOrSetOptions,
+    trace?: CacheTraceContext,
+  ): Promise<T> {
     // Not `async`: on a miss every concurrent caller gets the flight's own promise, with no
     // wrapper promise (and its extra ticks) per caller when a stampede resolves.
     try {
@@ -202,8 +223,11 @@ export class TieredCache implements InvalidationTarget {
       return Promise.reject(error instanceof Error ? error : new CacheError(String(error)));
     }
     const hit = this.reader.l1Hit(key);
-    if (hit !== NOT_IN_L1 && hit !== STALE_IN_L1) return Promise.resolve(hit as T);
-    return this.readThrough.run(key, factory, options);
+    if (hit !== NOT_IN_L1 && hit !== STALE_IN_L1) {
+      if (trace !== undefined) traceFound(trace, { value: hit, freshUntil: Infinity, tier: 'l1' });
+      return Promise.resolve(hit as T);
+    }
+    return this.readThrough.run(key, factory, options, trace);
   }
 
   /** See {@link WritePath.clear}. */

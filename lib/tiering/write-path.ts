@@ -8,6 +8,7 @@ import { VERSION_TTL_MS } from '../keys/version-keys.js';
 import type { L2LockRef } from '../l2/l2-store.interface.js';
 import type { PendingSet, PendingWrite } from '../write-behind/pending-write.js';
 import type { WriteBehindFlusher } from '../write-behind/write-behind.flusher.js';
+import type { CacheTraceContext } from '../tracing/cache-channels.js';
 
 /** Shared by every write-behind `set()`: it resolves once queued, which is at once. */
 const RESOLVED: Promise<void> = Promise.resolve();
@@ -43,11 +44,15 @@ export class WritePath {
    * @throws CacheValueTooLargeError for a value over `maxValueBytes`
    * @throws CacheOverflowError when the queue is full and `overflow` is `'reject'`
    */
-  set<T>(key: string, value: T, options?: SetOptions): Promise<void> {
+  set<T>(key: string, value: T, options?: SetOptions, trace?: CacheTraceContext): Promise<void> {
     // Not `async`: a write-behind set is synchronous work, and this is the hottest write path.
     try {
       const { codec } = this.parts;
       const entry = codec.encoded(codec.prepare(key, value, options?.ttl, options?.tags));
+      if (trace !== undefined) {
+        trace.itemSize = entry.bytes!.length;
+        trace.ttlMs = entry.expiresAt - entry.at;
+      }
       return this.parts.options.writeBehind.enabled ? this.storeOne(entry) : this.store([entry]);
     } catch (error: unknown) {
       return Promise.reject(error instanceof Error ? error : new CacheError(String(error)));
