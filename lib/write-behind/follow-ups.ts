@@ -62,6 +62,11 @@ export class FollowUps {
     this.suspects.add(key);
   }
 
+  /** Whether an earlier write of `key` failed in a way that may still apply it later. */
+  isSuspect(key: string): boolean {
+    return this.suspects.has(key);
+  }
+
   /** `write` landed: if an earlier write of its key may still apply, send it once more later. */
   landed(write: PendingWrite): void {
     if (this.suspects.delete(write.key)) {

@@ -9,7 +9,7 @@ import { WriteQueue } from './write-queue.js';
  * order (`seq`) wherever it is.
  *
  * An in-flight write dropped for room leaves the count at once; its batch then no longer counts
- * for it ({@link wasDropped}).
+ * for it ({@link droppedInFlight}).
  */
 export class HeldWrites {
   private readonly queued = new WriteQueue();
@@ -66,6 +66,11 @@ export class HeldWrites {
    * A write left flight (landed or failed). Returns whether it had been dropped for room
    * meanwhile (its outcome no longer counts).
    */
+  /** Whether `write` was dropped for room while in flight (its batch then revokes it). */
+  droppedInFlight(write: PendingWrite): boolean {
+    return this.dropped.has(write);
+  }
+
   leaveFlight(write: PendingWrite): boolean {
     if (this.inFlight.get(write.key) === write) this.inFlight.delete(write.key);
     return this.dropped.has(write);

@@ -104,6 +104,12 @@ export class WriteBehindFlusher {
     );
     this.capacity = new WriteCapacity(this.held, options, (write) => {
       this.counters.dropped++;
+      // A queued write whose earlier attempt timed out may still sit in a hung server's socket and
+      // land when it resumes, though dropped here: undo it with a delete, as the batch of a write
+      // dropped in flight does (BatchSender), so the writes kept stay the newest.
+      if (!this.held.droppedInFlight(write) && this.followUps.isSuspect(write.key)) {
+        this.followUps.revoke(write);
+      }
       this.signals.next({ type: 'dropped', write, reason: 'overflow' });
     });
     const drain$ = defer(() => this.lane.run(() => this.drainOnce())).pipe(

@@ -107,6 +107,31 @@ describe('WriteBehindFlusher bounds with Redis hung (SIGSTOP)', () => {
     expect(kept).toEqual(Array.from({ length: maxPending }, (_, i) => 400 - maxPending + i));
   }, 30_000);
 
+  it("undoes writes dropped while they wait for a retry though their timed-out attempt may still land, with 'drop-oldest'", async () => {
+    const maxPending = 300;
+    const { cache } = await instance({
+      namespace: 'waiting',
+      writeBehind: { maxPending, maxBatchSize: 100, overflow: 'drop-oldest' },
+      // The batch that times out opens the breaker: its writes then wait in the queue (not in
+      // flight) when newer writes push them out, while their first attempt sits in the hung
+      // server's socket and runs when it resumes.
+      circuitBreaker: { failureThreshold: 1, cooldownMs: 1_500 },
+    });
+    await redis.pause();
+    for (let i = 0; i < 250; i++) await cache.set(`k${i}`, i);
+    await delay(1_200);
+    expect(cache.stats().breaker).toBe('open');
+    for (let i = 250; i < 400; i++) await cache.set(`k${i}`, i);
+    expect(cache.stats().dropped).toBe(100);
+    await redis.resume();
+    await cache.flush(10_000);
+    await delay(REASSERT_DELAY_MS * 2);
+    const kept = (await client.keys('waiting:k*'))
+      .map((key) => Number(key.slice('waiting:k'.length)))
+      .sort((a, b) => a - b);
+    expect(kept).toEqual(Array.from({ length: maxPending }, (_, i) => 400 - maxPending + i));
+  }, 30_000);
+
   it("keeps the same bound with 'reject', refusing the writes past it", async () => {
     const maxPending = 500;
     const { cache } = await instance({
