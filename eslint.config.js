@@ -109,6 +109,8 @@ export default tseslint.config(
       '*.js',
       'bench/*.js',
       'scripts/*.mjs',
+      // Module hooks a test starts a child Node process with (plain JS, like bench/*.js).
+      'test/support/*.mjs',
     ],
   },
   ...tseslint.configs.recommendedTypeChecked,

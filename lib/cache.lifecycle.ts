@@ -10,6 +10,7 @@ import type { InvalidationBus } from './invalidation/invalidation-bus.js';
 import type { L2Store } from './l2/l2-store.interface.js';
 import type { ResolvedCacheOptions } from './options/resolved-options.js';
 import type { TieredCache } from './tiering/tiered-cache.js';
+import { enableOpenTelemetry } from './tracing/open-telemetry.js';
 
 /**
  * Opens L2 at start-up and, at `app.close()`, drains the write-behind queue before closing
@@ -24,6 +25,8 @@ export class CacheLifecycle
   private drained = false;
   /** The start-up in progress or done (settled before anything is closed). */
   private starting: Promise<void> | undefined;
+  /** Turns this cache's OpenTelemetry spans off (`tracing`), once they are on. */
+  private stopTracing: (() => void) | undefined;
 
   constructor(
     private readonly options: ResolvedCacheOptions,
@@ -63,9 +66,14 @@ export class CacheLifecycle
     await this.drain();
     await this.bus?.close();
     await this.store.close();
+    this.stopTracing?.();
   }
 
   private async start(): Promise<void> {
+    // First: a missing @opentelemetry/api fails start-up before any connection opens.
+    const { tracing, namespace } = this.options;
+    if (tracing !== false)
+      this.stopTracing = await enableOpenTelemetry(namespace, tracing.recordKeys);
     await this.store.connect?.();
     await this.cache.start();
     await this.bus?.start();

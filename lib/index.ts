@@ -27,6 +27,7 @@ export type {
   RedisL2Options,
   RedisNode,
   SentinelL2Options,
+  TracingOptions,
   TwemproxyL2Options,
   WriteBehindOptions,
 } from './options/cache-options.interface.js';

@@ -74,12 +74,14 @@ export class CacheOptionalDependencyError extends CacheOptionsError {
     readonly packageName: string,
     /** What needs it, e.g. `DistributedCacheMetricsModule`. */
     readonly feature: string,
-    options?: { cause?: unknown },
+    /** `instead`: the other way out, e.g. `or set tracing: false`. */
+    options?: { cause?: unknown; instead?: string },
   ) {
     super(
       feature,
       `${feature} needs the optional peer dependency '${packageName}', which could not be loaded: ` +
-        `install it with 'npm install ${packageName}' (or remove ${feature} from your imports)`,
+        `install it with 'npm install ${packageName}' ` +
+        `(${options?.instead ?? `or remove ${feature} from your imports`})`,
       options,
     );
   }

@@ -227,4 +227,17 @@ export interface DistributedCacheModuleOptions {
   maxValueBytes?: number;
   /** Defaults of distributed single-flight (`lock` in getOrSet and @Cacheable). @default { leaseMs: 30_000, waitMs: 10_000 } */
   lock?: LockOptions;
+  /**
+   * OpenTelemetry spans for cache operations, through `@opentelemetry/api` (an optional peer,
+   * loaded only when this is on; start-up fails naming it when it is missing). `true`, or
+   * `{ recordKeys: true }` to add `cache.key` (off by default: keys can hold personal data).
+   * @default false
+   */
+  tracing?: boolean | TracingOptions;
+}
+
+/** Options of `tracing`. */
+export interface TracingOptions {
+  /** Record the key as `cache.key` on spans (keys can hold personal data). @default false */
+  recordKeys?: boolean;
 }

@@ -31,6 +31,8 @@ export const DEFAULT_OPTIONS = {
   maxKeyLength: 1_024,
   maxValueBytes: 8 * 1024 * 1024,
   lock: { leaseMs: 30_000 as Duration, waitMs: 10_000 as Duration },
+  /** Off unless given: `true` means `{ recordKeys: false }`. */
+  tracing: { recordKeys: false },
 } as const;
 
 /** Options that have no default value, by where they sit (`''`: the top level). */

@@ -248,6 +248,20 @@ export function resolveCacheOptions(raw: unknown): ResolvedCacheOptions {
     fail('lock.leaseMs', `at least 3 x l2TimeoutMs (${3 * l2TimeoutMs} ms)`, lockInput['leaseMs']);
   }
 
+  let tracing: ResolvedCacheOptions['tracing'] = false;
+  if (input.tracing !== undefined && input.tracing !== false) {
+    const given: unknown = input.tracing === true ? {} : input.tracing;
+    if (!isObject(given)) fail('tracing', 'true, false or { recordKeys }', input.tracing);
+    checkKeys(given, optionNames('tracing'), 'tracing');
+    tracing = {
+      recordKeys: flag(
+        given['recordKeys'],
+        'tracing.recordKeys',
+        DEFAULT_OPTIONS.tracing.recordKeys,
+      ),
+    };
+  }
+
   return {
     namespace,
     ttlMs,
@@ -261,5 +275,6 @@ export function resolveCacheOptions(raw: unknown): ResolvedCacheOptions {
     maxKeyLength: integer(input.maxKeyLength, 'maxKeyLength', 1, DEFAULT_OPTIONS.maxKeyLength),
     maxValueBytes: integer(input.maxValueBytes, 'maxValueBytes', 1, DEFAULT_OPTIONS.maxValueBytes),
     lock,
+    tracing,
   };
 }

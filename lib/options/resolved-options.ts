@@ -30,4 +30,6 @@ export interface ResolvedCacheOptions {
   readonly maxKeyLength: number;
   readonly maxValueBytes: number;
   readonly lock: { readonly leaseMs: number; readonly waitMs: number };
+  /** `false`, or OpenTelemetry spans with these settings. */
+  readonly tracing: false | { readonly recordKeys: boolean };
 }

@@ -1,5 +1,6 @@
 import type { WriteTarget } from '../write-behind/flusher-ports.js';
 import { cacheChannels, type CacheBatchTraceContext } from './cache-channels.js';
+import { traced } from './traced.js';
 
 /**
  * `target` with each write-behind batch published on the `batch` TracingChannel (one trace per
@@ -23,7 +24,7 @@ export function tracedBatches(target: WriteTarget, namespace: string): WriteTarg
         bytes,
         keys,
       };
-      return channel.tracePromise(() => target.write(writes, ensure), context);
+      return traced(channel, context, () => target.write(writes, ensure));
     },
     ensure: (requests) => target.ensure(requests),
   };

@@ -1,0 +1,3 @@
+import { register } from 'node:module';
+
+register('./hide-package.hooks.mjs', import.meta.url);
