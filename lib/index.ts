@@ -20,6 +20,7 @@ export type {
   CustomL2Options,
   DistributedCacheModuleOptions,
   InvalidationOptions,
+  HotKeysOptions,
   L1Options,
   L2Options,
   LockOptions,
@@ -36,6 +37,7 @@ export type { GetOrSetOptions, MsetEntry, SetOptions } from './tiering/tiered-ca
 export type { CacheSerializer } from './serialization/serializer.interface.js';
 export type { CacheEvent } from './events/cache-event.js';
 export type { CacheStatsSnapshot } from './events/cache-stats.js';
+export type { HotKey } from './events/hot-keys.js';
 export { CACHE_TRACING_CHANNELS } from './tracing/cache-channels.js';
 export type {
   CacheBatchTraceContext,

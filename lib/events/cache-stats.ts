@@ -1,3 +1,5 @@
+import type { HotKey } from './hot-keys.js';
+
 /**
  * A snapshot of the cache's counters since start. Every field is a plain number so that it
  * can be logged or exported as-is.
@@ -58,6 +60,14 @@ export interface CacheStatsSnapshot {
   replicaTimeouts: number;
   /** Milliseconds batches spent in `WAIT`, in total (÷ their count = mean replication wait). */
   replicaWaitMsTotal: number;
+  /** L1 misses answered by L2 (hit or miss there), and what they waited in total, in ms. */
+  l2Reads: number;
+  l2ReadMsTotal: number;
+  /**
+   * The `n` most read keys, most read first (estimates; see the `hotKeys` option). Empty unless
+   * `hotKeys` is on. Not enumerable: `JSON.stringify` and spreads of the snapshot leave it out.
+   */
+  hotKeys: (n?: number) => HotKey[];
 }
 
 /** Mutable counters behind `stats()`. Internal. */
@@ -80,4 +90,6 @@ export class CacheCounters {
   replicaConfirmedBatches = 0;
   replicaTimeouts = 0;
   replicaWaitMsTotal = 0;
+  l2Reads = 0;
+  l2ReadMsTotal = 0;
 }

@@ -16,6 +16,8 @@ export interface BusStats {
   publishErrors: number;
   /** Times the subscription came back after a drop (each one dropped L1). */
   resubscribes: number;
+  /** Summed lag of received messages that carry their send time, in ms (see `at`). */
+  lagMsTotal: number;
 }
 
 /**
@@ -35,6 +37,7 @@ export class InvalidationBus {
     ignored: 0,
     publishErrors: 0,
     resubscribes: 0,
+    lagMsTotal: 0,
   };
   private subscribedOnce = false;
   private subscribed = false;
@@ -119,6 +122,7 @@ export class InvalidationBus {
       ...(change.keys.length > 0 ? { k: change.keys } : {}),
       ...(change.tags !== undefined ? { t: change.tags } : {}),
       ...(change.clear !== undefined ? { c: change.clear } : {}),
+      at: Date.now(),
     });
     try {
       await this.connections.publisher.publish(this.channel, message);
@@ -140,6 +144,7 @@ export class InvalidationBus {
     }
     if (message.src === this.instanceId) return;
     this.stats.received++;
+    if (message.at !== undefined) this.stats.lagMsTotal += Math.max(0, Date.now() - message.at);
     this.cache.applyRemoteChange({
       keys: message.k ?? [],
       ...(message.t !== undefined ? { tags: message.t } : {}),

@@ -16,6 +16,11 @@ export interface InvalidationMessage {
   readonly t?: Readonly<Record<string, string>>;
   /** New namespace version token after `clear()`. */
   readonly c?: string;
+  /**
+   * When the sender published it (its clock, epoch ms): receivers measure the bus lag from it
+   * (across hosts, clock offset included). Optional: older senders leave it out.
+   */
+  readonly at?: number;
 }
 
 /** Serializes a message (JSON: small, and readable with `redis-cli SUBSCRIBE`). */
@@ -35,7 +40,8 @@ export function decodeInvalidation(raw: string): InvalidationMessage | undefined
     return undefined;
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined;
-  const { v, ns, src, k, t, c } = parsed as Record<string, unknown>;
+  const { v, ns, src, k, t, c, at } = parsed as Record<string, unknown>;
+  if (at !== undefined && !(typeof at === 'number' && Number.isFinite(at))) return undefined;
   if (v !== 1 || typeof ns !== 'string' || typeof src !== 'string') return undefined;
   if (
     k !== undefined &&

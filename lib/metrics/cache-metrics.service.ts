@@ -39,6 +39,7 @@ export class CacheMetricsService implements OnModuleInit {
       namespace: options.namespace,
       maxPending: options.writeBehind.maxPending,
       bus: bus === null ? null : { connected: bus.connected, stats: bus.stats },
+      hotKeys: this.options.hotKeySeries,
     });
   }
 

@@ -18,6 +18,8 @@ export interface CacheBusMetrics {
   readonly publishErrors: number;
   /** Times the subscription came back after a drop (each one dropped this instance's L1). */
   readonly resubscribes: number;
+  /** Summed lag of received messages, ms (÷ `received` = mean bus lag; hosts' clocks included). */
+  readonly lagMsTotal: number;
 }
 
 /**
@@ -92,8 +94,13 @@ export interface CacheMetricsSnapshot {
   readonly replicaTimeouts: number;
   /** Milliseconds spent waiting for replicas, in total. */
   readonly replicaWaitMsTotal: number;
+  /** L2 reads (L1 misses asked of L2) and their summed duration, ms. */
+  readonly l2Reads: number;
+  readonly l2ReadMsTotal: number;
   /** The invalidation bus, or `null` when invalidation is off. */
   readonly bus: CacheBusMetrics | null;
+  /** The most read keys (estimated reads), at most `hotKeys` of the context; empty when off. */
+  readonly hotKeys: ReadonlyArray<{ readonly key: string; readonly reads: number }>;
 }
 
 /** What {@link deriveCacheMetrics} needs besides `stats()`. */
@@ -104,6 +111,8 @@ export interface CacheMetricsContext {
   readonly maxPending: number;
   /** The invalidation bus's state and counters, or `null` when invalidation is off. @default null */
   readonly bus?: { readonly connected: boolean; readonly stats: BusStats } | null;
+  /** How many of the most read keys to report (see `hotKeys`). @default 10 */
+  readonly hotKeys?: number;
 }
 
 /**
@@ -155,7 +164,10 @@ export function deriveCacheMetrics(
     replicaConfirmedBatches: stats.replicaConfirmedBatches,
     replicaTimeouts: stats.replicaTimeouts,
     replicaWaitMsTotal: stats.replicaWaitMsTotal,
+    l2Reads: stats.l2Reads,
+    l2ReadMsTotal: stats.l2ReadMsTotal,
     bus: bus === null ? null : { connected: bus.connected, ...pickBusStats(bus.stats) },
+    hotKeys: stats.hotKeys(context.hotKeys ?? 10).map(({ key, reads }) => ({ key, reads })),
   };
 }
 
@@ -166,5 +178,6 @@ function pickBusStats(stats: BusStats): Omit<CacheBusMetrics, 'connected'> {
     ignored: stats.ignored,
     publishErrors: stats.publishErrors,
     resubscribes: stats.resubscribes,
+    lagMsTotal: stats.lagMsTotal,
   };
 }

@@ -45,6 +45,11 @@ export interface CacheMetricsModuleOptions {
    * @example 'sessions'
    */
   cache?: string;
+  /**
+   * Most `hot_key_reads` series exported (the top keys of the cache's `hotKeys` tracking; none
+   * while it is off). Each is a label value: keep it small. @default 10
+   */
+  hotKeySeries?: number;
 }
 
 /** Injection token of the metrics module's validated options. Internal. */
@@ -57,4 +62,5 @@ export interface ResolvedCacheMetricsOptions {
   readonly prometheus: boolean;
   readonly registry: PrometheusRegistry | undefined;
   readonly prefix: string;
+  readonly hotKeySeries: number;
 }

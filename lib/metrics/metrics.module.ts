@@ -64,7 +64,12 @@ export function resolveMetricsOptions(
     fail('metrics.registry', 'a prom-client Registry', typeof registry);
   }
   if (options.cache !== undefined) nonEmptyString(options.cache, 'metrics.cache');
+  const hotKeySeries = options.hotKeySeries ?? 10;
+  if (!Number.isInteger(hotKeySeries) || hotKeySeries < 0) {
+    fail('metrics.hotKeySeries', 'a whole number >= 0', hotKeySeries);
+  }
   return {
+    hotKeySeries,
     cache: options.cache,
     prometheus: flag(options.prometheus, 'metrics.prometheus', true),
     registry,

@@ -148,6 +148,18 @@ export const CACHE_METRIC_SPECS: readonly CacheMetricSpec[] = [
     read: (m) => m.lockFallbacks,
   },
   {
+    name: 'l2_reads_total',
+    type: 'counter',
+    help: 'L1 misses answered by L2 (a hit or a miss there; failed reads count in l2_errors_total)',
+    read: (m) => m.l2Reads,
+  },
+  {
+    name: 'l2_read_seconds_total',
+    type: 'counter',
+    help: 'Summed duration of L2 reads as callers waited for them, in seconds (divide by l2_reads_total for the mean)',
+    read: (m) => m.l2ReadMsTotal / 1000,
+  },
+  {
     name: 'replica_confirmed_batches_total',
     type: 'counter',
     help: 'Write batches confirmed by writeBehind.replicas replicas (WAIT)',
@@ -164,6 +176,13 @@ export const CACHE_METRIC_SPECS: readonly CacheMetricSpec[] = [
     type: 'counter',
     help: 'Time write batches spent waiting for replicas (WAIT), in seconds',
     read: (m) => m.replicaWaitMsTotal / 1000,
+  },
+  {
+    name: 'hot_key_reads',
+    type: 'gauge',
+    help: 'Estimated reads of the most read keys (hotKeys option; at most hotKeySeries keys)',
+    labelNames: ['key'],
+    read: (m) => m.hotKeys.map(({ key, reads }) => [{ key }, reads] as const),
   },
   {
     name: 'invalidation_bus_connected',
@@ -196,6 +215,12 @@ export const CACHE_METRIC_SPECS: readonly CacheMetricSpec[] = [
     type: 'counter',
     help: 'Times the invalidation bus subscription came back after a drop (each dropped L1)',
     read: (m) => (m.bus === null ? undefined : m.bus.resubscribes),
+  },
+  {
+    name: 'invalidation_lag_seconds_total',
+    type: 'counter',
+    help: 'Summed lag of received invalidation messages, send to receipt, in seconds (divide by received messages for the mean)',
+    read: (m) => (m.bus === null ? undefined : m.bus.lagMsTotal / 1000),
   },
 ];
 

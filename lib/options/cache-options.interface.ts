@@ -234,6 +234,20 @@ export interface DistributedCacheModuleOptions {
    * @default false
    */
   tracing?: boolean | TracingOptions;
+  /**
+   * Track the most read keys (`stats().hotKeys(n)`, and the Prometheus exporter's
+   * `hot_key_reads` series) in constant memory, from a sample of the reads. `true`, or
+   * `{ capacity, sampleEvery }`. @default false
+   */
+  hotKeys?: boolean | HotKeysOptions;
+}
+
+/** Options of `hotKeys`. */
+export interface HotKeysOptions {
+  /** Keys tracked (constant memory: one counter each); `hotKeys(n)` answers up to this many. @default 100 */
+  capacity?: number;
+  /** Count one read in this many (the estimates are scaled back up). @default 10 */
+  sampleEvery?: number;
 }
 
 /** Options of `tracing`. */

@@ -33,6 +33,8 @@ export const DEFAULT_OPTIONS = {
   lock: { leaseMs: 30_000 as Duration, waitMs: 10_000 as Duration },
   /** Off unless given: `true` means `{ recordKeys: false }`. */
   tracing: { recordKeys: false },
+  /** Off unless given: `true` means these. */
+  hotKeys: { capacity: 100, sampleEvery: 10 },
 } as const;
 
 /** Options that have no default value, by where they sit (`''`: the top level). */

@@ -262,6 +262,19 @@ export function resolveCacheOptions(raw: unknown): ResolvedCacheOptions {
     };
   }
 
+  let hotKeys: ResolvedCacheOptions['hotKeys'] = false;
+  if (input.hotKeys !== undefined && input.hotKeys !== false) {
+    const given: unknown = input.hotKeys === true ? {} : input.hotKeys;
+    if (!isObject(given))
+      fail('hotKeys', 'true, false or { capacity, sampleEvery }', input.hotKeys);
+    checkKeys(given, optionNames('hotKeys'), 'hotKeys');
+    const defaults = DEFAULT_OPTIONS.hotKeys;
+    hotKeys = {
+      capacity: integer(given['capacity'], 'hotKeys.capacity', 1, defaults.capacity),
+      sampleEvery: integer(given['sampleEvery'], 'hotKeys.sampleEvery', 1, defaults.sampleEvery),
+    };
+  }
+
   return {
     namespace,
     ttlMs,
@@ -276,5 +289,6 @@ export function resolveCacheOptions(raw: unknown): ResolvedCacheOptions {
     maxValueBytes: integer(input.maxValueBytes, 'maxValueBytes', 1, DEFAULT_OPTIONS.maxValueBytes),
     lock,
     tracing,
+    hotKeys,
   };
 }

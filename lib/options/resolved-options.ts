@@ -32,4 +32,6 @@ export interface ResolvedCacheOptions {
   readonly lock: { readonly leaseMs: number; readonly waitMs: number };
   /** `false`, or OpenTelemetry spans with these settings. */
   readonly tracing: false | { readonly recordKeys: boolean };
+  /** `false`, or hot-key tracking with these settings. */
+  readonly hotKeys: false | { readonly capacity: number; readonly sampleEvery: number };
 }

@@ -4,6 +4,7 @@ import type { CacheEvent, LockFallbackReason } from '../events/cache-event.js';
 import type { CacheCounters } from '../events/cache-stats.js';
 import type { FlusherSignal } from '../write-behind/write-behind.flusher.js';
 import type { FoundEntry } from './found-entry.js';
+import type { HotKeys } from '../events/hot-keys.js';
 
 /** How often, at most, one summary line of dropped writes is logged, in milliseconds. */
 const DROP_LOG_INTERVAL_MS = 5_000;
@@ -30,6 +31,8 @@ export class CacheReporter {
     private readonly prefix: string,
     private readonly maxPending: number,
     private readonly logger?: LoggerService,
+    /** The most read keys, when `hotKeys` is on. */
+    readonly hot?: HotKeys,
   ) {}
 
   /** Whether anyone subscribes to `events$`: build an event only then. */
@@ -44,11 +47,13 @@ export class CacheReporter {
   /** Counts an L1 hit (the hottest path: the event is built only when someone listens). */
   l1Hit(key: string): void {
     this.counters.l1Hits++;
+    this.hot?.record(key);
     if (this.events.observed) this.events.next({ type: 'hit', tier: 'l1', key });
   }
 
   /** Counts a read served from `served`'s tier, or a miss. */
   read(key: string, served: FoundEntry | undefined): void {
+    this.hot?.record(key);
     if (served === undefined) {
       this.counters.misses++;
       if (this.events.observed) this.emit({ type: 'miss', key });

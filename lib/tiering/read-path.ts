@@ -184,6 +184,9 @@ export class ReadPath {
       this.parts.report.l2Failed(operation, keys.length === 1 ? keys[0] : undefined, error);
       return undefined;
     }
+    const { counters } = this.parts;
+    counters.l2Reads++;
+    counters.l2ReadMsTotal += performance.now() - startedAt;
     const n = keys.length;
     return {
       values: raws.slice(0, n),

@@ -39,6 +39,7 @@ import { WriteBehindFlusher } from '../write-behind/write-behind.flusher.js';
 import type { CacheTraceContext } from '../tracing/cache-channels.js';
 import { tracedBatches } from '../tracing/traced-batches.js';
 import { traceFound } from './found-entry.js';
+import { HotKeys, type HotKey } from '../events/hot-keys.js';
 
 export type { GetOrSetOptions, LandedChange, MsetEntry, SetOptions };
 
@@ -91,7 +92,15 @@ export class TieredCache implements InvalidationTarget {
     logger?: LoggerService,
   ) {
     const prefix = `${options.namespace}:`;
-    this.report = new CacheReporter(this.counters, prefix, options.writeBehind.maxPending, logger);
+    this.report = new CacheReporter(
+      this.counters,
+      prefix,
+      options.writeBehind.maxPending,
+      logger,
+      options.hotKeys === false
+        ? undefined
+        : new HotKeys(options.hotKeys.capacity, options.hotKeys.sampleEvery),
+    );
     this.events$ = this.report.events$;
     this.l1 = options.l1 === false ? undefined : new LocalTier(options.l1);
     this.breaker = new CircuitBreaker(options.circuitBreaker);
@@ -292,7 +301,8 @@ export class TieredCache implements InvalidationTarget {
   stats(): CacheStatsSnapshot {
     const { l1Hits, l2Hits, misses } = this.counters;
     const reads = l1Hits + l2Hits + misses;
-    return {
+    const hot = this.report.hot;
+    const snapshot = {
       ...this.counters,
       hitRatio: reads === 0 ? 0 : (l1Hits + l2Hits) / reads,
       pending: this.flusher.pending,
@@ -300,6 +310,10 @@ export class TieredCache implements InvalidationTarget {
       breaker: this.breaker.state,
       breakerOpens: this.breaker.opens,
     };
+    // Not enumerable: logging or spreading the snapshot shows numbers only.
+    return Object.defineProperty(snapshot, 'hotKeys', {
+      value: (n = 10): HotKey[] => hot?.top(n) ?? [],
+    }) as CacheStatsSnapshot;
   }
 
   /**

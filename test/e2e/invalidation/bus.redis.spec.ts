@@ -62,9 +62,16 @@ describe('InvalidationBus on a single Redis', () => {
     await a.cache.set('k', 'v1', { tags: ['t'] });
     await a.cache.flush();
     await waitFor(() => busOf(b).stats.received >= 1, { message: 'B to hear of the first write' });
+    // The lag of each message, from its send time: a few ms on loopback, never negative.
+    const lag = busOf(b).stats.lagMsTotal / busOf(b).stats.received;
+    expect(lag).toBeGreaterThanOrEqual(0);
+    expect(lag).toBeLessThan(1_000);
     expect(await b.cache.get('k')).toBe('v1');
     expect(await b.cache.get('k')).toBe('v1');
     expect(b.cache.stats().l1Hits).toBe(1);
+    // B read 'k' from L2 once: one L2 read, with its duration.
+    expect(b.cache.stats().l2Reads).toBe(1);
+    expect(b.cache.stats().l2ReadMsTotal).toBeGreaterThan(0);
 
     await a.cache.set('k', 'v2', { tags: ['t'] });
     await waitForValue(() => b.cache.get('k'), 'v2');

@@ -26,6 +26,9 @@ function stats(overrides: Partial<CacheStatsSnapshot> = {}): CacheStatsSnapshot 
     replicaConfirmedBatches: 0,
     replicaTimeouts: 0,
     replicaWaitMsTotal: 0,
+    l2Reads: 0,
+    l2ReadMsTotal: 0,
+    hotKeys: () => [],
     ...overrides,
   };
 }
@@ -106,7 +109,14 @@ describe('deriveCacheMetrics()', () => {
     expect(deriveCacheMetrics(stats(), { namespace: 'n', maxPending: 1 }).bus).toBeNull();
     const bus = {
       connected: true,
-      stats: { published: 3, received: 2, ignored: 1, publishErrors: 0, resubscribes: 1 },
+      stats: {
+        published: 3,
+        received: 2,
+        ignored: 1,
+        publishErrors: 0,
+        resubscribes: 1,
+        lagMsTotal: 9,
+      },
     };
     expect(deriveCacheMetrics(stats(), { namespace: 'n', maxPending: 1, bus }).bus).toEqual({
       connected: true,
@@ -115,6 +125,7 @@ describe('deriveCacheMetrics()', () => {
       ignored: 1,
       publishErrors: 0,
       resubscribes: 1,
+      lagMsTotal: 9,
     });
   });
 });

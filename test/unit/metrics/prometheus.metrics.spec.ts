@@ -44,6 +44,9 @@ function snapshot(
     replicaConfirmedBatches: 0,
     replicaTimeouts: 0,
     replicaWaitMsTotal: 0,
+    l2Reads: 0,
+    l2ReadMsTotal: 0,
+    hotKeys: [],
     bus: null,
     ...overrides,
   };
@@ -105,6 +108,7 @@ describe('registerCacheMetrics()', () => {
           ignored: 0,
           publishErrors: 0,
           resubscribes: 0,
+          lagMsTotal: 40,
         },
       }),
     );
@@ -118,6 +122,7 @@ describe('registerCacheMetrics()', () => {
     ).toBe(2);
     expect(text).not.toContain('c_invalidation_bus_connected{namespace="no-bus"}');
     expect(sample(text, 'c_write_behind_flush_seconds_total', 'namespace="with-bus"')).toBe(1.5);
+    expect(sample(text, 'c_invalidation_lag_seconds_total', 'namespace="with-bus"')).toBe(0.04);
     expect(sample(text, 'c_write_behind_flush_seconds_total', 'namespace="no-bus"')).toBe(0);
   });
 
@@ -155,6 +160,23 @@ describe('registerCacheMetrics()', () => {
     expect(sample(text, 'c_replica_confirmed_batches_total', 'namespace="durable"')).toBe(40);
     expect(sample(text, 'c_replica_timeouts_total', 'namespace="durable"')).toBe(3);
     expect(sample(text, 'c_replica_wait_seconds_total', 'namespace="durable"')).toBe(1.6);
+  });
+
+  it('exports the hot keys as one labelled series each', async () => {
+    const prom = await loadPromClient();
+    const registry = new Registry();
+    const source = registerCacheMetrics(prom, registry, 'c_', () =>
+      snapshot('hot', {
+        hotKeys: [
+          { key: 'product:1', reads: 900 },
+          { key: 'product:2', reads: 40 },
+        ],
+      }),
+    );
+    const text = await registry.metrics();
+    source.unregister();
+    expect(sample(text, 'c_hot_key_reads', 'namespace="hot",key="product:1"')).toBe(900);
+    expect(sample(text, 'c_hot_key_reads', 'namespace="hot",key="product:2"')).toBe(40);
   });
 
   it('shares one set of metrics between caches of one registry, one namespace label each', async () => {
@@ -215,6 +237,7 @@ describe('resolveMetricsOptions()', () => {
       prometheus: true,
       registry: undefined,
       prefix: 'distributed_cache_',
+      hotKeySeries: 10,
     });
   });
 
