@@ -33,6 +33,8 @@ export interface FlightSteps<T> {
    * Resolves `false` when the value could not be queued (reported), so the lock must be released.
    */
   store(value: T, releases: L2LockRef | undefined): Promise<boolean>;
+  /** Told how the lock went (for tracing): taken, waited for, or fallen back from. */
+  onLock?(outcome: 'acquired' | 'waited' | 'fallback', reason?: LockFallbackReason): void;
 }
 
 /**
@@ -108,6 +110,7 @@ export class DistributedFlight {
       }
       if (acquired) {
         if (waiting) this.waited(key, startedAt, 'acquired');
+        steps.onLock?.('acquired');
         return this.hold(key, { key: lockKey, token }, locks, steps);
       }
       if (!waiting) {
@@ -129,6 +132,7 @@ export class DistributedFlight {
       }
       if (found !== undefined && found.freshUntil > Date.now()) {
         this.waited(key, startedAt, 'value');
+        steps.onLock?.('waited');
         return found.value as T;
       }
       // No value yet: the next acquire tells whether the holder still holds the lock.
@@ -180,6 +184,7 @@ export class DistributedFlight {
     error?: unknown,
   ): Promise<T> {
     this.host.report.lockFallback(key, reason, error);
+    steps.onLock?.('fallback', reason);
     const value = await steps.compute();
     if (value !== undefined) await steps.store(value, undefined);
     return value;

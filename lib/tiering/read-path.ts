@@ -72,7 +72,7 @@ export class ReadPath {
       traceFound(trace, { value: hit, freshUntil: Infinity, tier: 'l1' });
       return hit as T;
     }
-    const found = hit === NOT_IN_L1 ? await this.readThrough(key) : undefined;
+    const found = hit === NOT_IN_L1 ? await this.readThrough(key, trace) : undefined;
     const fresh = found !== undefined && found.freshUntil > Date.now() ? found : undefined;
     this.parts.report.read(key, fresh);
     traceFound(trace, fresh);
@@ -132,14 +132,20 @@ export class ReadPath {
    * The entry under `key`, fresh or stale: L1, a queued write, else L2 ({@link L2_UNANSWERED} when
    * L2 did not answer). Counts nothing.
    */
-  lookup(key: string): Promise<FoundEntry | undefined | typeof L2_UNANSWERED> {
+  lookup(
+    key: string,
+    trace?: CacheTraceContext,
+  ): Promise<FoundEntry | undefined | typeof L2_UNANSWERED> {
     const local = this.parts.l1?.get(key);
-    return local !== undefined ? Promise.resolve(fromLocal(local)) : this.remote(key);
+    return local !== undefined ? Promise.resolve(fromLocal(local)) : this.remote(key, trace);
   }
 
   /** L1 missed: a write of ours not yet flushed, else L2. Counts nothing. */
-  private async readThrough(key: string): Promise<FoundEntry | undefined> {
-    const found = await this.remote(key);
+  private async readThrough(
+    key: string,
+    trace?: CacheTraceContext,
+  ): Promise<FoundEntry | undefined> {
+    const found = await this.remote(key, trace);
     return found === L2_UNANSWERED ? undefined : found;
   }
 
@@ -148,14 +154,19 @@ export class ReadPath {
    * L1: what a single-flight waiter polls. {@link L2_UNANSWERED} when L2 did not answer. Counts
    * nothing.
    */
-  async remote(key: string): Promise<FoundEntry | undefined | typeof L2_UNANSWERED> {
+  async remote(
+    key: string,
+    trace?: CacheTraceContext,
+  ): Promise<FoundEntry | undefined | typeof L2_UNANSWERED> {
     const pending = this.pendingValue(key);
     if (pending !== null) return pending;
     const mark = this.parts.reads.begin(key);
     try {
-      const read = await this.readRemote([key], 'get');
+      const read = await this.readRemote([key], 'get', trace);
       if (read === undefined) return L2_UNANSWERED;
-      const found = this.accept(key, read.values[0], mark, read.fresh);
+      const raw = read.values[0];
+      if (trace !== undefined && raw instanceof Error) trace.l2Error = raw;
+      const found = this.accept(key, raw, mark, read.fresh);
       return found instanceof Promise ? await found : found;
     } finally {
       this.parts.reads.end(key, mark);
@@ -169,6 +180,7 @@ export class ReadPath {
   private async readRemote(
     keys: readonly string[],
     operation: string,
+    trace?: CacheTraceContext,
   ): Promise<{ values: L2Read[]; fresh: FreshVersions } | undefined> {
     const { versions, prefix } = this.parts;
     const tags = versions.hintedTags(keys);
@@ -182,6 +194,7 @@ export class ReadPath {
       ]);
     } catch (error: unknown) {
       this.parts.report.l2Failed(operation, keys.length === 1 ? keys[0] : undefined, error);
+      if (trace !== undefined) trace.l2Error = error;
       return undefined;
     }
     const { counters } = this.parts;

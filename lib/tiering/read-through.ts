@@ -51,7 +51,10 @@ export interface ReadThroughHost {
    * The entry under `key`, fresh or stale, from L1, a queued write or L2; `L2_UNANSWERED` when L2
    * did not answer. Counts nothing.
    */
-  lookup(key: string): Promise<FoundEntry | undefined | typeof L2_UNANSWERED>;
+  lookup(
+    key: string,
+    trace?: CacheTraceContext,
+  ): Promise<FoundEntry | undefined | typeof L2_UNANSWERED>;
   /**
    * Stores a produced value, kept `keepStaleMs` past its TTL; with `releases`, its L2 write also
    * ends that single-flight lock, and is sent at once.
@@ -146,7 +149,7 @@ export class ReadThrough {
       timeout:
         options?.timeout === undefined ? undefined : parseDuration(options.timeout, 'timeout'),
     };
-    const looked = await this.host.lookup(key);
+    const looked = await this.host.lookup(key, trace);
     const unanswered = looked === L2_UNANSWERED;
     const found = unanswered ? undefined : looked;
     const now = Date.now();
@@ -174,9 +177,9 @@ export class ReadThrough {
     this.host.countRead(key, undefined);
     if (trace !== undefined) {
       traceFound(trace, undefined);
-      trace.loaded = true;
+      trace.loaded = false; // until the factory runs here (see compute)
     }
-    const produced = this.produce(key, factory, options, windows, unanswered);
+    const produced = this.produce(key, factory, options, windows, unanswered, trace);
     if (stale === undefined) return produced;
     try {
       return windows.timeout === undefined
@@ -213,11 +216,12 @@ export class ReadThrough {
     options: GetOrSetOptions | undefined,
     windows: Windows,
     l2Unanswered = false,
+    trace?: CacheTraceContext,
   ): Promise<T> {
     const keepStaleMs = Math.max(windows.swr, windows.grace);
     const lock = options?.lock;
     if (lock === undefined || lock === false || this.distributed === undefined) {
-      return this.compute(key, factory).then(async (value) => {
+      return this.compute(key, factory, trace).then(async (value) => {
         await this.storeValue(key, value, options, keepStaleMs, undefined);
         return value;
       });
@@ -233,13 +237,26 @@ export class ReadThrough {
         ? this.lockWaitMs
         : parseDuration(lock.waitMs, 'lock.waitMs');
     return this.distributed.run(key, waitMs, l2Unanswered, {
-      compute: () => this.compute(key, factory),
+      compute: () => this.compute(key, factory, trace),
       store: (value, releases) => this.storeValue(key, value, options, keepStaleMs, releases),
+      ...(trace === undefined
+        ? {}
+        : {
+            onLock: (outcome, reason) => {
+              trace.lock = outcome;
+              if (reason !== undefined) trace.lockFallback = reason;
+            },
+          }),
     });
   }
 
   /** Runs the factory; a failure starts (or extends) the key's backoff. */
-  private async compute<T>(key: string, factory: () => T | Promise<T>): Promise<T> {
+  private async compute<T>(
+    key: string,
+    factory: () => T | Promise<T>,
+    trace?: CacheTraceContext,
+  ): Promise<T> {
+    if (trace !== undefined) trace.loaded = true;
     let value: T;
     try {
       const nested = this.producing.has(key);

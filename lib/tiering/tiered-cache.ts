@@ -162,7 +162,7 @@ export class TieredCache implements InvalidationTarget {
     );
     this.readThrough = new ReadThrough(
       {
-        lookup: (key) => this.reader.lookup(key),
+        lookup: (key, trace) => this.reader.lookup(key, trace),
         store: (key, value, setOptions, keepStaleMs, releases) =>
           this.writer.storeProduced(key, value, setOptions, keepStaleMs, releases),
         countRead: (key, served) => this.report.read(key, served),

@@ -37,8 +37,17 @@ export interface CacheTraceContext {
   ttlMs?: number;
   /** getOrSet: joined a read of the key already in flight in this instance. */
   joined?: boolean;
-  /** getOrSet: whether this call ran the factory. */
+  /** getOrSet: whether this call ran the factory (in this instance). */
   loaded?: boolean;
+  /**
+   * getOrSet with `lock`: this instance took the distributed lock, waited for another instance's
+   * value, or ran the factory without the lock (`lockFallback` says why).
+   */
+  lock?: 'acquired' | 'waited' | 'fallback';
+  /** Why a `lock` call fell back: `timeout`, `l2-error` or `unsupported`. */
+  lockFallback?: string;
+  /** An L2 failure the call met and answered without (a miss instead of a hit). */
+  l2Error?: unknown;
   /** Set by the channel: what the operation resolved with. */
   result?: unknown;
   /** Set by the channel: what it rejected with. */

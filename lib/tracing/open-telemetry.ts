@@ -108,6 +108,12 @@ class OpenTelemetrySpans implements SpanSource {
       return run().then(
         (result) => {
           span.setAttributes(this.endAttributes(context));
+          // An L2 failure the call answered without (a miss): on the span, not its status.
+          if (context.operation !== 'batch' && context.l2Error !== undefined) {
+            span.addEvent('cache.l2_error', {
+              'exception.message': messageOf(context.l2Error),
+            });
+          }
           span.end();
           return result;
         },
@@ -151,6 +157,11 @@ class OpenTelemetrySpans implements SpanSource {
     if (context.hits !== undefined) attributes['cache.hits'] = context.hits;
     if (context.loaded !== undefined) attributes['cache.loaded'] = context.loaded;
     if (context.joined !== undefined) attributes['cache.joined'] = context.joined;
+    if (context.lock !== undefined) attributes['cache.lock'] = context.lock;
+    if (context.lockFallback !== undefined) {
+      attributes['cache.lock.fallback_reason'] = context.lockFallback;
+    }
+    if (context.l2Error !== undefined) attributes['cache.l2_error'] = true;
     return attributes;
   }
 
@@ -173,6 +184,10 @@ class OpenTelemetrySpans implements SpanSource {
     }
     return links;
   }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 let shared: OpenTelemetrySpans | undefined;

@@ -157,6 +157,37 @@ describe('OpenTelemetry spans (tracing: true)', () => {
     expect(batch!.attributes['db.operation.batch.size']).toBeGreaterThanOrEqual(1);
   });
 
+  it('says which instance ran the loader under the distributed lock and which waited for it', async () => {
+    const slowFactory = async (): Promise<string> => {
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      return 'built';
+    };
+    const [one, two] = await Promise.all([
+      first.get(CacheService).getOrSet('locked', slowFactory, { lock: true }),
+      second.get(CacheService).getOrSet('locked', slowFactory, { lock: true }),
+    ]);
+    expect([one, two]).toEqual(['built', 'built']);
+    const outcomes = named('cache.get_or_set')
+      .map((span) => [span.attributes['cache.lock'], span.attributes['cache.loaded']])
+      .sort();
+    expect(outcomes).toEqual([
+      ['acquired', true],
+      ['waited', false],
+    ]);
+  });
+
+  it('records an L2 failure the call answered without on its span', async () => {
+    await redis.pause();
+    try {
+      expect(await first.get(CacheService).get('while-hung')).toBeUndefined();
+    } finally {
+      await redis.resume();
+    }
+    const span = named('cache.get').at(-1)!;
+    expect(span.attributes).toMatchObject({ 'cache.tier': 'miss', 'cache.l2_error': true });
+    expect(span.events.map((event) => event.name)).toContain('cache.l2_error');
+  });
+
   it('records keys only with recordKeys, records errors, and traces nothing without the option', async () => {
     const withKeys = await startCacheApp({ namespace: 'otel-keys', tracing: { recordKeys: true } });
     const plain = await startCacheApp({ namespace: 'otel-off' });
