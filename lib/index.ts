@@ -42,6 +42,7 @@ export { CACHE_TRACING_CHANNELS } from './tracing/cache-channels.js';
 export type {
   CacheBatchTraceContext,
   CacheTraceContext,
+  CacheL2ReadTraceContext,
   CacheTraceTier,
 } from './tracing/cache-channels.js';
 export {

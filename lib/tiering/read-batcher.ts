@@ -1,5 +1,9 @@
 import type { L2Read } from '../l2/l2-store.interface.js';
 import type { RemoteTier } from './remote-tier.js';
+import { cacheChannels } from '../tracing/cache-channels.js';
+import { traced } from '../tracing/traced.js';
+
+const l2ReadStarts = cacheChannels.l2Read.start;
 
 interface Waiter {
   readonly keys: readonly string[];
@@ -27,7 +31,11 @@ export class ReadBatcher {
   /** Batches sent and not yet answered. */
   private inFlight = 0;
 
-  constructor(private readonly remote: RemoteTier) {}
+  /** @param namespace for the `l2Read` tracing channel */
+  constructor(
+    private readonly remote: RemoteTier,
+    private readonly namespace = '',
+  ) {}
 
   mget(keys: readonly string[]): Promise<L2Read[]> {
     return new Promise((resolve, reject) => {
@@ -61,7 +69,14 @@ export class ReadBatcher {
     }
     // One call: the store chunks it and splits it per shard or node in one round trip.
     this.inFlight++;
-    this.remote.mget(unique).then(
+    const reading = l2ReadStarts.hasSubscribers
+      ? traced(
+          cacheChannels.l2Read,
+          { operation: 'l2Read', namespace: this.namespace, size: unique.length },
+          () => this.remote.mget(unique),
+        )
+      : this.remote.mget(unique);
+    reading.then(
       (answers) => {
         this.inFlight--;
         for (const waiter of waiters) {

@@ -111,7 +111,7 @@ export class TieredCache implements InvalidationTarget {
       this.breaker,
       replicaPolicy(options.writeBehind, store, this.counters),
     );
-    const batcher = new ReadBatcher(remote);
+    const batcher = new ReadBatcher(remote, options.namespace);
     this.versions = new VersionRegistry(
       {
         mget: (keys) => batcher.mget(keys),

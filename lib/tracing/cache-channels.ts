@@ -68,6 +68,19 @@ export interface CacheBatchTraceContext {
   error?: unknown;
 }
 
+/**
+ * The context published for one L2 read (channel `l2Read`): the MGET that answers the L1 misses
+ * of one tick (several callers' keys, the version keys they are checked against).
+ */
+export interface CacheL2ReadTraceContext {
+  readonly operation: 'l2Read';
+  readonly namespace: string;
+  /** Keys read (values and version keys). */
+  readonly size: number;
+  result?: unknown;
+  error?: unknown;
+}
+
 /** The prefix of every channel name. */
 const CACHE_CHANNEL_PREFIX = 'nestjs-distributed-cache:';
 
@@ -87,6 +100,7 @@ export const cacheChannels = {
   invalidateTags: channel<CacheTraceContext>('invalidateTags'),
   clear: channel<CacheTraceContext>('clear'),
   batch: channel<CacheBatchTraceContext>('batch'),
+  l2Read: channel<CacheL2ReadTraceContext>('l2Read'),
 } as const;
 
 /** Channel names by operation, e.g. `CACHE_TRACING_CHANNELS.get` is `nestjs-distributed-cache:get`. */

@@ -1,11 +1,7 @@
 import type { Attributes, Link, Span, SpanContext, Tracer } from '@opentelemetry/api';
 import { CacheOptionalDependencyError } from '../errors/cache.errors.js';
-import {
-  cacheChannels,
-  type CacheBatchTraceContext,
-  type CacheTraceContext,
-} from './cache-channels.js';
-import { useSpanSource, type SpanSource } from './traced.js';
+import { cacheChannels, type CacheBatchTraceContext } from './cache-channels.js';
+import { useSpanSource, type AnyTraceContext, type SpanSource } from './traced.js';
 
 /** The `@opentelemetry/api` module. Internal: only this file sees its types at run time. */
 type OpenTelemetryApi = typeof import('@opentelemetry/api');
@@ -16,9 +12,7 @@ export type OpenTelemetryImporter = () => Promise<unknown>;
 const importOpenTelemetry: OpenTelemetryImporter = () => import('@opentelemetry/api');
 
 /** Span names by operation. */
-const SPAN_NAMES: Readonly<
-  Record<(CacheTraceContext | CacheBatchTraceContext)['operation'], string>
-> = {
+const SPAN_NAMES: Readonly<Record<AnyTraceContext['operation'], string>> = {
   get: 'cache.get',
   mget: 'cache.get_many',
   set: 'cache.put',
@@ -29,12 +23,13 @@ const SPAN_NAMES: Readonly<
   clear: 'cache.clear',
   invalidateTags: 'cache.invalidate_tags',
   batch: 'cache.write_batch',
+  l2Read: 'cache.l2_read',
 };
 
 /** Set spans remembered for the batch spans to link to, at most (the oldest go first). */
 const REMEMBERED_SETS = 10_000;
 
-type AnyContext = CacheTraceContext | CacheBatchTraceContext;
+type AnyContext = AnyTraceContext;
 
 /**
  * Turns the cache's TracingChannels into OpenTelemetry spans, for the namespaces of the caches
@@ -95,11 +90,11 @@ class OpenTelemetrySpans implements SpanSource {
     const settings = this.namespaces.get(context.namespace);
     if (settings === undefined) return run();
     const { api } = this;
-    const batch = context.operation === 'batch';
+    const client = context.operation === 'batch' || context.operation === 'l2Read';
     const options = {
-      kind: batch ? api.SpanKind.CLIENT : api.SpanKind.INTERNAL,
+      kind: client ? api.SpanKind.CLIENT : api.SpanKind.INTERNAL,
       attributes: this.startAttributes(context, settings.recordKeys),
-      ...(batch ? { links: this.linksOf(context) } : {}),
+      ...(context.operation === 'batch' ? { links: this.linksOf(context) } : {}),
     };
     return this.tracer.startActiveSpan(SPAN_NAMES[context.operation], options, (span: Span) => {
       if (context.operation === 'set' && context.key !== undefined) {
@@ -109,7 +104,7 @@ class OpenTelemetrySpans implements SpanSource {
         (result) => {
           span.setAttributes(this.endAttributes(context));
           // An L2 failure the call answered without (a miss): on the span, not its status.
-          if (context.operation !== 'batch' && context.l2Error !== undefined) {
+          if ('l2Error' in context && context.l2Error !== undefined) {
             span.addEvent('cache.l2_error', {
               'exception.message': messageOf(context.l2Error),
             });
@@ -132,6 +127,14 @@ class OpenTelemetrySpans implements SpanSource {
   }
 
   private startAttributes(context: AnyContext, recordKeys: boolean): Attributes {
+    if (context.operation === 'l2Read') {
+      return {
+        'cache.namespace': context.namespace,
+        'db.system.name': 'redis',
+        'db.operation.name': 'MGET',
+        'cache.keys.count': context.size,
+      };
+    }
     if (context.operation === 'batch') {
       return {
         'cache.namespace': context.namespace,
@@ -148,7 +151,7 @@ class OpenTelemetrySpans implements SpanSource {
   }
 
   private endAttributes(context: AnyContext): Attributes {
-    if (context.operation === 'batch') return {};
+    if (context.operation === 'batch' || context.operation === 'l2Read') return {};
     const attributes: Attributes = {};
     if (context.hit !== undefined) attributes['cache.hit'] = context.hit;
     if (context.tier !== undefined) attributes['cache.tier'] = context.tier;

@@ -1,9 +1,16 @@
 import type { TracingChannel } from 'node:diagnostics_channel';
-import type { CacheBatchTraceContext, CacheTraceContext } from './cache-channels.js';
+import type {
+  CacheBatchTraceContext,
+  CacheL2ReadTraceContext,
+  CacheTraceContext,
+} from './cache-channels.js';
+
+/** Any context the cache publishes. */
+export type AnyTraceContext = CacheTraceContext | CacheBatchTraceContext | CacheL2ReadTraceContext;
 
 /** What a span source (the OpenTelemetry bridge) wraps around a traced call. */
 export interface SpanSource {
-  around<T>(context: CacheTraceContext | CacheBatchTraceContext, run: () => Promise<T>): Promise<T>;
+  around<T>(context: AnyTraceContext, run: () => Promise<T>): Promise<T>;
 }
 
 /** The span source in use, while some cache has `tracing` on (see open-telemetry.ts). */
@@ -24,7 +31,7 @@ export function useSpanSource(source: SpanSource | undefined): void {
  * NOTE: the cache traces when a subscriber listens to `start`, as `TracingChannel.subscribe()`
  * subscribers normally do.
  */
-export function traced<T, C extends CacheTraceContext | CacheBatchTraceContext>(
+export function traced<T, C extends AnyTraceContext>(
   channel: TracingChannel<unknown, C>,
   context: C,
   call: (trace: C) => Promise<T>,

@@ -128,9 +128,18 @@ describe('OpenTelemetry spans (tracing: true)', () => {
     expect(named('db.query')).toHaveLength(0);
     await first.get(CacheService).flush();
     await request(second.getHttpServer()).get('/products/1').expect(200, { id: '1' });
-    expect(named('cache.get_or_set').at(-1)!.attributes).toMatchObject({
-      'cache.hit': true,
-      'cache.tier': 'l2',
+    const l2Hit = named('cache.get_or_set').at(-1)!;
+    expect(l2Hit.attributes).toMatchObject({ 'cache.hit': true, 'cache.tier': 'l2' });
+    // The Redis call under it, as the OpenTelemetry database conventions name it.
+    const read = named('cache.l2_read').find(
+      (span) => parentOf(span) === l2Hit.spanContext().spanId,
+    );
+    expect(read).toBeDefined();
+    expect(read!.kind).toBe(SpanKind.CLIENT);
+    expect(read!.attributes).toMatchObject({
+      'db.system.name': 'redis',
+      'db.operation.name': 'MGET',
+      'cache.namespace': 'otel',
     });
     expect(named('db.query')).toHaveLength(0);
   });
