@@ -22,8 +22,8 @@ interface Waiter {
  * is in flight gather and leave on `process.nextTick`, which runs after the promise jobs queued by
  * the current batch's answers, so callers that immediately read again join the next batch without
  * waiting for a timer. (Capping a batch so that several go in flight at once was measured: no
- * gain beyond noise at 100 in flight, and more client CPU per read.) A DataLoader-style batcher, written here because it must share the
- * remote tier's timeout and circuit breaker.
+ * gain beyond noise at 100 in flight, and more client CPU per read.) A DataLoader-style batcher,
+ * written here because it must share the remote tier's timeout and circuit breaker.
  */
 export class ReadBatcher {
   private waiters: Waiter[] = [];

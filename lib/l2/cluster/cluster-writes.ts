@@ -70,9 +70,15 @@ export async function writePerNode(
         const master = masterClient(cluster, node);
         if (master === undefined) unconfirmed(failures, applied, node, durability);
         else {
-          const waited = await waitForReplicas(master, durability, masterKey(node));
-          replicaWaitMs = Math.max(replicaWaitMs, waited.waitMs);
-          if (waited.shortfall !== undefined) failUnconfirmed(failures, applied, waited.shortfall);
+          try {
+            const waited = await waitForReplicas(master, durability, masterKey(node));
+            replicaWaitMs = Math.max(replicaWaitMs, waited.waitMs);
+            if (waited.shortfall !== undefined)
+              failUnconfirmed(failures, applied, waited.shortfall);
+          } catch (error: unknown) {
+            // This master's connection failed before WAIT answered: its writes alone are retried.
+            failUnconfirmed(failures, applied, router.unavailable('write', error));
+          }
         }
       }
       await router.resendOneByOne(writes, redirected, failures, pxat);

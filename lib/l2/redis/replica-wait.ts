@@ -38,13 +38,14 @@ export async function waitForReplicas(
 }
 
 /**
- * Marks every write in `sent` (batch indexes) that did not already fail as failed with the WAIT
- * shortfall: the master has it, a failover could lose it, so it is sent again.
+ * Marks every write in `sent` (batch indexes) that did not already fail as failed with `reason`
+ * (the WAIT shortfall, or the error WAIT met): the master may have it, a failover could lose it,
+ * so it is sent again.
  */
 export function failUnconfirmed(
   failures: Map<number, unknown>,
   sent: Iterable<number>,
-  shortfall: CacheReplicaTimeoutError,
+  reason: unknown,
 ): void {
-  for (const index of sent) if (!failures.has(index)) failures.set(index, shortfall);
+  for (const index of sent) if (!failures.has(index)) failures.set(index, reason);
 }
