@@ -100,7 +100,14 @@ class OpenTelemetrySpans implements SpanSource {
       if (context.operation === 'set' && context.key !== undefined) {
         this.remember(`${context.namespace}:${context.key}`, span.spanContext());
       }
-      return run().then(
+      let running: Promise<T>;
+      try {
+        running = run();
+      } catch (error: unknown) {
+        // A call that throws instead of rejecting still ends its span.
+        running = Promise.reject(error instanceof Error ? error : new Error(String(error)));
+      }
+      return running.then(
         (result) => {
           span.setAttributes(this.endAttributes(context));
           // An L2 failure the call answered without (a miss): on the span, not its status.
