@@ -1,8 +1,9 @@
 import type { HotKey } from './hot-keys.js';
 
 /**
- * A snapshot of the cache's counters since start. Every field is a plain number so that it
- * can be logged or exported as-is.
+ * A snapshot of the cache's counters since start. Every enumerable field is a plain number (or
+ * the breaker's state) so that it can be logged or exported as-is; `hotKeys` is a non-enumerable
+ * method.
  */
 export interface CacheStatsSnapshot {
   /** Reads answered by the in-process tier. */
