@@ -312,9 +312,8 @@ describe('CacheService under steady load on a single Redis', () => {
     load.start();
     await delay(1_000);
     await redis.pause();
-    // Marked once Redis is frozen: a write made between the mark and the signal would land,
-    // and count as kept over the newer writes dropped during the hang (seen under a loaded CI
-    // machine: 2 such "inversions"), though drop-oldest only ever chooses among held writes.
+    // Marked once Redis is frozen: a write made between the mark and the signal lands normally,
+    // and is no write of the hang for drop-oldest to weigh against the newer ones it drops.
     load.markFault();
     await delay(2_500);
     // The newest write at the resume: drop-oldest must keep it.
