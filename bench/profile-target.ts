@@ -5,7 +5,7 @@
  * Usage: node --cpu-prof --cpu-prof-dir=/tmp/ndc-profiles --import ./bench/register.js \
  *          bench/profile-target.ts WORKLOAD [--seconds N]
  *
- * WORKLOAD: l1-get | cacheable-hit | l2-get | durable-sets
+ * WORKLOAD: l1-get | cacheable-hit | l2-get | durable-sets | set-call
  */
 import 'reflect-metadata';
 import { startRedis, stopAll } from './core/bench-servers.js';
@@ -15,7 +15,7 @@ import { makeKeys, makeValues } from './core/workload.js';
 import { BenchCatalogue } from './scenarios/cacheable-hit.scenario.js';
 import { redisOptions, startOurCache } from './subjects/our-cache.subject.js';
 
-const WORKLOADS = ['l1-get', 'cacheable-hit', 'l2-get', 'durable-sets'] as const;
+const WORKLOADS = ['l1-get', 'cacheable-hit', 'l2-get', 'durable-sets', 'set-call'] as const;
 type Workload = (typeof WORKLOADS)[number];
 
 const args = process.argv.slice(2);
@@ -81,6 +81,29 @@ try {
         const ours = await startOurCache(redisOptions(redis.url, 'profile'));
         await runConcurrent((i) => ours.cache.set(keys[i]!, values[i]), total, 100);
         await ours.cache.flush();
+        ops += total;
+        await ours.close();
+        await redis.cli('FLUSHALL');
+      }
+      break;
+    }
+    case 'set-call': {
+      // Scenario d-call's held-writes row: awaited set() calls, one at a time, no flush meanwhile.
+      const total = 100_000;
+      const values = makeValues(total);
+      let round = 0;
+      while (performance.now() < deadline) {
+        const keys = makeKeys(`s${round++}:`, total);
+        const ours = await startOurCache(
+          redisOptions(redis.url, 'profile', {
+            writeBehind: {
+              flushIntervalMs: 60_000,
+              maxBatchSize: 2 * total,
+              maxPending: 2 * total,
+            },
+          }),
+        );
+        for (let i = 0; i < total; i++) await ours.cache.set(keys[i]!, values[i]);
         ops += total;
         await ours.close();
         await redis.cli('FLUSHALL');

@@ -16,8 +16,9 @@ export interface LocalTierOptions {
 /**
  * The in-process tier: an `lru-cache` bounded by entry count and approximate bytes.
  *
- * It holds the live value a caller stored or read (no copy, no deserialization on a hit: that
- * is what makes an L1 hit cheap). A caller that mutates a returned object therefore changes what
+ * It holds the live value a caller read (no copy, no deserialization on a hit: that is what
+ * makes an L1 hit cheap), or, until its first read, what the tiers above put in its place (a value
+ * set here is held serialized). A caller that mutates a returned object therefore changes what
  * later reads *in this instance* return, until the entry leaves L1; L2 and other instances keep
  * the value as it was serialized at `set()`. Treat cached values as immutable.
  *
@@ -86,26 +87,19 @@ export class LocalTier {
   }
 
   /**
-   * Sets the size of `key`'s entry to `size` bytes, if it still holds `value` (evicting older
-   * entries should L1 now hold more than `maxBytes`); keeps its expiry and tags. For values sized
-   * by a guess when stored and by their serialized bytes once encoded.
+   * Puts `value` in place of `held` under `key`, if the entry still holds `held`, keeping its
+   * expiry and tags; `size` is the entry's size as stored. For an entry held in another form
+   * (encoded) until first read.
    */
-  resize(key: string, value: unknown, size: number): void {
+  replace(key: string, held: unknown, value: unknown, size: number): void {
+    if (this.lru.peek(key) !== held) return;
     const stored = value === null ? NULL_VALUE : value;
-    if (stored === undefined || this.lru.peek(key) !== stored) return;
-    const ttl = this.lru.getRemainingTTL(key);
-    const tags = this.tagsByKey.get(key);
-    // lru-cache keeps the old size when a key is set to the value it holds: delete, then set.
-    this.lru.delete(key);
-    if (size > this.options.maxBytes || !(ttl >= 1)) return;
-    this.lru.set(key, stored, { ttl: Math.ceil(ttl), size: Math.max(1, size) });
-    if (tags !== undefined && this.lru.has(key)) this.tagsByKey.set(key, tags);
-  }
-
-  /** Deletes `key` if it still holds `value` (a newer value stays). */
-  deleteIf(key: string, value: unknown): void {
-    const stored = value === null ? NULL_VALUE : value;
-    if (this.lru.peek(key) === stored) this.lru.delete(key);
+    // noDisposeOnSet: the dispose hook would forget the entry's tags.
+    this.lru.set(key, stored, {
+      noUpdateTTL: true,
+      noDisposeOnSet: true,
+      size: Math.max(1, size),
+    });
   }
 
   clear(): void {

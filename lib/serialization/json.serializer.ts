@@ -96,6 +96,20 @@ export class JsonSerializer implements CacheSerializer {
   }
 
   /**
+   * Decodes text made by `serializeText` in this process (a value written here, read back before
+   * it ever left as bytes): no UTF-8 or framing checks, which bytes from outside need.
+   * @throws Error when it is not such text.
+   */
+  deserializeText(payload: string): unknown {
+    const mode = payload.charCodeAt(2);
+    if (payload.charCodeAt(0) !== BYTE_J || (mode !== BYTE_COLON && mode !== BYTE_T)) {
+      throw new Error(`Not JsonSerializer text: ${JSON.stringify(payload.slice(0, 8))}`);
+    }
+    const parsed: unknown = JSON.parse(payload.slice(PREFIX_BYTES, -1));
+    return mode === BYTE_T ? revive(parsed) : parsed;
+  }
+
+  /**
    * Decodes bytes written by `serialize`.
    * @throws Error when the payload was written by another serializer or format version, is
    *   truncated, or is otherwise corrupt.

@@ -9,9 +9,6 @@ import type { BatchCheck, BatchGuard } from '../write-behind/flusher-ports.js';
 import type { PendingSet, PendingWrite } from '../write-behind/pending-write.js';
 import type { KnownVersions } from './known-versions.js';
 
-/** Re-frames an entry's bytes with another version stamp (the value is not serialized again). */
-export type Restamper = (key: string, bytes: Buffer, stamp: VersionStamp) => Buffer;
-
 /** How long a tag's version key outlives the entries of the batch that created it, in ms. */
 const TAG_KEY_MARGIN_MS = 3_600_000;
 
@@ -31,10 +28,7 @@ const TAG_KEY_MARGIN_MS = 3_600_000;
  *    token) is left as it is: it may predate the invalidation, so it must read as a miss.
  */
 export class BatchVersionGuard implements BatchGuard {
-  constructor(
-    private readonly versions: KnownVersions,
-    private readonly restamp: Restamper,
-  ) {}
+  constructor(private readonly versions: KnownVersions) {}
 
   check(writes: readonly PendingWrite[]): BatchCheck | undefined {
     let sets: PendingSet[] | undefined;
@@ -111,7 +105,8 @@ export class BatchVersionGuard implements BatchGuard {
       }
       if (!changed) continue;
       const next: VersionStamp = t === undefined ? { g } : { g, t };
-      resend.push({ ...write, value: this.restamp(write.key, write.value, next), stamp: next });
+      // The stamp goes into the envelope when the write is sent: the payload stays as it is.
+      resend.push({ ...write, stamp: next });
     }
     return resend;
   }

@@ -19,9 +19,9 @@ export function landedChange(writes: readonly PendingWrite[], namespace: string)
     if (write.key.startsWith(prefix)) {
       keys.push(write.key.slice(prefix.length));
     } else if (write.kind === 'set' && write.key === namespaceKey) {
-      clear = write.value.toString('utf8');
+      clear = write.payload.toString('utf8');
     } else if (write.kind === 'set' && write.key.startsWith(versionPrefix)) {
-      (tags ??= {})[write.key.slice(versionPrefix.length)] = write.value.toString('utf8');
+      (tags ??= {})[write.key.slice(versionPrefix.length)] = write.payload.toString('utf8');
     }
   }
   return {

@@ -1,6 +1,12 @@
 import { assertArray } from './argument-checks.js';
 import type { Decoded } from './entry-codec.js';
-import { StaleableValue, traceFound, type FoundEntry } from './found-entry.js';
+import {
+  EncodedValue,
+  StaleableValue,
+  traceFound,
+  WrappedValue,
+  type FoundEntry,
+} from './found-entry.js';
 import type { ReadMark } from './in-flight-reads.js';
 import type { ReadBatcher } from './read-batcher.js';
 import type { TierParts } from './tier-parts.js';
@@ -38,15 +44,53 @@ export class ReadPath {
    * {@link STALE_IN_L1}. The one place an L1 hit is counted.
    */
   l1Hit(key: string): unknown {
-    const local = this.parts.l1?.get(key);
-    if (local === undefined) return NOT_IN_L1;
-    let value: unknown = local;
-    if (local instanceof StaleableValue) {
-      if (local.freshUntil <= Date.now()) return STALE_IN_L1;
-      value = local.value;
+    let value = this.parts.l1?.get(key);
+    if (value === undefined) return NOT_IN_L1;
+    if (value instanceof WrappedValue) {
+      const local = value instanceof EncodedValue ? this.decodeLocal(key, value) : value;
+      if (local === undefined) return NOT_IN_L1;
+      if (local instanceof StaleableValue) {
+        if (local.freshUntil <= Date.now()) return STALE_IN_L1;
+        value = local.value;
+      } else {
+        value = local;
+      }
     }
     this.parts.report.l1Hit(key);
     return value;
+  }
+
+  /**
+   * What L1 holds for `key` as a found entry (a value written here decoded on this first read),
+   * or `undefined`.
+   */
+  private fromL1(key: string): FoundEntry | undefined {
+    const held = this.parts.l1?.get(key);
+    const local = held instanceof EncodedValue ? this.decodeLocal(key, held) : held;
+    if (local === undefined) return undefined;
+    return local instanceof StaleableValue
+      ? { value: local.value, freshUntil: local.freshUntil, tier: 'l1' }
+      : { value: local, freshUntil: Infinity, tier: 'l1' };
+  }
+
+  /**
+   * Decodes a value this instance wrote, held encoded in L1 until now, and puts the value (in its
+   * StaleableValue when it has a stale window) in its place. `undefined`, with the entry dropped,
+   * when it cannot be decoded (reported) or has expired.
+   */
+  private decodeLocal(key: string, held: EncodedValue): unknown {
+    let value: unknown;
+    try {
+      value = this.parts.codec.deserialize(key, held.payload);
+    } catch (error: unknown) {
+      this.parts.l1?.delete(key);
+      this.parts.report.l2Failed('decode', key, error);
+      return undefined;
+    }
+    const local =
+      held.freshUntil === undefined ? value : new StaleableValue(value, held.freshUntil);
+    this.parts.l1?.replace(key, held, local, held.payload.length);
+    return local;
   }
 
   /** The value of `key`: L1, else L2 (filling L1), else `undefined`. Never throws for L2 trouble. */
@@ -89,13 +133,12 @@ export class ReadPath {
   private async mgetValues<T>(keys: readonly string[]): Promise<Array<T | undefined>> {
     assertArray(keys, 'mget() takes an array of keys');
     keys.forEach((key) => assertKey(key, this.parts.options.maxKeyLength));
-    const { l1, report, reads } = this.parts;
+    const { report, reads } = this.parts;
     const result = new Array<T | undefined>(keys.length);
     const remoteAt: number[] = [];
     const now = Date.now();
     keys.forEach((key, i) => {
-      const local = l1?.get(key);
-      const found = local !== undefined ? fromLocal(local) : this.pendingValue(key);
+      const found = this.fromL1(key) ?? this.pendingValue(key);
       if (found === null) {
         remoteAt.push(i);
         return;
@@ -136,8 +179,8 @@ export class ReadPath {
     key: string,
     trace?: CacheTraceContext,
   ): Promise<FoundEntry | undefined | typeof L2_UNANSWERED> {
-    const local = this.parts.l1?.get(key);
-    return local !== undefined ? Promise.resolve(fromLocal(local)) : this.remote(key, trace);
+    const local = this.fromL1(key);
+    return local !== undefined ? Promise.resolve(local) : this.remote(key, trace);
   }
 
   /** L1 missed: a write of ours not yet flushed, else L2. Counts nothing. */
@@ -218,9 +261,15 @@ export class ReadPath {
     const write = this.pendingWrite(this.parts.prefix + key);
     if (!write) return null; // nothing queued: ask L2
     if (write.kind === 'del' || write.expiresAt <= Date.now()) return undefined;
-    const decoded = this.decode(key, write.value);
-    if (decoded === undefined || !this.parts.versions.matchesKnown(decoded.stamp)) return undefined;
-    return { value: decoded.value, freshUntil: decoded.freshUntil, tier: 'l1' };
+    if (!this.parts.versions.matchesKnown(write.stamp)) return undefined;
+    let value: unknown;
+    try {
+      value = this.parts.codec.deserialize(key, write.payload);
+    } catch (error: unknown) {
+      this.parts.report.l2Failed('decode', key, error);
+      return undefined;
+    }
+    return { value, freshUntil: write.freshUntil ?? write.expiresAt, tier: 'l1' };
   }
 
   /**
@@ -280,11 +329,4 @@ export class ReadPath {
       return undefined;
     }
   }
-}
-
-/** An L1 value as a found entry. */
-function fromLocal(local: unknown): FoundEntry {
-  return local instanceof StaleableValue
-    ? { value: local.value, freshUntil: local.freshUntil, tier: 'l1' }
-    : { value: local, freshUntil: Infinity, tier: 'l1' };
 }

@@ -127,9 +127,10 @@ export class TieredCache implements InvalidationTarget {
       tracedBatches(remote, options.namespace),
       options.writeBehind,
       this.counters,
-      new BatchVersionGuard(this.versions.known, (key, bytes, stamp) =>
-        codec.restamp(key, bytes, stamp),
-      ),
+      {
+        guard: new BatchVersionGuard(this.versions.known),
+        frame: (write) => codec.frame(write),
+      },
     );
     this.flusher.signals$.subscribe((signal) => {
       if (signal.type === 'landed' && this.landed.observed) {

@@ -1,5 +1,6 @@
 import { assertArray, assertTag } from './argument-checks.js';
 import type { Prepared } from './entry-codec.js';
+import { EncodedValue } from './found-entry.js';
 import type { SetOptions } from './read-through.js';
 import type { TierParts } from './tier-parts.js';
 import { CacheError } from '../errors/cache.errors.js';
@@ -37,7 +38,7 @@ export class WritePath {
    *
    * The value is encoded here, in every mode: one that cannot be encoded (circular, a function, a
    * symbol, a class instance) or is larger than `maxValueBytes` rejects, and nothing of it enters
-   * L1 or the queue. The queue keeps the encoded bytes, so a caller mutating the value afterwards
+   * L1 or the queue. L1 and the queue keep the serialized value, so a caller mutating it afterwards
    * changes nothing in L2.
    * @throws CacheKeyError, CacheOptionsError (ttl) or CacheError (tags) for bad arguments
    * @throws CacheSerializationError for `undefined` or a value that cannot be encoded
@@ -50,7 +51,7 @@ export class WritePath {
       const { codec } = this.parts;
       const entry = codec.encoded(codec.prepare(key, value, options?.ttl, options?.tags));
       if (trace !== undefined) {
-        trace.itemSize = entry.bytes!.length;
+        trace.itemSize = codec.framedLength(entry);
         trace.ttlMs = entry.expiresAt - entry.at;
       }
       return this.parts.options.writeBehind.enabled ? this.storeOne(entry) : this.store([entry]);
@@ -154,7 +155,7 @@ export class WritePath {
     const writes = versions.map(({ key, token }): PendingWrite => ({
       kind: 'set',
       key,
-      value: Buffer.from(token),
+      payload: token,
       expiresAt,
       seq: this.flusher.nextSeq(),
     }));
@@ -194,18 +195,31 @@ export class WritePath {
   /** Writes L1 for an encoded `entry` and makes its queued write. */
   private stage(entry: Prepared): PendingSet {
     const { l1, versions, reads } = this.parts;
-    const bytes = entry.bytes!;
-    l1?.set(entry.key, entry.local, entry.expiresAt, bytes.length, entry.tags, entry.at);
+    const payload = entry.payload!;
+    const freshUntil = entry.freshUntil < entry.expiresAt ? entry.freshUntil : undefined;
+    // L1 holds the payload the queue holds (one copy) until the first read here decodes it.
+    const held = new EncodedValue(payload, freshUntil);
+    l1?.set(entry.key, held, entry.expiresAt, payload.length, entry.tags, entry.at);
     if (entry.tags !== undefined || versions.hasTagHints)
       versions.rememberTags(entry.key, entry.tags);
     reads.markDirty(entry.key);
-    return {
-      kind: 'set',
-      key: entry.fullKey,
-      value: bytes,
-      expiresAt: entry.expiresAt,
-      seq: this.flusher.nextSeq(),
-      stamp: entry.stamp,
-    };
+    return freshUntil === undefined
+      ? {
+          kind: 'set',
+          key: entry.fullKey,
+          payload,
+          expiresAt: entry.expiresAt,
+          seq: this.flusher.nextSeq(),
+          stamp: entry.stamp,
+        }
+      : {
+          kind: 'set',
+          key: entry.fullKey,
+          payload,
+          expiresAt: entry.expiresAt,
+          freshUntil,
+          seq: this.flusher.nextSeq(),
+          stamp: entry.stamp,
+        };
   }
 }

@@ -4,7 +4,7 @@ import type { CacheCounters } from '../events/cache-stats.js';
 import type { L2Ensured } from '../l2/l2-store.interface.js';
 import { backoffDelay, toL2Writes } from './batch.js';
 import type { FlusherOptions, FlusherSignal } from './flusher-signal.js';
-import type { BatchCheck, BatchGuard, WriteTarget } from './flusher-ports.js';
+import type { BatchCheck, BatchGuard, FrameWrite, WriteTarget } from './flusher-ports.js';
 import type { FollowUps, Recheck } from './follow-ups.js';
 import type { HeldWrites } from './held-writes.js';
 import type { PendingSet, PendingWrite } from './pending-write.js';
@@ -69,6 +69,7 @@ export class BatchSender {
     private readonly options: FlusherOptions,
     private readonly host: SenderHost,
     private readonly guard: BatchGuard | undefined,
+    private readonly frame: FrameWrite,
   ) {
     this.batchesInFlight =
       (options.replicas ?? 0) > 0 ? DURABLE_BATCHES_IN_FLIGHT : BATCHES_IN_FLIGHT;
@@ -138,7 +139,7 @@ export class BatchSender {
     const check = this.guard?.check(batch);
     const started = performance.now();
     if (check?.first !== true) {
-      const sending = this.remote.write(toL2Writes(batch, Date.now()), check?.requests);
+      const sending = this.remote.write(toL2Writes(batch, Date.now(), this.frame), check?.requests);
       return { batch, started, sending, check };
     }
     // Some entry carries no token for a version key yet (a tag new to this instance): learn the
@@ -154,7 +155,7 @@ export class BatchSender {
         () => undefined,
       )
       .then(async (answers) => {
-        await this.remote.write(toL2Writes(batch, Date.now()));
+        await this.remote.write(toL2Writes(batch, Date.now(), this.frame));
         return answers;
       });
     return { batch, started, sending, check };

@@ -20,9 +20,19 @@ export interface WriteTarget {
 }
 
 /**
+ * The bytes L2 stores for a queued set: the cache frames an entry's payload into its envelope
+ * (tiering/entry-codec.ts) when its batch is sent.
+ */
+export type FrameWrite = (write: PendingSet) => Buffer;
+
+/** {@link FrameWrite} of a queue that stores payloads as they are (no envelope). */
+export const storePayload: FrameWrite = (write) =>
+  typeof write.payload === 'string' ? Buffer.from(write.payload) : write.payload;
+
+/**
  * Keeps a batch's entries valid against the version keys they were stamped with. Before a batch
  * is sent it names the version keys to make sure of (re-created when lost); once L2 answered, it
- * hands back the entries that must be sent again with new bytes (re-stamped with the token L2 now
+ * hands back the entries that must be sent again with a new stamp (re-stamped with the token L2 now
  * holds). The cache implements it (tiering/batch-version.guard.ts).
  */
 export interface BatchGuard {
@@ -40,7 +50,7 @@ export interface BatchCheck {
   readonly first: boolean;
   /**
    * Learns L2's answers (`undefined`: the call failed) and returns the sets to send again,
-   * re-stamped (same key and `seq`, new bytes).
+   * re-stamped (same key, `seq` and payload, new stamp).
    */
   settle(answers: readonly L2Ensured[] | undefined): PendingSet[];
 }

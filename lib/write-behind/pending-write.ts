@@ -11,10 +11,17 @@ export interface PendingSet {
   readonly kind: 'set';
   /** Full Redis key (namespace included). */
   readonly key: string;
-  /** The encoded entry envelope (made by `set()`: the queue holds one copy, never the value). */
-  readonly value: Buffer;
+  /**
+   * What is stored. For an entry (it has a `stamp`): its value as the serializer made it in
+   * `set()` (never the caller's object), framed into its envelope only when sent; L1 holds this
+   * same copy until its first read, so a pending write costs one copy of its value. For a version
+   * key (no `stamp`): its token, stored as is.
+   */
+  readonly payload: string | Buffer;
   /** Absolute expiry, epoch milliseconds (a whole number). */
   readonly expiresAt: number;
+  /** End of an entry's TTL proper, when it keeps a stale window until `expiresAt`. */
+  readonly freshUntil?: number;
   readonly seq: number;
   /**
    * The version tokens the entry was stamped with (none for the version keys themselves): the

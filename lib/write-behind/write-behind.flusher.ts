@@ -25,7 +25,12 @@ import { backoffDelay } from './batch.js';
 import { BatchSender } from './batch-sender.js';
 import { WakeTimer, drainTriggers$ } from './drain-triggers.js';
 import type { FlusherOptions, FlusherSignal } from './flusher-signal.js';
-import type { BatchGuard, WriteTarget } from './flusher-ports.js';
+import {
+  storePayload,
+  type BatchGuard,
+  type FrameWrite,
+  type WriteTarget,
+} from './flusher-ports.js';
 import { FollowUps } from './follow-ups.js';
 import { HeldWrites } from './held-writes.js';
 import type { PendingWrite } from './pending-write.js';
@@ -87,7 +92,8 @@ export class WriteBehindFlusher {
     remote: WriteTarget,
     private readonly options: FlusherOptions,
     private readonly counters: CacheCounters,
-    guard?: BatchGuard,
+    /** The version check of each batch (the cache's BatchVersionGuard) and how sets are framed. */
+    ports: { guard?: BatchGuard; frame?: FrameWrite } = {},
   ) {
     this.sender = new BatchSender(
       remote,
@@ -100,7 +106,8 @@ export class WriteBehindFlusher {
         enqueue: (write) => this.enqueue(write),
         wake: () => this.wake(),
       },
-      guard,
+      ports.guard,
+      ports.frame ?? storePayload,
     );
     this.capacity = new WriteCapacity(this.held, options, (write) => {
       this.counters.dropped++;

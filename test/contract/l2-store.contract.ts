@@ -204,7 +204,11 @@ export function describeL2StoreContract(name: string, setup: () => Promise<L2Sto
         const values = await store().mget(keys);
         expect(values).toHaveLength(10_000);
         const wrong = values.findIndex((value, i) => text(value) !== `value-${i}`);
-        expect(wrong).toBe(-1);
+        // The answer found in the wrong place, so that a failure says what came back.
+        expect({ wrong, found: wrong < 0 ? undefined : text(values[wrong]) }).toEqual({
+          wrong: -1,
+          found: undefined,
+        });
       });
 
       it('rejects with CacheBatchError naming only a set whose expiresAt is not a whole number >= 1', async () => {

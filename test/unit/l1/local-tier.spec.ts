@@ -33,43 +33,33 @@ describe('LocalTier', () => {
       expect(tier.get('b')).toBeUndefined();
     });
 
-    it('resize() corrects a guessed size: evicts older entries past maxBytes, keeps the TTL, ignores a replaced value', async () => {
+    it('replace() swaps the held form for the value, keeping expiry, size and tags, unless the entry changed', async () => {
       const tier = new LocalTier({ max: 100, maxBytes: 100, ttlMs: 60_000 });
-      const a = { id: 'a' };
-      const b = { id: 'b' };
-      tier.set('a', a, Date.now() + 60_000, 10);
-      tier.set('b', b, Date.now() + 120, 10);
-      tier.resize('b', b, 70);
-      expect(tier.get('a')).toBe(a);
-      tier.resize('a', a, 40); // 40 + 70 > 100: the least recently used other entry goes
-      expect(tier.get('a')).toBe(a);
-      expect(tier.get('b')).toBeUndefined();
+      const held = { encoded: true };
+      tier.set('k', held, Date.now() + 150, 60, ['t']);
+      tier.replace('k', held, { id: 1 }, 60);
+      expect(tier.get('k')).toEqual({ id: 1 });
+      tier.set('other', 'o', Date.now() + 60_000, 50); // 60 + 50 > 100: the size was kept
+      expect(tier.get('k')).toBeUndefined();
 
-      tier.set('c', 'c', Date.now() + 100, 10);
-      tier.resize('c', 'c', 20);
-      await waitFor(() => tier.get('c') === undefined, {
+      const tagged = { encoded: true };
+      tier.set('t', tagged, Date.now() + 150, 10, ['red']);
+      tier.replace('t', tagged, null, 10);
+      expect(tier.get('t')).toBeNull();
+      tier.deleteTagged(['red']); // the tags were kept
+      expect(tier.get('t')).toBeUndefined();
+
+      const expiring = { encoded: true };
+      tier.set('e', expiring, Date.now() + 100, 10);
+      tier.replace('e', expiring, 'decoded', 10);
+      await waitFor(() => tier.get('e') === undefined, {
         timeoutMs: 2_000,
-        message: 'c expired at its own TTL, not later',
+        message: 'e expired at its own TTL, not later',
       });
 
-      tier.set('d', 'new', Date.now() + 60_000, 10);
-      tier.resize('d', 'old', 1_000); // not the value held: no effect
-      expect(tier.get('d')).toBe('new');
-      tier.resize('d', 'new', 101); // larger than all of L1
-      expect(tier.get('d')).toBeUndefined();
-    });
-
-    it('deleteIf() deletes only while the entry still holds that value', () => {
-      const tier = new LocalTier({ max: 10, maxBytes: 1000, ttlMs: 10_000 });
-      tier.set('k', 'old', Date.now() + 10_000, 1);
-      tier.set('k', 'new', Date.now() + 10_000, 1);
-      tier.deleteIf('k', 'old');
-      expect(tier.get('k')).toBe('new');
-      tier.deleteIf('k', 'new');
-      expect(tier.get('k')).toBeUndefined();
-      tier.set('n', null, Date.now() + 10_000, 1);
-      tier.deleteIf('n', null);
-      expect(tier.get('n')).toBeUndefined();
+      tier.set('n', 'newer', Date.now() + 60_000, 10);
+      tier.replace('n', held, 'stale decode', 10); // not the form held: no effect
+      expect(tier.get('n')).toBe('newer');
     });
 
     it('never keeps an entry past its own expiry, even with a longer L1 TTL', async () => {

@@ -6,8 +6,8 @@ import { CacheValueTooLargeError } from '../../../lib/errors/cache.errors.js';
 import type { DistributedCacheModuleOptions } from '../../../lib/options/cache-options.interface.js';
 import { resolveCacheOptions } from '../../../lib/options/options.validator.js';
 import { encodeEnvelope } from '../../../lib/serialization/entry-envelope.js';
-import { EntryCodec, type Stamper } from '../../../lib/tiering/entry-codec.js';
-import { StaleableValue } from '../../../lib/tiering/found-entry.js';
+import { EntryCodec, type Prepared, type Stamper } from '../../../lib/tiering/entry-codec.js';
+import type { PendingSet } from '../../../lib/write-behind/pending-write.js';
 import type { VersionStamp } from '../../../lib/tiering/version-registry.js';
 
 /** Stamps like the registry would: namespace token `g1`, every tag at token `v1`. */
@@ -22,6 +22,20 @@ function codec(options: DistributedCacheModuleOptions = {}): EntryCodec {
   return new EntryCodec(resolveCacheOptions({ namespace: 't', ...options }), 't:', stamper);
 }
 
+/** The bytes the write-behind queue sends for `entry`: its payload framed by the codec. */
+function encode(c: EntryCodec, entry: Prepared): Buffer {
+  const { payload, expiresAt, freshUntil, stamp } = c.encoded(entry);
+  const write: PendingSet = {
+    kind: 'set',
+    key: entry.fullKey,
+    payload: payload!,
+    expiresAt,
+    seq: 1,
+    stamp,
+  };
+  return c.frame(freshUntil < expiresAt ? { ...write, freshUntil } : write);
+}
+
 describe('EntryCodec', () => {
   describe('prepare()', () => {
     it('stamps the entry and prefixes its key, serializing nothing', () => {
@@ -33,17 +47,21 @@ describe('EntryCodec', () => {
         value: { a: 1 },
         stamp: { g: 'g1', t: { x: 'v1' } },
         tags: ['x'],
-        bytes: undefined,
+        payload: undefined,
       });
       expect(entry.freshUntil).toBeGreaterThanOrEqual(before + 60_000);
       expect(entry.expiresAt).toBe(entry.freshUntil);
-      expect(entry.local).toBe(entry.value);
     });
 
-    it('keeps a stale window past the TTL, and tells L1 when freshness ends', () => {
-      const entry = codec().prepare('k', 'v', '1s', undefined, 5_000);
+    it('keeps a stale window past the TTL, and the envelope tells when freshness ends', () => {
+      const c = codec();
+      const entry = c.prepare('k', 'v', '1s', undefined, 5_000);
       expect(entry.expiresAt).toBe(entry.freshUntil + 5_000);
-      expect(entry.local).toEqual(new StaleableValue('v', entry.freshUntil));
+      expect(c.decode('k', encode(c, entry))).toMatchObject({
+        value: 'v',
+        freshUntil: entry.freshUntil,
+        expiresAt: entry.expiresAt,
+      });
     });
 
     it('refuses undefined with CacheSerializationError', () => {
@@ -68,7 +86,7 @@ describe('EntryCodec', () => {
     it('round-trips a value with its expiry and version stamp', () => {
       const c = codec();
       const entry = c.prepare('k', { n: [1, 'two'] }, '1m', ['x']);
-      const decoded = c.decode('k', c.encode(entry));
+      const decoded = c.decode('k', encode(c, entry));
       expect(decoded).toEqual({
         value: { n: [1, 'two'] },
         expiresAt: entry.expiresAt,
@@ -80,7 +98,7 @@ describe('EntryCodec', () => {
     it('round-trips freshUntil when a stale window is kept', () => {
       const c = codec();
       const entry = c.prepare('k', 'v', '1m', undefined, 30_000);
-      const decoded = c.decode('k', c.encode(entry));
+      const decoded = c.decode('k', encode(c, entry));
       expect(decoded).toMatchObject({
         value: 'v',
         expiresAt: entry.expiresAt,
@@ -90,26 +108,40 @@ describe('EntryCodec', () => {
       expect(decoded!.freshUntil).toBeLessThan(decoded!.expiresAt);
     });
 
-    it('encoded() makes the bytes once and keeps them on the entry', () => {
+    it('encoded() serializes once and keeps the payload on the entry; deserialize() reads it back', () => {
       const c = codec();
-      const entry = c.encoded(c.prepare('k', 'v', undefined, undefined));
-      const bytes = entry.bytes;
-      expect(bytes).toBeInstanceOf(Buffer);
-      expect(c.encoded(entry).bytes).toBe(bytes);
+      const value = { at: new Date(0), n: 1 };
+      const entry = c.encoded(c.prepare('k', value, undefined, undefined));
+      const payload = entry.payload;
+      expect(typeof payload).toBe('string');
+      expect(c.encoded(entry).payload).toBe(payload);
+      expect(c.deserialize('k', payload!)).toEqual(value);
+      expect(() => c.deserialize('k', 'not a payload')).toThrow(CacheCorruptEntryError);
+    });
+
+    it('frames a version key write (no stamp) as its bare payload', () => {
+      const write: PendingSet = {
+        kind: 'set',
+        key: 't|v',
+        payload: 'tok',
+        expiresAt: Date.now() + 1_000,
+        seq: 1,
+      };
+      expect(codec().frame(write)).toEqual(Buffer.from('tok'));
     });
 
     it('throws CacheSerializationError naming the key for a function value', () => {
       const c = codec();
       const entry = c.prepare('fn-key', { f: () => 1 }, undefined, undefined);
-      expect(() => c.encode(entry)).toThrow(CacheSerializationError);
-      expect(() => c.encode(entry)).toThrow(/"fn-key"/);
+      expect(() => encode(c, entry)).toThrow(CacheSerializationError);
+      expect(() => encode(c, entry)).toThrow(/"fn-key"/);
     });
 
     it('throws CacheValueTooLargeError over maxValueBytes', () => {
       const c = codec({ maxValueBytes: 100 });
-      expect(() => c.encode(c.prepare('k', 'x'.repeat(50), undefined, undefined))).not.toThrow();
+      expect(() => encode(c, c.prepare('k', 'x'.repeat(50), undefined, undefined))).not.toThrow();
       const entry = c.prepare('big', 'x'.repeat(200), undefined, undefined);
-      expect(() => c.encode(entry)).toThrow(CacheValueTooLargeError);
+      expect(() => encode(c, entry)).toThrow(CacheValueTooLargeError);
     });
 
     it('reads an expired entry as undefined', () => {

@@ -5,7 +5,7 @@ import type { PendingWrite } from '../../../lib/write-behind/pending-write.js';
 const set = (key: string, value: string, seq = 1): PendingWrite => ({
   kind: 'set',
   key,
-  value: Buffer.from(value),
+  payload: value,
   expiresAt: Date.now() + 60_000,
   seq,
 });

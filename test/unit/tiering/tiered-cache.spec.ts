@@ -54,14 +54,17 @@ describe('TieredCache', () => {
       expect(cache.stats().misses).toBe(1);
     });
 
-    it('returns the stored object itself from L1, and null as a value', async () => {
+    it('answers from L1 with the value as set() encoded it, decoded once, and null as a value', async () => {
       const { cache } = await setup();
-      const product = { id: 1, name: 'lamp' };
+      const product = { id: 1, name: 'lamp', added: new Date(0) };
       await cache.set('p', product);
       await cache.set('n', null);
-      expect(await cache.get('p')).toBe(product);
+      product.name = 'changed after set()';
+      const first = await cache.get('p');
+      expect(first).toEqual({ id: 1, name: 'lamp', added: new Date(0) });
+      expect(await cache.get('p')).toBe(first); // decoded at the first read only
       expect(await cache.get('n')).toBeNull();
-      expect(cache.stats()).toMatchObject({ l1Hits: 2, misses: 0, sets: 2 });
+      expect(cache.stats()).toMatchObject({ l1Hits: 3, misses: 0, sets: 2 });
     });
 
     it('shares a mutation of a returned object with later reads of this instance only', async () => {

@@ -1,23 +1,34 @@
 import { backoffDelay, toL2Writes } from '../../../lib/write-behind/batch.js';
+import { storePayload } from '../../../lib/write-behind/flusher-ports.js';
 
 describe('toL2Writes()', () => {
-  const value = Buffer.from('v');
+  const payload = 'v';
+  const value = Buffer.from(payload);
 
   it('sends the absolute expiry fixed at set(), however late the batch goes out', () => {
-    const [write] = toL2Writes([{ kind: 'set', key: 'k', value, expiresAt: 1001, seq: 1 }], 500);
+    const [write] = toL2Writes(
+      [{ kind: 'set', key: 'k', payload, expiresAt: 1001, seq: 1 }],
+      500,
+      storePayload,
+    );
     expect(write).toEqual({ kind: 'set', key: 'k', value, expiresAt: 1001 });
-    const [late] = toL2Writes([{ kind: 'set', key: 'k', value, expiresAt: 1001, seq: 1 }], 1000);
+    const [late] = toL2Writes(
+      [{ kind: 'set', key: 'k', payload, expiresAt: 1001, seq: 1 }],
+      1000,
+      storePayload,
+    );
     expect(late).toEqual({ kind: 'set', key: 'k', value, expiresAt: 1001 });
   });
 
   it('turns an entry that expired while queued into a delete', () => {
     const writes = toL2Writes(
       [
-        { kind: 'set', key: 'a', value, expiresAt: 1000, seq: 1 },
-        { kind: 'set', key: 'b', value, expiresAt: 900, seq: 2 },
+        { kind: 'set', key: 'a', payload, expiresAt: 1000, seq: 1 },
+        { kind: 'set', key: 'b', payload, expiresAt: 900, seq: 2 },
         { kind: 'del', key: 'c', seq: 3 },
       ],
       1000,
+      storePayload,
     );
     expect(writes).toEqual([
       { kind: 'del', key: 'a' },

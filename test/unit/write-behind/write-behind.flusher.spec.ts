@@ -70,12 +70,9 @@ function setup(
   guard?: BatchGuard,
 ): { flusher: WriteBehindFlusher; target: ScriptedTarget; signals: FlusherSignal[] } {
   const target = new ScriptedTarget();
-  const flusher = new WriteBehindFlusher(
-    target,
-    { ...OPTIONS, ...options },
-    new CacheCounters(),
+  const flusher = new WriteBehindFlusher(target, { ...OPTIONS, ...options }, new CacheCounters(), {
     guard,
-  );
+  });
   const signals: FlusherSignal[] = [];
   flusher.signals$.subscribe((signal) => signals.push(signal));
   flushers.push(flusher);
@@ -90,7 +87,7 @@ function set(flusher: WriteBehindFlusher, key: string, value = key): PendingSet 
   const write: PendingSet = {
     kind: 'set',
     key,
-    value: Buffer.from(value),
+    payload: value,
     expiresAt: Date.now() + 60_000,
     seq: flusher.nextSeq(),
   };

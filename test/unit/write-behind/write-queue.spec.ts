@@ -5,7 +5,7 @@ let seq = 0;
 const set = (key: string): PendingWrite => ({
   kind: 'set',
   key,
-  value: Buffer.from(key),
+  payload: key,
   expiresAt: Date.now() + 60_000,
   seq: ++seq,
 });
