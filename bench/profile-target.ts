@@ -37,6 +37,7 @@ try {
   const deadline = performance.now() + seconds * 1000;
   let ops = 0;
   const started = performance.now();
+  const cpuAtStart = process.cpuUsage();
   switch (workload) {
     case 'l1-get':
     case 'cacheable-hit': {
@@ -112,8 +113,11 @@ try {
     }
   }
   const elapsed = (performance.now() - started) / 1000;
+  // This process's CPU per operation: steadier here than wall-clock rates, which loopback
+  // scheduling makes swing by 2x between runs at one call at a time.
+  const cpu = process.cpuUsage(cpuAtStart);
   progress(
-    `${workload}: ${ops.toLocaleString('en-US')} ops in ${elapsed.toFixed(1)} s (${Math.round(ops / elapsed).toLocaleString('en-US')}/s)`,
+    `${workload}: ${ops.toLocaleString('en-US')} ops in ${elapsed.toFixed(1)} s (${Math.round(ops / elapsed).toLocaleString('en-US')}/s), ${((cpu.user + cpu.system) / ops).toFixed(1)} µs CPU/op (set-up included)`,
   );
 } finally {
   await stopAll();
