@@ -41,6 +41,12 @@ export class KnownVersions {
   private readonly known = new LRUCache<string, KnownToken>({ max: 100_000 });
   /** Version keys being re-created, or re-created a moment ago, with when. */
   private readonly repairs = new Map<string, number>();
+  /**
+   * Version keys bumped here (`clear()`, `invalidateTags()`) whose write has not landed yet, with
+   * the token written. Until it lands L2 still answers the old token, which must not replace the
+   * bump: a read made right after `clear()` would take the old entries for current again.
+   */
+  private readonly unlanded = new Map<string, string>();
 
   constructor(
     private readonly source: {
@@ -71,11 +77,38 @@ export class KnownVersions {
   /** Takes `known` as the namespace token: newest knowledge (a bump, another instance's change). */
   setNamespace(known: KnownToken): void {
     this.namespaceToken = known;
+    this.unlanded.delete(this.namespaceKey);
   }
 
   /** Takes `known` as the token of `tag`: newest knowledge. */
   setTag(tag: string, known: KnownToken): void {
     this.known.set(tag, known);
+    if (this.unlanded.size > 0) this.unlanded.delete(this.tagKey(tag));
+  }
+
+  /** This instance bumped `versionKey` to `token` (already taken as known); its write is queued. */
+  bumped(versionKey: string, token: string): void {
+    this.unlanded.set(versionKey, token);
+  }
+
+  /**
+   * A write of a version key landed, or was dropped: a bump it carried no longer holds back L2's
+   * answers. A landed bump counts as learnt now, so answers to reads sent before it landed (the
+   * old token) are still ignored.
+   */
+  settled(versionKey: string, token: string, landed: boolean): void {
+    if (this.unlanded.get(versionKey) !== token) return;
+    this.unlanded.delete(versionKey);
+    const known = this.knownOf(versionKey);
+    if (!landed || known.token !== token) return;
+    const learnt = { token, at: performance.now(), confirmedAt: Date.now() };
+    if (versionKey === this.namespaceKey) this.namespaceToken = learnt;
+    else this.known.set(versionKey.slice(this.tagKeyPrefix.length), learnt);
+  }
+
+  /** Whether a bump of this instance waits for its write (see {@link settled}). */
+  get hasUnlanded(): boolean {
+    return this.unlanded.size > 0;
   }
 
   /** What this instance knows for a version key (namespace or tag key). */
@@ -96,8 +129,9 @@ export class KnownVersions {
   /** Records that L2 holds `token` under `versionKey`, as seen by a call started at `startedAt`. */
   confirm(versionKey: string, token: string, startedAt: number): void {
     const known = this.knownOf(versionKey);
-    // A token bumped here while the call was in flight is newer than what the call saw.
-    if (startedAt < known.at && known.token !== token) return;
+    // A token bumped here while the call was in flight is newer than what the call saw; so is one
+    // bumped here whose write has not landed yet, whenever the call started.
+    if (known.token !== token && (startedAt < known.at || this.isUnlanded(versionKey))) return;
     const learnt = { token, at: Math.max(startedAt, known.at), confirmedAt: Date.now() };
     if (versionKey === this.namespaceKey) this.namespaceToken = learnt;
     else this.known.set(versionKey.slice(this.tagKeyPrefix.length), learnt);
@@ -134,8 +168,14 @@ export class KnownVersions {
       return undefined;
     }
     const token = raw.toString('utf8');
+    // A bump of ours still on its way is newer than what L2 answered: reads check against it.
+    if (this.isUnlanded(versionKey)) return this.unlanded.get(versionKey);
     this.confirm(versionKey, token, startedAt);
     return token;
+  }
+
+  private isUnlanded(versionKey: string): boolean {
+    return this.unlanded.size > 0 && this.unlanded.has(versionKey);
   }
 
   private trusted(known: KnownToken): boolean {

@@ -155,6 +155,7 @@ export class VersionRegistry {
     const token = newVersionToken();
     // Trusted from now on: this instance decides the token (its write is on the way).
     this.known.setNamespace({ token, at: performance.now(), confirmedAt: Date.now() });
+    this.known.bumped(this.namespaceKey, token);
     return { key: this.namespaceKey, token };
   }
 
@@ -163,6 +164,7 @@ export class VersionRegistry {
     return [...new Set(tags)].map((tag) => {
       const token = newVersionToken();
       this.known.setTag(tag, { token, at: performance.now(), confirmedAt: Date.now() });
+      this.known.bumped(this.tagKey(tag), token);
       return { key: this.tagKey(tag), token };
     });
   }

@@ -100,7 +100,17 @@ describe('writeBehind.replicas: 1 across a Sentinel failover (master kill -9)', 
 
     const rejoinStarted = performance.now();
     await rejoinAsReplica(old, promoted);
-    await app.cache.flush(30_000);
+    // Drains in ~4 s alone; once, under the full suite's load, 45k writes were still pending after
+    // 30 s: the bound is generous, and a timeout says where the drain stood.
+    await app.cache.flush(45_000).catch((error: unknown) => {
+      const at = app.cache.stats();
+      throw new Error(
+        `drain after the rejoin: ${at.pending} pending, ${at.replicaConfirmedBatches} batches ` +
+          `confirmed, ${at.replicaTimeouts} replica timeouts, breaker ${at.breaker}, ` +
+          `${at.l2Errors} L2 errors`,
+        { cause: error },
+      );
+    });
     const drainedMs = performance.now() - rejoinStarted;
 
     const kept = load.kept('dur');

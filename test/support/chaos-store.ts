@@ -21,6 +21,7 @@ export class ChaosStore implements L2Store {
   private failingForever = false;
   private stalled: Array<() => void> = [];
   private stalling = false;
+  private heldWrites: Array<() => void> | undefined;
 
   /** The inner store's locks, with the same faults as every other call. */
   readonly locks: L2Locks | undefined;
@@ -59,6 +60,17 @@ export class ChaosStore implements L2Store {
     this.stalling = true;
   }
 
+  /** Write batches wait (reads still pass) until `releaseWrites()`: a write slow to land. */
+  holdWrites(): void {
+    this.heldWrites ??= [];
+  }
+
+  releaseWrites(): void {
+    const waiting = this.heldWrites ?? [];
+    this.heldWrites = undefined;
+    for (const release of waiting) release();
+  }
+
   recover(): void {
     this.failingForever = false;
     this.failures = 0;
@@ -90,6 +102,8 @@ export class ChaosStore implements L2Store {
 
   write(writes: readonly L2Write[]): Promise<void> {
     return this.around(async () => {
+      const held = this.heldWrites;
+      if (held !== undefined) await new Promise<void>((resolve) => held.push(resolve));
       this.batches.push([...writes]);
       await this.inner.write(writes);
     });
@@ -112,6 +126,7 @@ export class ChaosStore implements L2Store {
 
   close(): Promise<void> {
     this.recover();
+    this.releaseWrites();
     return this.inner.close();
   }
 

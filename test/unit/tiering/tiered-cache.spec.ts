@@ -674,6 +674,25 @@ describe('TieredCache', () => {
   });
 
   describe('invalidateTags()', () => {
+    it('reads as a miss at once, before its version write lands, and keeps its new version', async () => {
+      const store = new ChaosStore(new MemoryStore());
+      const { cache: a } = await setup({ l2TimeoutMs: 2_000 }, store);
+      const { cache: b } = await setup({ l1: false }, store);
+      await a.set('red', 'before', { tags: ['color'] });
+      await a.set('plain', 'untagged');
+      await a.flush();
+      store.holdWrites();
+      const invalidating = a.invalidateTags(['color']);
+      expect(await a.get('red')).toBeUndefined();
+      expect(await a.get('plain')).toBe('untagged');
+      await a.set('blue', 'after', { tags: ['color'] });
+      store.releaseWrites();
+      await invalidating;
+      await a.flush();
+      expect(await b.get('blue')).toBe('after');
+      expect(await b.get('red')).toBeUndefined();
+    });
+
     it('sends a write tagged with a tag new to this instance once, stamped with the tag version another instance made', async () => {
       const { cache: first, store } = await setup();
       await first.set('a', 1, { tags: ['new-tag'] });
@@ -782,6 +801,32 @@ describe('TieredCache', () => {
       await a.flush();
       const { cache: b } = await setup({ l1: false }, store);
       expect(await b.get('k')).toBeUndefined();
+    });
+
+    it('reads as a miss at once, before its version write lands, and keeps its new version', async () => {
+      const store = new ChaosStore(new MemoryStore());
+      const { cache: a } = await setup({ l2TimeoutMs: 2_000 }, store);
+      const { cache: b } = await setup({ l1: false }, store);
+      await a.set('p', 'before clear');
+      await a.flush();
+      store.holdWrites(); // the new namespace version is slow to reach Redis
+      const clearing = a.clear();
+      // L2 still holds the old version and the old entry: neither may count here.
+      expect(await a.get('p')).toBeUndefined();
+      expect(await a.mget(['p'])).toEqual([undefined]);
+      await a.set('q', 'after clear');
+      expect(await a.get('q')).toBe('after clear');
+      store.releaseWrites();
+      await clearing;
+      await a.flush();
+      // Written after clear(), so stamped with its version: readable everywhere once it lands.
+      expect(await b.get('q')).toBe('after clear');
+      expect(await b.get('p')).toBeUndefined();
+      // Landed, the bump no longer holds back L2's answers: another instance's clear counts here.
+      await b.set('r', 'before the second clear');
+      await b.flush();
+      await b.clear();
+      expect(await a.get('r')).toBeUndefined();
     });
   });
 
