@@ -22,6 +22,8 @@ export const NOT_IN_L1 = Symbol('not in L1');
 export const STALE_IN_L1 = Symbol('stale in L1');
 /** {@link ReadPath.remote}: L2 did not answer (failed, timed out, breaker open). */
 export const L2_UNANSWERED = Symbol('L2 unanswered');
+/** A payload written here that could not be decoded (reported). */
+const UNREADABLE = Symbol('unreadable payload');
 
 /**
  * The read path: L1, then a write of ours still queued, then L2 (one MGET with the version keys
@@ -79,12 +81,9 @@ export class ReadPath {
    * when it cannot be decoded (reported) or has expired.
    */
   private decodeLocal(key: string, held: EncodedValue): unknown {
-    let value: unknown;
-    try {
-      value = this.parts.codec.deserialize(key, held.payload);
-    } catch (error: unknown) {
+    const value = this.readPayload(key, held.payload);
+    if (value === UNREADABLE) {
       this.parts.l1?.delete(key);
-      this.parts.report.l2Failed('decode', key, error);
       return undefined;
     }
     const local =
@@ -262,14 +261,19 @@ export class ReadPath {
     if (!write) return null; // nothing queued: ask L2
     if (write.kind === 'del' || write.expiresAt <= Date.now()) return undefined;
     if (!this.parts.versions.matchesKnown(write.stamp)) return undefined;
-    let value: unknown;
+    const value = this.readPayload(key, write.payload);
+    if (value === UNREADABLE) return undefined;
+    return { value, freshUntil: write.freshUntil ?? write.expiresAt, tier: 'l1' };
+  }
+
+  /** A payload written here, decoded; one that cannot be is reported (`decode` error). */
+  private readPayload(key: string, payload: string | Buffer): unknown {
     try {
-      value = this.parts.codec.deserialize(key, write.payload);
+      return this.parts.codec.deserialize(key, payload);
     } catch (error: unknown) {
       this.parts.report.l2Failed('decode', key, error);
-      return undefined;
+      return UNREADABLE;
     }
-    return { value, freshUntil: write.freshUntil ?? write.expiresAt, tier: 'l1' };
   }
 
   /**

@@ -62,15 +62,15 @@ export class HeldWrites {
     return this.fly(writes.filter((write) => this.queued.remove(write)));
   }
 
-  /**
-   * A write left flight (landed or failed). Returns whether it had been dropped for room
-   * meanwhile (its outcome no longer counts).
-   */
   /** Whether `write` was dropped for room while in flight (its batch then revokes it). */
   droppedInFlight(write: PendingWrite): boolean {
     return this.dropped.has(write);
   }
 
+  /**
+   * A write left flight (landed or failed). Returns whether it had been dropped for room
+   * meanwhile (its outcome no longer counts).
+   */
   leaveFlight(write: PendingWrite): boolean {
     if (this.inFlight.get(write.key) === write) this.inFlight.delete(write.key);
     return this.dropped.has(write);
