@@ -229,11 +229,15 @@ export class ReadPath {
     const startedAt = performance.now();
     let raws: L2Read[];
     try {
-      raws = await this.reader.mget([
-        ...keys.map((key) => prefix + key),
-        versions.namespaceKey,
-        ...tags.map((tag) => versions.tagKey(tag)),
-      ]);
+      raws = await this.reader.mget(
+        keys.length === 1 && tags.length === 0
+          ? [prefix + keys[0]!, versions.namespaceKey] // the common read, without spreads
+          : [
+              ...keys.map((key) => prefix + key),
+              versions.namespaceKey,
+              ...tags.map((tag) => versions.tagKey(tag)),
+            ],
+      );
     } catch (error: unknown) {
       this.parts.report.l2Failed(operation, keys.length === 1 ? keys[0] : undefined, error);
       if (trace !== undefined) trace.l2Error = error;
@@ -247,7 +251,7 @@ export class ReadPath {
       values: raws.slice(0, n),
       fresh: {
         namespace: versions.noteNamespace(raws[n], startedAt),
-        tags: versions.noteTags(tags, raws.slice(n + 1), startedAt),
+        tags: versions.noteTags(tags, tags.length === 0 ? raws : raws.slice(n + 1), startedAt),
       },
     };
   }

@@ -10,6 +10,10 @@ export type { VersionStamp };
  * `undefined`: nothing can be current against that key (it was lost, or it is unavailable and this
  * instance has no token it may trust).
  */
+/** Shared answers of the untagged path (never mutated). */
+const NO_TAGS: readonly string[] = Object.freeze([]);
+const NO_TAG_TOKENS: ReadonlyMap<string, string | undefined> = new Map();
+
 export interface FreshVersions {
   readonly namespace: string | undefined;
   readonly tags: ReadonlyMap<string, string | undefined>;
@@ -72,7 +76,9 @@ export class VersionRegistry {
   }
 
   /** The tags last seen on these keys, whose version keys should travel with their read. */
-  hintedTags(keys: readonly string[]): string[] {
+  hintedTags(keys: readonly string[]): readonly string[] {
+    // Nothing tagged seen yet: the common read of an untagged cache asks the hints nothing.
+    if (this.hints.size === 0) return NO_TAGS;
     const tags = new Set<string>();
     for (const key of keys) for (const tag of this.hints.get(key) ?? []) tags.add(tag);
     return [...tags];
@@ -87,7 +93,8 @@ export class VersionRegistry {
     tags: readonly string[],
     raws: readonly L2Read[],
     startedAt: number,
-  ): Map<string, string | undefined> {
+  ): ReadonlyMap<string, string | undefined> {
+    if (tags.length === 0) return NO_TAG_TOKENS;
     const fresh = new Map<string, string | undefined>();
     tags.forEach((tag, i) => fresh.set(tag, this.known.note(this.tagKey(tag), raws[i], startedAt)));
     return fresh;
@@ -194,7 +201,7 @@ export class VersionRegistry {
     stampTags: Readonly<Record<string, string>>,
     fresh: FreshVersions,
   ): Promise<boolean> {
-    let fetched: Map<string, string | undefined>;
+    let fetched: ReadonlyMap<string, string | undefined>;
     const startedAt = performance.now();
     try {
       fetched = this.noteTags(

@@ -67,6 +67,24 @@ describe('TieredCache', () => {
       expect(cache.stats()).toMatchObject({ l1Hits: 3, misses: 0, sets: 2 });
     });
 
+    it('decodes a value set here with a custom serializer at its first read, from L1 or the queue', async () => {
+      const serializer = {
+        serialize: (value: unknown) => Buffer.from(`x${JSON.stringify(value)}`),
+        deserialize: (payload: Buffer) => JSON.parse(payload.toString('utf8').slice(1)) as unknown,
+      };
+      const { cache } = await setup({ serializer });
+      await cache.set('p', { id: 1 });
+      expect(await cache.get('p')).toEqual({ id: 1 });
+      const { cache: noL1 } = await setup({
+        serializer,
+        l1: false,
+        writeBehind: { flushIntervalMs: 10_000 },
+      });
+      await noL1.set('q', { id: 2 }); // still queued: read your writes
+      expect(await noL1.get('q')).toEqual({ id: 2 });
+      expect(noL1.stats()).toMatchObject({ pending: 1, l1Hits: 1 });
+    });
+
     it('shares a mutation of a returned object with later reads of this instance only', async () => {
       const store = new ChaosStore(new MemoryStore());
       const { cache: a } = await setup({}, store);
