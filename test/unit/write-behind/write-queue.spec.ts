@@ -95,6 +95,22 @@ describe('WriteQueue', () => {
     expect(queue.oldest()).toBe(a);
   });
 
+  it('push() of many older writes, one by one in any order, keeps the queue in seq order', () => {
+    const queue = new WriteQueue();
+    const sent = Array.from({ length: 1_000 }, (_, i) => set(`sent${i}`)); // a batch that timed out
+    const queued = Array.from({ length: 20_000 }, (_, i) => set(`k${i}`));
+    for (const write of queued) queue.push(write);
+    queue.push(set('k5')); // replaces a queued write: a stale slot stays in the array
+    queue.take(100); // the front consumed
+    const shuffled = [...sent].sort((a, b) => ((a.seq * 7919) % 1_000) - ((b.seq * 7919) % 1_000));
+    for (const write of shuffled) queue.push(write); // re-sent one by one, as follow-ups fall due
+    const all = queue.peek(Infinity);
+    expect(all).toHaveLength(1_000 + 20_000 - 100);
+    expect(all.slice(0, 1_000)).toEqual(sent);
+    expect(all.every((write, i) => i === 0 || all[i - 1]!.seq < write.seq)).toBe(true);
+    expect(queue.oldest()).toBe(sent[0]);
+  });
+
   it('stays bounded when one key is replaced 200,000 times while nothing is taken', () => {
     const queue = new WriteQueue();
     queue.push(set('other'));
