@@ -14,6 +14,7 @@ import {
 import { JsonSerializer } from '../serialization/json.serializer.js';
 import { assertArray, assertTag } from './argument-checks.js';
 import type { VersionStamp } from '../keys/version-keys.js';
+import { storePayload } from '../write-behind/flusher-ports.js';
 import type { PendingSet } from '../write-behind/pending-write.js';
 
 /** A value checked and stamped, ready to store; its payload is made by {@link EntryCodec.encoded}. */
@@ -155,7 +156,7 @@ export class EntryCodec {
    */
   frame(write: PendingSet): Buffer {
     const { payload, expiresAt, freshUntil, stamp } = write;
-    if (stamp === undefined) return typeof payload === 'string' ? Buffer.from(payload) : payload;
+    if (stamp === undefined) return storePayload(write);
     const meta = freshUntil !== undefined ? { ...stamp, f: freshUntil } : stamp;
     return typeof payload === 'string'
       ? encodeTextEnvelope(expiresAt, payload, meta)
@@ -180,13 +181,8 @@ export class EntryCodec {
         ? serializer.deserializeText(payload)
         : serializer.deserialize(typeof payload === 'string' ? Buffer.from(payload) : payload);
     } catch (error: unknown) {
-      throw new CacheCorruptEntryError(
-        key,
-        `The value written under "${key}" could not be decoded`,
-        {
-          cause: error,
-        },
-      );
+      const message = `The value written under "${key}" could not be decoded`;
+      throw new CacheCorruptEntryError(key, message, { cause: error });
     }
   }
 
