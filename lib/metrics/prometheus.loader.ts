@@ -1,4 +1,4 @@
-import { CacheOptionalDependencyError } from '../errors/cache.errors.js';
+import { importOptionalPeer } from '../errors/optional-peer.js';
 
 /** The prom-client module. Internal: only the exporter's implementation sees its types. */
 export type PromClient = typeof import('prom-client');
@@ -19,16 +19,9 @@ const importPromClient: PromClientImporter = () => import('prom-client');
 export async function loadPromClient(
   importer: PromClientImporter = importPromClient,
 ): Promise<PromClient> {
-  let loaded: unknown;
-  try {
-    loaded = await importer();
-  } catch (error: unknown) {
-    throw new CacheOptionalDependencyError('prom-client', 'DistributedCacheMetricsModule', {
-      cause: error,
-    });
-  }
-  // prom-client is CommonJS: depending on the loader its exports arrive as named exports, as
-  // `default`, or both.
-  const module = loaded as PromClient & { default?: PromClient };
-  return typeof module.Counter === 'function' ? module : (module.default ?? module);
+  return importOptionalPeer<PromClient>(
+    importer,
+    { packageName: 'prom-client', feature: 'DistributedCacheMetricsModule' },
+    (module) => typeof module.Counter === 'function',
+  );
 }

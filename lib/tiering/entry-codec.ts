@@ -163,11 +163,18 @@ export class EntryCodec {
       : encodeEnvelope({ expiresAt, payload, meta });
   }
 
+  /** The queued write of an encoded `entry`, the `seq`-th write of this instance. */
+  pendingSet(entry: Prepared, seq: number): PendingSet {
+    const { fullKey: key, payload, expiresAt, freshUntil, stamp } = entry;
+    const write: PendingSet = { kind: 'set', key, payload: payload!, expiresAt, seq, stamp };
+    // Only an entry that keeps a stale window past its TTL carries when freshness ends: a field
+    // on every queued write would cost ~9 bytes each (bench g, 100k writes pending).
+    return freshUntil < expiresAt ? { ...write, freshUntil } : write;
+  }
+
   /** Bytes of the envelope `entry` is stored as (tracing: it is framed here once more). */
   framedLength(entry: Prepared): number {
-    const { fullKey: key, payload, expiresAt, freshUntil, stamp } = entry;
-    const write: PendingSet = { kind: 'set', key, payload: payload!, expiresAt, seq: 0, stamp };
-    return this.frame(freshUntil < expiresAt ? { ...write, freshUntil } : write).length;
+    return this.frame(this.pendingSet(entry, 0)).length;
   }
 
   /**

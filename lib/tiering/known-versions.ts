@@ -1,3 +1,4 @@
+import type { PendingWrite } from '../write-behind/pending-write.js';
 import { LRUCache } from 'lru-cache';
 import type { L2Ensured, L2EnsureRequest, L2Read } from '../l2/l2-store.interface.js';
 import {
@@ -92,21 +93,23 @@ export class KnownVersions {
   }
 
   /**
-   * A write of a version key landed, or was dropped: a bump it carried no longer holds back L2's
-   * answers. A landed bump counts as learnt now, so answers to reads sent before it landed (the
-   * old token) are still ignored.
+   * Writes that landed, or were dropped: a bump of a version key they carried no longer holds back
+   * L2's answers. A landed bump counts as learnt now, so answers to reads sent before it landed
+   * (the old token) are still ignored.
    */
-  settled(versionKey: string, token: string, landed: boolean): void {
-    if (this.unlanded.get(versionKey) !== token) return;
-    this.unlanded.delete(versionKey);
-    const known = this.knownOf(versionKey);
-    if (!landed || known.token !== token) return;
-    const learnt = { token, at: performance.now(), confirmedAt: Date.now() };
-    if (versionKey === this.namespaceKey) this.namespaceToken = learnt;
-    else this.known.set(versionKey.slice(this.tagKeyPrefix.length), learnt);
+  settle(writes: readonly PendingWrite[], landed: boolean): void {
+    for (const write of writes) {
+      if (write.kind !== 'set' || write.stamp !== undefined) continue; // entries carry a stamp
+      const token = typeof write.payload === 'string' ? write.payload : write.payload.toString();
+      if (this.unlanded.get(write.key) !== token) continue;
+      this.unlanded.delete(write.key);
+      if (landed && this.knownOf(write.key).token === token) {
+        this.learn(write.key, { token, at: performance.now(), confirmedAt: Date.now() });
+      }
+    }
   }
 
-  /** Whether a bump of this instance waits for its write (see {@link settled}). */
+  /** Whether a bump of this instance waits for its write (see {@link settle}). */
   get hasUnlanded(): boolean {
     return this.unlanded.size > 0;
   }
@@ -132,7 +135,10 @@ export class KnownVersions {
     // A token bumped here while the call was in flight is newer than what the call saw; so is one
     // bumped here whose write has not landed yet, whenever the call started.
     if (known.token !== token && (startedAt < known.at || this.isUnlanded(versionKey))) return;
-    const learnt = { token, at: Math.max(startedAt, known.at), confirmedAt: Date.now() };
+    this.learn(versionKey, { token, at: Math.max(startedAt, known.at), confirmedAt: Date.now() });
+  }
+
+  private learn(versionKey: string, learnt: KnownToken): void {
     if (versionKey === this.namespaceKey) this.namespaceToken = learnt;
     else this.known.set(versionKey.slice(this.tagKeyPrefix.length), learnt);
   }

@@ -24,7 +24,6 @@ import { replicaPolicy } from './replica-confirmations.js';
 import { RemoteTier } from './remote-tier.js';
 import type { TierParts } from './tier-parts.js';
 import { VersionRegistry } from './version-registry.js';
-import type { KnownVersions } from './known-versions.js';
 import { WritePath, type MsetEntry } from './write-path.js';
 import { CacheError } from '../errors/cache.errors.js';
 import type { CacheEvent } from '../events/cache-event.js';
@@ -37,7 +36,6 @@ import { DEFAULT_OPTIONS } from '../options/default-options.js';
 import { parseDuration } from '../options/duration.js';
 import type { ResolvedCacheOptions } from '../options/resolved-options.js';
 import { WriteBehindFlusher } from '../write-behind/write-behind.flusher.js';
-import type { PendingWrite } from '../write-behind/pending-write.js';
 import type { CacheTraceContext } from '../tracing/cache-channels.js';
 import { tracedBatches } from '../tracing/traced-batches.js';
 import { traceFound } from './found-entry.js';
@@ -135,9 +133,10 @@ export class TieredCache implements InvalidationTarget {
       },
     );
     this.flusher.signals$.subscribe((signal) => {
-      if (this.versions.known.hasUnlanded) {
-        if (signal.type === 'landed') settleBumps(this.versions.known, signal.writes, true);
-        else if (signal.type === 'dropped') settleBumps(this.versions.known, [signal.write], false);
+      const { known } = this.versions;
+      if (known.hasUnlanded) {
+        if (signal.type === 'landed') known.settle(signal.writes, true);
+        else if (signal.type === 'dropped') known.settle([signal.write], false);
       }
       if (signal.type === 'landed' && this.landed.observed) {
         this.landed.next(landedChange(signal.writes, options.namespace));
@@ -370,14 +369,5 @@ export class TieredCache implements InvalidationTarget {
   private probeBoundMs(): number | undefined {
     const breaker = this.options.circuitBreaker;
     return breaker === false ? undefined : breaker.cooldownMs + 2 * this.options.l2TimeoutMs;
-  }
-}
-
-/** Tells `known` which of these version key writes landed (or were dropped). */
-function settleBumps(known: KnownVersions, writes: readonly PendingWrite[], landed: boolean): void {
-  for (const write of writes) {
-    if (write.kind !== 'set' || write.stamp !== undefined) continue; // entries carry a stamp
-    const token = typeof write.payload === 'string' ? write.payload : write.payload.toString();
-    known.settled(write.key, token, landed);
   }
 }

@@ -194,32 +194,14 @@ export class WritePath {
 
   /** Writes L1 for an encoded `entry` and makes its queued write. */
   private stage(entry: Prepared): PendingSet {
-    const { l1, versions, reads } = this.parts;
-    const payload = entry.payload!;
-    const freshUntil = entry.freshUntil < entry.expiresAt ? entry.freshUntil : undefined;
+    const { l1, versions, reads, codec } = this.parts;
+    const write = codec.pendingSet(entry, this.flusher.nextSeq());
     // L1 holds the payload the queue holds (one copy) until the first read here decodes it.
-    const held = new EncodedValue(payload, freshUntil);
-    l1?.set(entry.key, held, entry.expiresAt, payload.length, entry.tags, entry.at);
+    const held = new EncodedValue(write.payload, write.freshUntil);
+    l1?.set(entry.key, held, entry.expiresAt, write.payload.length, entry.tags, entry.at);
     if (entry.tags !== undefined || versions.hasTagHints)
       versions.rememberTags(entry.key, entry.tags);
     reads.markDirty(entry.key);
-    return freshUntil === undefined
-      ? {
-          kind: 'set',
-          key: entry.fullKey,
-          payload,
-          expiresAt: entry.expiresAt,
-          seq: this.flusher.nextSeq(),
-          stamp: entry.stamp,
-        }
-      : {
-          kind: 'set',
-          key: entry.fullKey,
-          payload,
-          expiresAt: entry.expiresAt,
-          freshUntil,
-          seq: this.flusher.nextSeq(),
-          stamp: entry.stamp,
-        };
+    return write;
   }
 }

@@ -1,5 +1,5 @@
 import type { Attributes, Link, Span, SpanContext, Tracer } from '@opentelemetry/api';
-import { CacheOptionalDependencyError } from '../errors/cache.errors.js';
+import { importOptionalPeer } from '../errors/optional-peer.js';
 import { cacheChannels, type CacheBatchTraceContext } from './cache-channels.js';
 import { useSpanSource, type AnyTraceContext, type SpanSource } from './traced.js';
 
@@ -213,19 +213,12 @@ export async function enableOpenTelemetry(
   importer: OpenTelemetryImporter = importOpenTelemetry,
 ): Promise<() => void> {
   if (shared === undefined) {
-    let loaded: unknown;
-    try {
-      loaded = await importer();
-    } catch (error: unknown) {
-      throw new CacheOptionalDependencyError('@opentelemetry/api', 'tracing', {
-        cause: error,
-        instead: 'or set tracing: false',
-      });
-    }
-    const module = loaded as OpenTelemetryApi & { default?: OpenTelemetryApi };
-    shared ??= new OpenTelemetrySpans(
-      typeof module.trace === 'object' ? module : (module.default ?? module),
+    const api = await importOptionalPeer<OpenTelemetryApi>(
+      importer,
+      { packageName: '@opentelemetry/api', feature: 'tracing', instead: 'or set tracing: false' },
+      (module) => typeof module.trace === 'object',
     );
+    shared ??= new OpenTelemetrySpans(api);
   }
   const spans = shared;
   spans.enable(namespace, recordKeys);

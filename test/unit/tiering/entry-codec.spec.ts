@@ -24,16 +24,7 @@ function codec(options: DistributedCacheModuleOptions = {}): EntryCodec {
 
 /** The bytes the write-behind queue sends for `entry`: its payload framed by the codec. */
 function encode(c: EntryCodec, entry: Prepared): Buffer {
-  const { payload, expiresAt, freshUntil, stamp } = c.encoded(entry);
-  const write: PendingSet = {
-    kind: 'set',
-    key: entry.fullKey,
-    payload: payload!,
-    expiresAt,
-    seq: 1,
-    stamp,
-  };
-  return c.frame(freshUntil < expiresAt ? { ...write, freshUntil } : write);
+  return c.frame(c.pendingSet(c.encoded(entry), 1));
 }
 
 describe('EntryCodec', () => {
