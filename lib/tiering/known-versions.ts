@@ -20,6 +20,9 @@ export interface KnownToken {
 
 const UNKNOWN: KnownToken = Object.freeze({ token: ABSENT_VERSION, at: 0, confirmedAt: 0 });
 
+/** How long {@link KnownVersions.note} reuses its last answer for the same Buffer, in ms. */
+const NOTE_REUSE_MS = 100;
+
 /** A version key found missing is re-created at most once per this many milliseconds. */
 const REPAIR_INTERVAL_MS = 1_000;
 
@@ -48,6 +51,10 @@ export class KnownVersions {
    * bump: a read made right after `clear()` would take the old entries for current again.
    */
   private readonly unlanded = new Map<string, string>();
+  /** The version key answer {@link note} decoded last (see there). */
+  private lastNoted:
+    | { readonly key: string; readonly raw: Buffer; readonly token: string; startedAt: number }
+    | undefined;
 
   constructor(
     private readonly source: {
@@ -173,10 +180,24 @@ export class KnownVersions {
       this.repair(versionKey);
       return undefined;
     }
-    const token = raw.toString('utf8');
     // A bump of ours still on its way is newer than what L2 answered: reads check against it.
     if (this.isUnlanded(versionKey)) return this.unlanded.get(versionKey);
+    // Every read of one batched MGET gets the same Buffer for a version key: decode and confirm
+    // it once per batch, not once per read (the first read's confirmation stands for the rest).
+    // Bounded in time (and well within `trustMs`), so that a store handing out one Buffer for
+    // every read still confirms its token.
+    const last = this.lastNoted;
+    if (
+      last !== undefined &&
+      last.raw === raw &&
+      last.key === versionKey &&
+      startedAt - last.startedAt < Math.min(NOTE_REUSE_MS, this.trustMs / 2)
+    ) {
+      return last.token;
+    }
+    const token = raw.toString('utf8');
     this.confirm(versionKey, token, startedAt);
+    this.lastNoted = { key: versionKey, raw, token, startedAt };
     return token;
   }
 

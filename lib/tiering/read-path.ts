@@ -97,8 +97,8 @@ export class ReadPath {
     assertKey(key, this.parts.options.maxKeyLength);
     const hit = this.l1Hit(key);
     if (hit !== NOT_IN_L1 && hit !== STALE_IN_L1) return hit as T;
-    const found = hit === NOT_IN_L1 ? await this.readThrough(key) : undefined;
-    const fresh = found !== undefined && found.freshUntil > Date.now() ? found : undefined;
+    const found = hit === NOT_IN_L1 ? await this.remote(key) : undefined;
+    const fresh = isFresh(found, Date.now()) ? found : undefined;
     this.parts.report.read(key, fresh);
     return fresh?.value as T | undefined;
   }
@@ -115,8 +115,8 @@ export class ReadPath {
       traceFound(trace, { value: hit, freshUntil: Infinity, tier: 'l1' });
       return hit as T;
     }
-    const found = hit === NOT_IN_L1 ? await this.readThrough(key, trace) : undefined;
-    const fresh = found !== undefined && found.freshUntil > Date.now() ? found : undefined;
+    const found = hit === NOT_IN_L1 ? await this.remote(key, trace) : undefined;
+    const fresh = isFresh(found, Date.now()) ? found : undefined;
     this.parts.report.read(key, fresh);
     traceFound(trace, fresh);
     return fresh?.value as T | undefined;
@@ -132,7 +132,7 @@ export class ReadPath {
   private async mgetValues<T>(keys: readonly string[]): Promise<Array<T | undefined>> {
     assertArray(keys, 'mget() takes an array of keys');
     keys.forEach((key) => assertKey(key, this.parts.options.maxKeyLength));
-    const { report, reads } = this.parts;
+    const { report, reads, versions } = this.parts;
     const result = new Array<T | undefined>(keys.length);
     const remoteAt: number[] = [];
     const now = Date.now();
@@ -150,10 +150,16 @@ export class ReadPath {
     const remoteKeys = remoteAt.map((i) => keys[i]!);
     const marks = remoteKeys.map((key) => reads.begin(key));
     try {
-      const read = await this.readRemote(remoteKeys, 'mget');
-      const accepted = remoteKeys.map((key, j) =>
-        this.accept(key, read?.values[j], marks[j], read?.fresh),
-      );
+      const tags = versions.hintedTags(remoteKeys);
+      const startedAt = performance.now();
+      let raws: L2Read[] | undefined;
+      try {
+        raws = await this.reader.mget(this.readKeys(remoteKeys, tags));
+      } catch (error: unknown) {
+        this.readFailed('mget', remoteKeys.length === 1 ? remoteKeys[0] : undefined, error);
+      }
+      const fresh = raws && this.noteRead(remoteKeys.length, tags, raws, startedAt);
+      const accepted = remoteKeys.map((key, j) => this.accept(key, raws?.[j], marks[j], fresh));
       const found = accepted.some((entry) => entry instanceof Promise)
         ? await Promise.all(accepted.map((entry) => Promise.resolve(entry)))
         : (accepted as Array<FoundEntry | undefined>);
@@ -182,19 +188,13 @@ export class ReadPath {
     return local !== undefined ? Promise.resolve(local) : this.remote(key, trace);
   }
 
-  /** L1 missed: a write of ours not yet flushed, else L2. Counts nothing. */
-  private async readThrough(
-    key: string,
-    trace?: CacheTraceContext,
-  ): Promise<FoundEntry | undefined> {
-    const found = await this.remote(key, trace);
-    return found === L2_UNANSWERED ? undefined : found;
-  }
-
   /**
    * A write of ours not yet flushed, else what L2 holds for `key` now (filling L1), without asking
-   * L1: what a single-flight waiter polls. {@link L2_UNANSWERED} when L2 did not answer. Counts
-   * nothing.
+   * L1: what `get` reads on an L1 miss and a single-flight waiter polls. {@link L2_UNANSWERED} when
+   * L2 did not answer. Counts nothing.
+   *
+   * NOTE: one async step between the caller and the read batcher (no helper `async` functions in
+   * between): each would cost a promise and a microtask per read, measured on the L2 hit path.
    */
   async remote(
     key: string,
@@ -202,58 +202,67 @@ export class ReadPath {
   ): Promise<FoundEntry | undefined | typeof L2_UNANSWERED> {
     const pending = this.pendingValue(key);
     if (pending !== null) return pending;
-    const mark = this.parts.reads.begin(key);
+    const { reads, versions } = this.parts;
+    const mark = reads.begin(key);
     try {
-      const read = await this.readRemote([key], 'get', trace);
-      if (read === undefined) return L2_UNANSWERED;
-      const raw = read.values[0];
+      const tags = versions.hintedTagsOf(key);
+      const startedAt = performance.now();
+      let raws: L2Read[];
+      try {
+        raws = await this.reader.mget(
+          tags.length === 0
+            ? [this.parts.prefix + key, versions.namespaceKey] // the common read, without spreads
+            : this.readKeys([key], tags),
+        );
+      } catch (error: unknown) {
+        this.readFailed('get', key, error, trace);
+        return L2_UNANSWERED;
+      }
+      const fresh = this.noteRead(1, tags, raws, startedAt);
+      const raw = raws[0];
       if (trace !== undefined && raw instanceof Error) trace.l2Error = raw;
-      const found = this.accept(key, raw, mark, read.fresh);
+      const found = this.accept(key, raw, mark, fresh);
       return found instanceof Promise ? await found : found;
     } finally {
-      this.parts.reads.end(key, mark);
+      reads.end(key, mark);
     }
   }
 
   /**
-   * One MGET for the values and the versions they are checked against: the namespace version and
-   * the versions of the tags these keys had when last seen. `undefined` when L2 failed (counted).
+   * The keys of one MGET: the values, then the versions they are checked against (the namespace
+   * version and the versions of the tags these keys had when last seen).
    */
-  private async readRemote(
-    keys: readonly string[],
-    operation: string,
-    trace?: CacheTraceContext,
-  ): Promise<{ values: L2Read[]; fresh: FreshVersions } | undefined> {
+  private readKeys(keys: readonly string[], tags: readonly string[]): string[] {
     const { versions, prefix } = this.parts;
-    const tags = versions.hintedTags(keys);
-    const startedAt = performance.now();
-    let raws: L2Read[];
-    try {
-      raws = await this.reader.mget(
-        keys.length === 1 && tags.length === 0
-          ? [prefix + keys[0]!, versions.namespaceKey] // the common read, without spreads
-          : [
-              ...keys.map((key) => prefix + key),
-              versions.namespaceKey,
-              ...tags.map((tag) => versions.tagKey(tag)),
-            ],
-      );
-    } catch (error: unknown) {
-      this.parts.report.l2Failed(operation, keys.length === 1 ? keys[0] : undefined, error);
-      if (trace !== undefined) trace.l2Error = error;
-      return undefined;
-    }
+    return [
+      ...keys.map((key) => prefix + key),
+      versions.namespaceKey,
+      ...tags.map((tag) => versions.tagKey(tag)),
+    ];
+  }
+
+  /** Counts an answered L2 read of `n` keys; the version tokens its values are checked against. */
+  private noteRead(
+    n: number,
+    tags: readonly string[],
+    raws: readonly L2Read[],
+    startedAt: number,
+  ): FreshVersions {
     const { counters } = this.parts;
     counters.l2Reads++;
     counters.l2ReadMsTotal += performance.now() - startedAt;
-    const n = keys.length;
-    return {
-      values: raws.slice(0, n),
-      fresh: {
-        namespace: versions.noteNamespace(raws[n], startedAt),
-        tags: versions.noteTags(tags, tags.length === 0 ? raws : raws.slice(n + 1), startedAt),
-      },
-    };
+    return this.parts.versions.freshVersions(raws, n, tags, startedAt);
+  }
+
+  /** An L2 read that failed: reported; the caller reads misses. */
+  private readFailed(
+    operation: string,
+    key: string | undefined,
+    error: unknown,
+    trace?: CacheTraceContext,
+  ): void {
+    this.parts.report.l2Failed(operation, key, error);
+    if (trace !== undefined) trace.l2Error = error;
   }
 
   /**
@@ -337,4 +346,12 @@ export class ReadPath {
       return undefined;
     }
   }
+}
+
+/** Whether a found entry is one to serve at `now` (not past its fresh time). */
+function isFresh(
+  found: FoundEntry | undefined | typeof L2_UNANSWERED,
+  now: number,
+): found is FoundEntry {
+  return found !== undefined && found !== L2_UNANSWERED && found.freshUntil > now;
 }

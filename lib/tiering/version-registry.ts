@@ -52,6 +52,10 @@ export class VersionRegistry {
   readonly known: KnownVersions;
   private readonly hints: LRUCache<string, readonly string[]>;
   private untaggedStamp: VersionStamp = Object.freeze({ g: ABSENT_VERSION });
+  private untaggedFresh: FreshVersions = Object.freeze({
+    namespace: undefined,
+    tags: NO_TAG_TOKENS,
+  });
 
   constructor(
     private readonly source: VersionSource,
@@ -73,6 +77,32 @@ export class VersionRegistry {
   /** The token to check a read against, from the namespace key read at `startedAt`. */
   noteNamespace(raw: L2Read, startedAt: number): string | undefined {
     return this.known.note(this.namespaceKey, raw, startedAt);
+  }
+
+  /** {@link hintedTags} of one key. */
+  hintedTagsOf(key: string): readonly string[] {
+    return this.hints.size === 0 ? NO_TAGS : (this.hints.get(key) ?? NO_TAGS);
+  }
+
+  /**
+   * The tokens to check a read of `n` keys against, from its answers `raws` (the values, then the
+   * namespace key, then the keys of `tags`), read at `startedAt`.
+   */
+  freshVersions(
+    raws: readonly L2Read[],
+    n: number,
+    tags: readonly string[],
+    startedAt: number,
+  ): FreshVersions {
+    const namespace = this.noteNamespace(raws[n], startedAt);
+    if (tags.length > 0) {
+      return { namespace, tags: this.noteTags(tags, raws.slice(n + 1), startedAt) };
+    }
+    // The untagged read: one shared answer per namespace token rather than an object per read.
+    if (this.untaggedFresh.namespace !== namespace) {
+      this.untaggedFresh = Object.freeze({ namespace, tags: NO_TAG_TOKENS });
+    }
+    return this.untaggedFresh;
   }
 
   /** The tags last seen on these keys, whose version keys should travel with their read. */
@@ -108,7 +138,7 @@ export class VersionRegistry {
   /** Remembers the tags of `key`, so its next read fetches their versions with the value. */
   rememberTags(key: string, tags: readonly string[] | undefined): void {
     if (tags !== undefined && tags.length > 0) this.hints.set(key, tags);
-    else this.hints.delete(key);
+    else if (this.hints.size > 0) this.hints.delete(key);
   }
 
   /**
