@@ -18,9 +18,15 @@ import { RedisClientStore, type RedisStoreOptions } from '../redis/redis-client.
  * ("Transport endpoint is not connected"), Redis' own ERR replies to GET/SET/DEL are not
  * ("ERR syntax error"). NOTE: erring towards "shard unavailable" only means a retry; the other
  * way round would drop a write that a restarted shard would have taken (seen in CI).
+ *
+ * `ERR unknown` (exactly) is nutcracker's reply to a command in flight when the shard closed the
+ * connection without an error code (its `msg_get_error` with errno 0): the shard shut down, or
+ * killed the proxy's connection, after reading the command. Whether it ran is unknown; it must be
+ * retried, never dropped as refused (reproduced: a SET held by `CLIENT PAUSE WRITE`, then
+ * `CLIENT KILL` of the proxy's connection on the shard, answers `ERR unknown`, unapplied).
  */
 const PROXY_BACKEND_FAILURE =
-  /^ERR ((Connection (refused|timed out|reset by peer)|Broken pipe|Software caused connection abort|Host is (down|unreachable)|No route to host|Network is (down|unreachable)|Operation timed out|Resource temporarily unavailable)\b|[A-Z][a-z])/;
+  /^ERR ((Connection (refused|timed out|reset by peer)|Broken pipe|Software caused connection abort|Host is (down|unreachable)|No route to host|Network is (down|unreachable)|Operation timed out|Resource temporarily unavailable)\b|[A-Z][a-z]|unknown$)/;
 
 /** Default port of a twemproxy pool. */
 const DEFAULT_TWEMPROXY_PORT = 22121;
