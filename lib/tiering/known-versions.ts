@@ -53,7 +53,12 @@ export class KnownVersions {
   private readonly unlanded = new Map<string, string>();
   /** The version key answer {@link note} decoded last (see there). */
   private lastNoted:
-    | { readonly key: string; readonly raw: Buffer; readonly token: string; startedAt: number }
+    | {
+        readonly key: string;
+        readonly raw: Buffer;
+        readonly token: string;
+        readonly startedAt: number;
+      }
     | undefined;
 
   constructor(
