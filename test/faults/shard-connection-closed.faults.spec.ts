@@ -80,11 +80,10 @@ describe('CacheService on twemproxy when a shard closes the proxy connection mid
     try {
       for (const key of keys) await cache.set(key, { v: 1 });
       // A client blocked (flags=b) on a SET: the proxy's connection, holding this batch's write.
-      await waitFor(
-        async () =>
-          /flags=b\b.*cmd=set\b/.test(String(await respCommand(victim.port, ['CLIENT', 'LIST']))),
-        { timeoutMs: 2_000, message: 'the victim to hold a SET read from the proxy' },
-      );
+      await waitFor(async () => /flags=b\b.*cmd=set\b/.test(await clientList(victim)), {
+        timeoutMs: 2_000,
+        message: 'the victim to hold a SET read from the proxy',
+      });
       await killProxyConnections(victim);
       await waitFor(() => Promise.resolve(events.some(isUnknownOutcome)), {
         timeoutMs: 2_000,
@@ -121,6 +120,12 @@ async function allHold(proxy: Twemproxy, keys: readonly string[], v: number): Pr
     }
   }
   return true;
+}
+
+/** `CLIENT LIST` of `shard`. */
+async function clientList(shard: RedisServer): Promise<string> {
+  const reply = await respCommand(shard.port, ['CLIENT', 'LIST']);
+  return typeof reply === 'string' ? reply : '';
 }
 
 /** Closes every client connection to `shard` but the caller's: the proxy's among them. */
