@@ -51,7 +51,11 @@ export class KnownVersions {
    * bump: a read made right after `clear()` would take the old entries for current again.
    */
   private readonly unlanded = new Map<string, string>();
-  /** The version key answer {@link note} decoded last (see there). */
+  /**
+   * The version key answer {@link note} decoded last (see there). It keeps that reply Buffer, a
+   * view into one socket read of the client, alive until the next read: bounded, and cheaper than
+   * clearing it after every batch.
+   */
   private lastNoted:
     | {
         readonly key: string;
