@@ -200,7 +200,9 @@ export class ReadPath {
     key: string,
     trace?: CacheTraceContext,
   ): Promise<FoundEntry | undefined | typeof L2_UNANSWERED> {
-    const pending = this.pendingValue(key);
+    // One full key for the queue lookup and the MGET: built (and hashed) once per read.
+    const fullKey = this.parts.prefix + key;
+    const pending = this.pendingValue(key, fullKey);
     if (pending !== null) return pending;
     const { reads, versions } = this.parts;
     const mark = reads.begin(key);
@@ -211,7 +213,7 @@ export class ReadPath {
       try {
         raws = await this.reader.mget(
           tags.length === 0
-            ? [this.parts.prefix + key, versions.namespaceKey] // the common read, without spreads
+            ? [fullKey, versions.namespaceKey] // the common read, without spreads
             : this.readKeys([key], tags),
         );
       } catch (error: unknown) {
@@ -269,8 +271,11 @@ export class ReadPath {
    * Read-your-writes: a write of ours still queued for L2 is newer than anything L2 holds.
    * Rare path (L1 disabled, or the entry left L1 before its flush). `null`: nothing queued.
    */
-  private pendingValue(key: string): FoundEntry | undefined | null {
-    const write = this.pendingWrite(this.parts.prefix + key);
+  private pendingValue(
+    key: string,
+    fullKey = this.parts.prefix + key,
+  ): FoundEntry | undefined | null {
+    const write = this.pendingWrite(fullKey);
     if (!write) return null; // nothing queued: ask L2
     if (write.kind === 'del' || write.expiresAt <= Date.now()) return undefined;
     if (!this.parts.versions.matchesKnown(write.stamp)) return undefined;

@@ -74,11 +74,6 @@ export class VersionRegistry {
     await this.known.ensure([this.namespaceKey]);
   }
 
-  /** The token to check a read against, from the namespace key read at `startedAt`. */
-  noteNamespace(raw: L2Read, startedAt: number): string | undefined {
-    return this.known.note(this.namespaceKey, raw, startedAt);
-  }
-
   /** {@link hintedTags} of one key. */
   hintedTagsOf(key: string): readonly string[] {
     return this.hints.size === 0 ? NO_TAGS : (this.hints.get(key) ?? NO_TAGS);
@@ -94,7 +89,7 @@ export class VersionRegistry {
     tags: readonly string[],
     startedAt: number,
   ): FreshVersions {
-    const namespace = this.noteNamespace(raws[n], startedAt);
+    const namespace = this.known.note(this.namespaceKey, raws[n], startedAt);
     if (tags.length > 0) {
       return { namespace, tags: this.noteTags(tags, raws.slice(n + 1), startedAt) };
     }
@@ -119,7 +114,7 @@ export class VersionRegistry {
   }
 
   /** The tokens to check a read against, from the tag keys read at `startedAt`. */
-  noteTags(
+  private noteTags(
     tags: readonly string[],
     raws: readonly L2Read[],
     startedAt: number,
