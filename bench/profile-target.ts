@@ -5,17 +5,24 @@
  * Usage: node --cpu-prof --cpu-prof-dir=/tmp/ndc-profiles --import ./bench/register.js \
  *          bench/profile-target.ts WORKLOAD [--seconds N]
  *
- * WORKLOAD: l1-get | cacheable-hit | l2-get | durable-sets | set-call
+ * WORKLOAD: l1-get | cacheable-hit | l2-get | durable-sets | durable-sets-twemproxy | set-call
  */
 import 'reflect-metadata';
-import { startRedis, stopAll } from './core/bench-servers.js';
+import { startRedis, startTwemproxy, stopAll } from './core/bench-servers.js';
 import { runConcurrent } from './core/measure.js';
 import { progress } from './core/progress.js';
 import { makeKeys, makeValues } from './core/workload.js';
 import { BenchCatalogue } from './scenarios/cacheable-hit.scenario.js';
 import { redisOptions, startOurCache } from './subjects/our-cache.subject.js';
 
-const WORKLOADS = ['l1-get', 'cacheable-hit', 'l2-get', 'durable-sets', 'set-call'] as const;
+const WORKLOADS = [
+  'l1-get',
+  'cacheable-hit',
+  'l2-get',
+  'durable-sets',
+  'durable-sets-twemproxy',
+  'set-call',
+] as const;
 type Workload = (typeof WORKLOADS)[number];
 
 const args = process.argv.slice(2);
@@ -85,6 +92,28 @@ try {
         ops += total;
         await ours.close();
         await redis.cli('FLUSHALL');
+      }
+      break;
+    }
+    case 'durable-sets-twemproxy': {
+      // Scenario e-sets' twemproxy row: (d) through nutcracker over 3 shards, bus off as there.
+      const proxy = await startTwemproxy();
+      const total = 100_000;
+      const values = makeValues(total);
+      let round = 0;
+      while (performance.now() < deadline) {
+        const keys = makeKeys(`d${round++}:`, total);
+        const ours = await startOurCache({
+          namespace: 'profile',
+          ttl: '5m',
+          l2: { type: 'twemproxy', host: '127.0.0.1', port: proxy.port },
+          invalidation: { enabled: false },
+        });
+        await runConcurrent((i) => ours.cache.set(keys[i]!, values[i]), total, 100);
+        await ours.cache.flush();
+        ops += total;
+        await ours.close();
+        for (const shard of proxy.shards) await shard.cli('FLUSHALL');
       }
       break;
     }

@@ -1,5 +1,6 @@
 import type { ChainableCommander, Cluster, Redis } from 'ioredis';
 import type { L2Locks, L2Write } from '../l2-store.interface.js';
+import { type FramedCommand, framedCommand } from './command-burst.js';
 import { expiryArgs } from './redis-batch.js';
 
 /**
@@ -63,6 +64,27 @@ export function queueSet(
   }
   const { key, token } = write.releases;
   pipeline.eval(SET_AND_RELEASE, 2, write.key, key, token, write.value, expiry[0], expiry[1]);
+}
+
+/** {@link queueSet} as a command of `client` to send in a burst (command-burst.ts). */
+export function setCommand(
+  client: Redis,
+  write: Extract<L2Write, { kind: 'set' }>,
+  pxat: boolean,
+): FramedCommand {
+  const expiry = expiryArgs(write.expiresAt, pxat);
+  if (write.releases === undefined)
+    return framedCommand(client, 'set', [write.key, write.value, ...expiry]);
+  const { key, token } = write.releases;
+  return framedCommand(client, 'eval', [
+    SET_AND_RELEASE,
+    2,
+    write.key,
+    key,
+    token,
+    write.value,
+    ...expiry,
+  ]);
 }
 
 /** {@link queueSet} as one command on `client`, outside a pipeline. */

@@ -1,8 +1,8 @@
 import type { Redis } from 'ioredis';
 import { ReplyError } from 'ioredis';
-import { CacheL2Error } from '../../errors/l2.errors.js';
 import type { L2Write } from '../l2-store.interface.js';
-import { queueSet } from './lock-scripts.js';
+import { framedCommand, sendBurst } from './command-burst.js';
+import { setCommand } from './lock-scripts.js';
 import { chunks, expiryArgs } from './redis-batch.js';
 
 /**
@@ -142,30 +142,24 @@ export async function writeByScripts(
   return { failures };
 }
 
-/** Sends `writes` as one pipeline of SET/DEL commands; returns the failures by index. */
+/**
+ * Sends `writes` as SET/DEL commands in one burst (see command-burst.ts); returns the failures
+ * by index.
+ */
 export async function writeByPipeline(
   client: Redis,
   writes: readonly L2Write[],
   pxat: boolean,
   translate: Translate,
 ): Promise<Map<number, unknown>> {
-  const pipeline = client.pipeline();
-  for (const write of writes) {
-    if (write.kind === 'del') pipeline.del(write.key);
-    else queueSet(pipeline, write, pxat);
+  const commands = writes.map((write) =>
+    write.kind === 'del'
+      ? framedCommand(client, 'del', [write.key])
+      : setCommand(client, write, pxat),
+  );
+  const translated = new Map<number, unknown>();
+  for (const [position, error] of (await sendBurst(client, commands)).failures) {
+    translated.set(position, translate(error));
   }
-  const results = await pipeline.exec();
-  const failures = new Map<number, unknown>();
-  writes.forEach((_, position) => {
-    const result = results?.[position];
-    if (result === undefined) {
-      failures.set(
-        position,
-        new CacheL2Error('write', 'the pipeline returned fewer replies than commands sent'),
-      );
-    } else if (result[0]) {
-      failures.set(position, translate(result[0]));
-    }
-  });
-  return failures;
+  return translated;
 }

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
-import { CacheL2Error } from '../../errors/l2.errors.js';
 import { CacheShardUnavailableError } from '../../errors/l2.errors.js';
 import type { RedisNode, TwemproxyL2Options } from '../../options/cache-options.interface.js';
 import { assertProxyCompatibleOptions } from '../../options/topology-rules.js';
@@ -8,6 +7,7 @@ import { guardProxyClient } from './proxy-client.guard.js';
 import { buildRedisClientOptions, describeRedisTarget } from '../redis/redis-client.factory.js';
 import { closeRedisClient, openRedisClient } from '../redis/redis-connection.js';
 import type { L2Locks, L2Read } from '../l2-store.interface.js';
+import { framedCommand, sendBurst } from '../redis/command-burst.js';
 import { redisLocks } from '../redis/lock-scripts.js';
 import { RedisClientStore, type RedisStoreOptions } from '../redis/redis-client.store.js';
 
@@ -141,9 +141,9 @@ export class TwemproxyStore extends RedisClientStore {
   }
 
   /**
-   * The values of `keys` in order, as one pipeline of GETs (twemproxy routes each to its shard). A
-   * key whose shard failed gets its error in its place; the call rejects only when the proxy
-   * itself failed (the connection).
+   * The values of `keys` in order, as one burst of GETs (twemproxy routes each to its shard). A
+   * key whose shard failed gets its error in its place (every key, when the proxy connection
+   * failed).
    *
    * NOTE: not MGET: nutcracker 0.5.0 answers an MGET of several keys that touches a dead shard
    * with an error *and closes the client connection*, failing every command in flight on it
@@ -151,15 +151,14 @@ export class TwemproxyStore extends RedisClientStore {
    */
   override async mget(keys: readonly string[]): Promise<L2Read[]> {
     if (keys.length === 0) return [];
-    const pipeline = this.commandClient().pipeline();
-    for (const key of keys) pipeline.getBuffer(key);
-    const results = await pipeline.exec();
-    if (results === null || results.length < keys.length) {
-      throw new CacheL2Error('mget', 'the pipeline returned fewer replies than commands sent');
-    }
+    const client = this.commandClient();
+    const { replies, failures } = await sendBurst(
+      client,
+      keys.map((key) => framedCommand(client, 'get', [key], true)),
+    );
     return keys.map((_, i): L2Read => {
-      const [error, reply] = results[i]!;
-      if (!error) return (reply as Buffer | null) ?? undefined;
+      const error = failures.get(i);
+      if (error === undefined) return (replies[i] as Buffer | null) ?? undefined;
       const translated = this.translateError('mget', error);
       return translated instanceof Error ? translated : error;
     });

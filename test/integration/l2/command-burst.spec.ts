@@ -1,0 +1,121 @@
+import { Command, Redis } from 'ioredis';
+import { framedCommand, FramedCommand, sendBurst } from '../../../lib/l2/redis/command-burst.js';
+import { RedisServer } from '../../support/redis-server.js';
+
+let server: RedisServer;
+let client: Redis;
+
+beforeAll(async () => {
+  server = await RedisServer.start();
+  client = new Redis({ port: server.port, host: '127.0.0.1', lazyConnect: true });
+  await client.connect();
+});
+
+afterAll(async () => {
+  client.disconnect();
+  await server.stop();
+});
+
+describe('FramedCommand', () => {
+  it.each([
+    ['strings only', 'get', ['key']],
+    [
+      'a Buffer value and a number',
+      'set',
+      ['k', Buffer.from([0xdc, 1, 0, 0xff]), 'PXAT', 1_800_000_000_123],
+    ],
+    ['an empty Buffer and an empty string', 'set', ['', Buffer.alloc(0)]],
+    ['multi-byte text', 'set', ['clé:ü', Buffer.from('ünïcødé ✓'), 'PX', 10]],
+    ...[9, 10, 99, 100, 1_000].map((n) => [`a ${n}-byte value`, 'set', ['k', Buffer.alloc(n, 7)]]),
+  ] as Array<[string, string, Array<string | Buffer | number>]>)(
+    'frames %s byte for byte as ioredis does',
+    (_, name, args) => {
+      const ours = new FramedCommand(name, [...args]).toWritable();
+      const theirs = new Command(name, [...args]).toWritable({});
+      expect(Buffer.isBuffer(ours)).toBe(true);
+      expect(ours.equals(Buffer.from(theirs))).toBe(true);
+    },
+  );
+});
+
+describe('sendBurst()', () => {
+  it('sends every command in order and reports each failure at its position only', async () => {
+    await client.set('burst:text', 'not a number');
+    const commands = [
+      framedCommand(client, 'set', ['burst:a', Buffer.from('1')]),
+      framedCommand(client, 'incr', ['burst:text']), // fails: not an integer
+      framedCommand(client, 'incr', ['burst:a']), // runs after the first set: 2
+      framedCommand(client, 'set', ['burst:b', Buffer.from('ü'), 'PX', 60_000]),
+    ];
+    const { failures, replies } = await sendBurst(client, commands);
+    expect([...failures.keys()]).toEqual([1]);
+    expect(replies).toEqual(['OK', undefined, 2, 'OK']);
+    expect(String(failures.get(1))).toMatch(/not an integer/);
+    expect(await client.get('burst:a')).toBe('2');
+    expect(await client.get('burst:b')).toBe('ü');
+    expect(await client.pttl('burst:b')).toBeGreaterThan(50_000);
+  });
+
+  it('gives each reply in its place, as a Buffer when asked', async () => {
+    await client.set('burst:r', 'ü');
+    const { replies, failures } = await sendBurst(client, [
+      framedCommand(client, 'get', ['burst:r'], true),
+      framedCommand(client, 'get', ['burst:missing'], true),
+      framedCommand(client, 'get', ['burst:r']),
+    ]);
+    expect(failures.size).toBe(0);
+    expect(replies).toEqual([Buffer.from('ü'), null, 'ü']);
+  });
+
+  it('applies the client key prefix as its own commands do', async () => {
+    const prefixed = new Redis({ port: server.port, host: '127.0.0.1', keyPrefix: 'pre:' });
+    try {
+      const { failures } = await sendBurst(prefixed, [
+        framedCommand(prefixed, 'set', ['burst:k', Buffer.from('v')]),
+      ]);
+      expect(failures.size).toBe(0);
+      expect(await client.get('pre:burst:k')).toBe('v');
+    } finally {
+      prefixed.disconnect();
+    }
+  });
+
+  it('fails every command at once, without hanging, on a client that is not connected', async () => {
+    const closed = new Redis({
+      port: server.port,
+      host: '127.0.0.1',
+      lazyConnect: true,
+      enableOfflineQueue: false,
+    });
+    closed.disconnect();
+    const commands = [1, 2, 3].map((i) => framedCommand(closed, 'set', [`burst:c${i}`, 'v']));
+    const { failures } = await sendBurst(closed, commands);
+    expect([...failures.keys()]).toEqual([0, 1, 2]);
+    expect(await client.exists('burst:c1', 'burst:c2', 'burst:c3')).toBe(0);
+  });
+
+  it('fails a command that throws as it is sent alone, and still sends the others', async () => {
+    const throwing = new Redis({ port: server.port, host: '127.0.0.1' });
+    const send = throwing.sendCommand.bind(throwing);
+    throwing.sendCommand = (command: Command) => {
+      if (command.name === 'del') throw new TypeError('refused by a wrapper');
+      return send(command);
+    };
+    try {
+      const { failures } = await sendBurst(throwing, [
+        framedCommand(throwing, 'set', ['burst:t1', 'v']),
+        framedCommand(throwing, 'del', ['burst:t1']),
+        framedCommand(throwing, 'set', ['burst:t2', 'w']),
+      ]);
+      expect([...failures.keys()]).toEqual([1]);
+      expect(String(failures.get(1))).toMatch(/refused by a wrapper/);
+      expect(await client.mget('burst:t1', 'burst:t2')).toEqual(['v', 'w']);
+    } finally {
+      throwing.disconnect();
+    }
+  });
+
+  it('resolves at once with nothing to send', async () => {
+    expect(await sendBurst(client, [])).toEqual({ replies: [], failures: new Map() });
+  });
+});
