@@ -1,9 +1,7 @@
-import type { ChainableCommander } from 'ioredis';
+import type { ChainableCommander, Cluster, Redis } from 'ioredis';
 import { CacheL2Error } from '../../errors/l2.errors.js';
-import type { L2Write } from '../l2-store.interface.js';
-import { queueSet } from '../redis/lock-scripts.js';
 
-/** The per-node pipelines of the Cluster store: sending one, reading its replies, redirections. */
+/** The per-node batches of the Cluster store: its master connections, pipelines, redirections. */
 
 /**
  * Runs a per-node pipeline; `undefined` when ioredis refused to send it at all.
@@ -22,12 +20,6 @@ export async function execOrUndefined(
   } catch {
     return undefined;
   }
-}
-
-/** Adds one write to a pipeline (`pxat`: the servers take `SET ... PXAT`). */
-export function queueWrite(pipeline: ChainableCommander, write: L2Write, pxat: boolean): void {
-  if (write.kind === 'del') pipeline.del(write.key);
-  else queueSet(pipeline, write, pxat);
 }
 
 /** The `[error, reply]` at `position` of a pipeline's results. */
@@ -49,4 +41,17 @@ export function replyAt(
 /** Whether a command's error is a slot redirection ioredis follows when the command is sent alone. */
 export function isRedirection(error: Error): boolean {
   return /^(MOVED|ASK|TRYAGAIN) /.test(error.message);
+}
+
+/** `host:port` of the master of a node group key (`master,replica,...`). */
+export function masterKey(node: string): string {
+  return node.split(',')[0] ?? node;
+}
+
+/** The cluster's own connection to the master of `node`. */
+export function masterClient(cluster: Cluster, node: string): Redis | undefined {
+  const key = masterKey(node);
+  return cluster
+    .nodes('master')
+    .find((client) => `${client.options.host}:${client.options.port}` === key);
 }

@@ -1,13 +1,14 @@
 import type { Cluster } from 'ioredis';
 import type { L2Ensured, L2EnsureRequest, L2Read } from '../l2-store.interface.js';
 import { chunks, expiryArgs, toValues } from '../redis/redis-batch.js';
-import { execOrUndefined, isRedirection, replyAt } from './cluster-pipeline.js';
+import { framedCommand, sendBurst } from '../redis/command-burst.js';
+import { isRedirection, masterClient } from './cluster-pipeline.js';
 import type { ClusterRouter } from './cluster-router.js';
 
 /** The Cluster store's reads: values per node and slot, and version keys made sure of per key. */
 
 /**
- * One pipeline per node, holding one MGET per slot (chunked by 1,000 keys). Keys of a slot
+ * One burst of commands per master (command-burst.ts), one MGET per slot (chunked by 1,000 keys). Keys of a slot
  * that answered MOVED/ASK/TRYAGAIN are read again one by one. A key whose node failed, or whose
  * slot has no master (a Cluster with `cluster-require-full-coverage no` and a master down), gets
  * the error in its place; the call rejects only when the cluster itself is not ready.
@@ -27,30 +28,36 @@ export async function readPerNode(
     }
   };
   await Promise.all(
-    [...byNode.values()].map(async (slots) => {
+    [...byNode].map(async ([node, slots]) => {
       const parts: number[][] = [];
-      const pipeline = cluster.pipeline();
-      for (const indexes of slots.values()) {
-        for (const part of chunks(indexes)) {
-          pipeline.mgetBuffer(part.map((i) => keys[i] as string));
-          parts.push(part);
-        }
-      }
-      const results = await execOrUndefined(pipeline);
-      if (results === undefined) {
-        // Nothing was sent (see execOrUndefined): read these keys one by one instead.
+      for (const indexes of slots.values()) for (const part of chunks(indexes)) parts.push(part);
+      const master = masterClient(cluster, node);
+      if (master === undefined) {
+        // No connection to this master (its slot map is changing): read these keys one by one.
         await Promise.all(parts.flat().map(readOne));
         return;
       }
+      // The prefix is the Cluster's: its node connections do not carry it.
+      const sent = await sendBurst(
+        master,
+        parts.map((part) =>
+          framedCommand(
+            cluster,
+            'mget',
+            part.map((i) => keys[i] as string),
+            true,
+          ),
+        ),
+      );
       const redirected: number[] = [];
       parts.forEach((part, j) => {
-        const [error, reply] = replyAt(results, j, 'mget');
-        if (error) {
+        const error = sent.failures.get(j);
+        if (error !== undefined) {
           if (isRedirection(error)) redirected.push(...part);
           else for (const index of part) values[index] = router.unavailable('mget', error);
           return;
         }
-        const read = toValues(part.length, reply as Array<Buffer | null>);
+        const read = toValues(part.length, sent.replies[j] as Array<Buffer | null>);
         part.forEach((index, k) => (values[index] = read[k]));
       });
       await Promise.all(redirected.map(readOne));

@@ -1,19 +1,21 @@
-import type { Cluster, Redis } from 'ioredis';
+import type { Cluster } from 'ioredis';
 import { CacheReplicaTimeoutError } from '../../errors/l2.errors.js';
 import type { L2Durability, L2Write, L2WriteReceipt } from '../l2-store.interface.js';
 import { invalidSet } from '../l2-write.checks.js';
 import { throwBatchFailures, unsentSetError } from '../redis/redis-batch.js';
 import { failUnconfirmed, waitForReplicas } from '../redis/replica-wait.js';
-import { execOrUndefined, isRedirection, queueWrite, replyAt } from './cluster-pipeline.js';
+import { sendBurst } from '../redis/command-burst.js';
+import { writeCommand } from '../redis/lock-scripts.js';
+import { isRedirection, masterClient, masterKey } from './cluster-pipeline.js';
 import type { ClusterRouter } from './cluster-router.js';
 
 /**
- * Sends `writes` as one pipeline per node, in batch order: `SET key value PXAT expiresAt` or `DEL
- * key`. Writes answered with a redirection are re-sent one by one, in order per key. A write that
+ * Sends `writes` as one burst of commands per master (command-burst.ts), in batch order: `SET key
+ * value PXAT expiresAt` or `DEL key`. Writes answered with a redirection are re-sent one by one, in order per key. A write that
  * cannot be sent, or whose node or slot is unavailable, fails alone: per-write failures reject
  * with `CacheBatchError` naming them, so that writes to the other masters land.
  *
- * With `durability`, each node's pipeline is followed by WAIT on that node's connection (see
+ * With `durability`, each node's burst is followed by WAIT on that node's connection (see
  * replica-wait.ts); a write it does not confirm fails with `CacheReplicaTimeoutError`, and so does
  * a redirected one (it went to another node, whose WAIT this call does not send: the retry will).
  */
@@ -49,36 +51,35 @@ export async function writePerNode(
   let replicaWaitMs = 0;
   await Promise.all(
     [...byNode].map(async ([node, indexes]) => {
-      const pipeline = cluster.pipeline();
-      for (const index of indexes) queueWrite(pipeline, writes[index] as L2Write, pxat);
-      const results = await execOrUndefined(pipeline);
-      if (results === undefined) {
-        // Nothing was sent (see execOrUndefined): send these writes one by one instead.
+      const master = masterClient(cluster, node);
+      if (master === undefined) {
+        // The cluster holds no connection to this master (its slot map is changing): send these
+        // writes one by one, each of which finds its node (and follows MOVED/ASK) by itself.
         await router.resendOneByOne(writes, indexes, failures, pxat);
         if (durability !== undefined) unconfirmed(failures, indexes, node, durability);
         return;
       }
+      // The prefix is the Cluster's: its node connections do not carry it.
+      const sent = await sendBurst(
+        master,
+        indexes.map((index) => writeCommand(cluster, writes[index] as L2Write, pxat)),
+      );
       const redirected: number[] = [];
       indexes.forEach((index, position) => {
-        const [error] = replyAt(results, position, 'write');
-        if (!error) return;
+        const error = sent.failures.get(position);
+        if (error === undefined) return;
         if (isRedirection(error)) redirected.push(index);
         else failures.set(index, router.unavailable('write', error));
       });
       if (durability !== undefined) {
         const applied = indexes.filter((index) => !redirected.includes(index));
-        const master = masterClient(cluster, node);
-        if (master === undefined) unconfirmed(failures, applied, node, durability);
-        else {
-          try {
-            const waited = await waitForReplicas(master, durability, masterKey(node));
-            replicaWaitMs = Math.max(replicaWaitMs, waited.waitMs);
-            if (waited.shortfall !== undefined)
-              failUnconfirmed(failures, applied, waited.shortfall);
-          } catch (error: unknown) {
-            // This master's connection failed before WAIT answered: its writes alone are retried.
-            failUnconfirmed(failures, applied, router.unavailable('write', error));
-          }
+        try {
+          const waited = await waitForReplicas(master, durability, masterKey(node));
+          replicaWaitMs = Math.max(replicaWaitMs, waited.waitMs);
+          if (waited.shortfall !== undefined) failUnconfirmed(failures, applied, waited.shortfall);
+        } catch (error: unknown) {
+          // This master's connection failed before WAIT answered: its writes alone are retried.
+          failUnconfirmed(failures, applied, router.unavailable('write', error));
         }
       }
       await router.resendOneByOne(writes, redirected, failures, pxat);
@@ -87,19 +88,6 @@ export async function writePerNode(
   );
   throwBatchFailures(failures, writes.length);
   return durability === undefined ? undefined : { replicaWaitMs };
-}
-
-/** `host:port` of the master of a node group key (`master,replica,...`). */
-function masterKey(node: string): string {
-  return node.split(',')[0] ?? node;
-}
-
-/** The cluster's own connection to the master of `node`: the one its pipeline went through. */
-function masterClient(cluster: Cluster, node: string): Redis | undefined {
-  const key = masterKey(node);
-  return cluster
-    .nodes('master')
-    .find((client) => `${client.options.host}:${client.options.port}` === key);
 }
 
 /** Writes sent where this call sends no WAIT: not confirmed, so sent again. */

@@ -16,34 +16,70 @@ import { Command } from 'ioredis';
  */
 
 /**
- * A command framed in one allocation. ioredis frames a command that carries a Buffer (every
- * entry envelope) by collecting its parts in an array, measuring each twice and copying them
- * into a new Buffer; this measures once and writes each part straight into the result (about
- * 1 µs less per framed SET in the measurement above).
+ * A command framed without ioredis' intermediate parts. ioredis frames a command that carries a
+ * Buffer (every entry envelope) by collecting its parts in an array, measuring each twice and
+ * copying them into a new Buffer of its own; a burst frames all its commands into one Buffer
+ * instead ({@link frameAll}), each command's bytes a view of it: one allocation per burst rather
+ * than one per command (through nutcracker, 29 alternating pairs of 100,000 sets: 4 % less client
+ * CPU and 13 % more sets/s than framing each command alone).
  */
 export class FramedCommand extends Command {
+  /** Its bytes, once framed into its burst's buffer. */
+  private framed: Buffer | undefined;
+
+  /** Frames `commands` into one Buffer, each keeping a view of its own bytes. */
+  static frameAll(commands: readonly FramedCommand[]): void {
+    let size = 0;
+    for (const command of commands) size += command.frameLength();
+    const out = Buffer.allocUnsafe(size);
+    let offset = 0;
+    for (const command of commands) {
+      const end = command.frameInto(out, offset);
+      command.framed = out.subarray(offset, end);
+      offset = end;
+    }
+  }
+
   override toWritable(): Buffer {
+    if (this.framed !== undefined) return this.framed;
+    const out = Buffer.allocUnsafe(this.frameLength());
+    this.frameInto(out, 0);
+    return out;
+  }
+
+  /** Bytes of the command on the wire. */
+  private frameLength(): number {
     const args = this.args as ReadonlyArray<string | Buffer>;
-    const head = `*${args.length + 1}\r\n$${Buffer.byteLength(this.name)}\r\n${this.name}\r\n`;
-    const lengths = new Array<number>(args.length);
-    let size = Buffer.byteLength(head);
-    for (let i = 0; i < args.length; i++) {
-      const arg = args[i]!;
+    let size = byteLengthOfHead(this.name, args.length);
+    for (const arg of args) {
       const length = typeof arg === 'string' ? Buffer.byteLength(arg) : arg.length;
-      lengths[i] = length;
       size += decimalDigits(length) + length + 5; // $<length>\r\n<bytes>\r\n
     }
-    const out = Buffer.allocUnsafe(size);
-    let offset = out.write(head, 0);
-    for (let i = 0; i < args.length; i++) {
-      const arg = args[i]!;
-      offset += out.write(`$${lengths[i]}\r\n`, offset, 'latin1');
+    return size;
+  }
+
+  /** Writes the command at `offset` of `out`; returns the offset after it. */
+  private frameInto(out: Buffer, offset: number): number {
+    const args = this.args as ReadonlyArray<string | Buffer>;
+    offset += out.write(`*${args.length + 1}\r\n$${Buffer.byteLength(this.name)}\r\n`, offset);
+    offset += out.write(this.name, offset);
+    out[offset++] = 13;
+    out[offset++] = 10;
+    for (const arg of args) {
+      const length = typeof arg === 'string' ? Buffer.byteLength(arg) : arg.length;
+      offset += out.write(`$${length}\r\n`, offset, 'latin1');
       offset += typeof arg === 'string' ? out.write(arg, offset) : arg.copy(out, offset);
       out[offset++] = 13;
       out[offset++] = 10;
     }
-    return out;
+    return offset;
   }
+}
+
+/** Bytes of `*<count>\r\n$<length>\r\n<name>\r\n`. */
+function byteLengthOfHead(name: string, argCount: number): number {
+  const nameBytes = Buffer.byteLength(name);
+  return 1 + decimalDigits(argCount + 1) + 2 + 1 + decimalDigits(nameBytes) + 2 + nameBytes + 2;
 }
 
 function asError(error: unknown): Error {
@@ -60,12 +96,17 @@ function decimalDigits(n: number): number {
   return digits;
 }
 
+/** What gives a command its key prefix: a client, or the Cluster whose node it is sent to. */
+export interface KeyPrefixed {
+  readonly options: { readonly keyPrefix?: string };
+}
+
 /**
- * A {@link FramedCommand} as `client`'s own command methods make it: its key prefix applied, the
+ * A {@link FramedCommand} as the command methods of `client` make it: its key prefix applied, the
  * reply as text, or as a Buffer with `replyAsBuffer`.
  */
 export function framedCommand(
-  client: Redis,
+  client: KeyPrefixed,
   name: string,
   args: Array<string | Buffer | number>,
   replyAsBuffer = false,
@@ -97,6 +138,9 @@ export function sendBurst(client: Redis, commands: readonly Command[]): Promise<
   if (commands.length === 0) return Promise.resolve(answer);
   return new Promise((resolve) => {
     let waiting = commands.length;
+    if (commands.every((command) => command instanceof FramedCommand)) {
+      FramedCommand.frameAll(commands);
+    }
     // `stream` is ioredis' socket (public in its types); absent before the first connect.
     const socket = client.stream as Writable | undefined;
     socket?.cork();

@@ -1,6 +1,6 @@
-import type { ChainableCommander, Cluster, Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { L2Locks, L2Write } from '../l2-store.interface.js';
-import { type FramedCommand, framedCommand } from './command-burst.js';
+import { type FramedCommand, framedCommand, type KeyPrefixed } from './command-burst.js';
 import { expiryArgs } from './redis-batch.js';
 
 /**
@@ -45,30 +45,15 @@ return 0
 type Client = Redis | Cluster;
 
 /**
- * Queues a set on `pipeline`: a plain `SET … PXAT`, or, for a set that ends a flight (see
- * `L2Write.releases`), the token-checked set-and-release.
+ * A set as a command of `client` to send in a burst (command-burst.ts): a plain `SET … PXAT`, or,
+ * for a set that ends a flight (see `L2Write.releases`), the token-checked set-and-release.
  *
- * NOTE: plain EVAL, never a script defined on the client: an ioredis pipeline carrying one first
- * sends SCRIPT EXISTS / SCRIPT LOAD, which twemproxy answers by closing the connection. The
+ * NOTE: plain EVAL, never a script defined on the client: ioredis sends a defined script's first
+ * call as SCRIPT EXISTS / SCRIPT LOAD, which twemproxy answers by closing the connection. The
  * scripts are a few lines; Redis caches their compiled form by hash.
  */
-export function queueSet(
-  pipeline: ChainableCommander,
-  write: Extract<L2Write, { kind: 'set' }>,
-  pxat: boolean,
-): void {
-  const expiry = expiryArgs(write.expiresAt, pxat);
-  if (write.releases === undefined) {
-    pipeline.set(write.key, write.value, ...expiry);
-    return;
-  }
-  const { key, token } = write.releases;
-  pipeline.eval(SET_AND_RELEASE, 2, write.key, key, token, write.value, expiry[0], expiry[1]);
-}
-
-/** {@link queueSet} as a command of `client` to send in a burst (command-burst.ts). */
 export function setCommand(
-  client: Redis,
+  client: KeyPrefixed,
   write: Extract<L2Write, { kind: 'set' }>,
   pxat: boolean,
 ): FramedCommand {
@@ -87,7 +72,14 @@ export function setCommand(
   ]);
 }
 
-/** {@link queueSet} as one command on `client`, outside a pipeline. */
+/** A write (SET or DEL) as a command of `client` to send in a burst. */
+export function writeCommand(client: KeyPrefixed, write: L2Write, pxat: boolean): FramedCommand {
+  return write.kind === 'del'
+    ? framedCommand(client, 'del', [write.key])
+    : setCommand(client, write, pxat);
+}
+
+/** {@link setCommand} as one command on `client` (a Cluster follows MOVED/ASK by itself). */
 export function sendSet(
   client: Client,
   write: Extract<L2Write, { kind: 'set' }>,
@@ -99,7 +91,7 @@ export function sendSet(
   return client.eval(SET_AND_RELEASE, 2, write.key, key, token, write.value, expiry[0], expiry[1]);
 }
 
-/** Whether any write of a batch ends a flight (those batches go as pipelines, not scripts). */
+/** Whether any write of a batch ends a flight (those batches go as bursts, not scripts). */
 export function releasesAny(writes: readonly L2Write[]): boolean {
   return writes.some((write) => write.kind === 'set' && write.releases !== undefined);
 }

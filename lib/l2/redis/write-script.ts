@@ -1,8 +1,8 @@
 import type { Redis } from 'ioredis';
 import { ReplyError } from 'ioredis';
 import type { L2Write } from '../l2-store.interface.js';
-import { framedCommand, sendBurst } from './command-burst.js';
-import { setCommand } from './lock-scripts.js';
+import { sendBurst } from './command-burst.js';
+import { writeCommand } from './lock-scripts.js';
 import { chunks, expiryArgs } from './redis-batch.js';
 
 /**
@@ -152,11 +152,7 @@ export async function writeByPipeline(
   pxat: boolean,
   translate: Translate,
 ): Promise<Map<number, unknown>> {
-  const commands = writes.map((write) =>
-    write.kind === 'del'
-      ? framedCommand(client, 'del', [write.key])
-      : setCommand(client, write, pxat),
-  );
+  const commands = writes.map((write) => writeCommand(client, write, pxat));
   const translated = new Map<number, unknown>();
   for (const [position, error] of (await sendBurst(client, commands)).failures) {
     translated.set(position, translate(error));

@@ -38,6 +38,24 @@ describe('FramedCommand', () => {
   );
 });
 
+describe('FramedCommand.frameAll()', () => {
+  it('frames a burst into one buffer, each command keeping exactly its own bytes', () => {
+    const argLists: Array<Array<string | Buffer | number>> = [
+      ['a', Buffer.from([0xdc, 1]), 'PXAT', 1_800_000_000_123],
+      ['clé:ü', Buffer.alloc(0)],
+      ['b', 'text', 'PX', 10],
+    ];
+    const burst = argLists.map((args) => new FramedCommand('set', [...args]));
+    FramedCommand.frameAll(burst);
+    const views = burst.map((command) => command.toWritable());
+    argLists.forEach((args, i) => {
+      expect(views[i]!.equals(Buffer.from(new Command('set', [...args]).toWritable({})))).toBe(
+        true,
+      );
+    });
+  });
+});
+
 describe('sendBurst()', () => {
   it('sends every command in order and reports each failure at its position only', async () => {
     await client.set('burst:text', 'not a number');
