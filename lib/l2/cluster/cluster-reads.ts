@@ -2,7 +2,7 @@ import type { Cluster } from 'ioredis';
 import type { L2Ensured, L2EnsureRequest, L2Read } from '../l2-store.interface.js';
 import { chunks, expiryArgs, toValues } from '../redis/redis-batch.js';
 import { framedCommand, sendBurst } from '../redis/command-burst.js';
-import { isRedirection, masterClient } from './cluster-pipeline.js';
+import { isRedirection, masterClient } from './cluster-masters.js';
 import type { ClusterRouter } from './cluster-router.js';
 
 /** The Cluster store's reads: values per node and slot, and version keys made sure of per key. */

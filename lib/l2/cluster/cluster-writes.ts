@@ -6,7 +6,7 @@ import { throwBatchFailures, unsentSetError } from '../redis/redis-batch.js';
 import { failUnconfirmed, waitForReplicas } from '../redis/replica-wait.js';
 import { sendBurst } from '../redis/command-burst.js';
 import { writeCommand } from '../redis/lock-scripts.js';
-import { isRedirection, masterClient, masterKey } from './cluster-pipeline.js';
+import { isRedirection, masterClient, masterKey } from './cluster-masters.js';
 import type { ClusterRouter } from './cluster-router.js';
 
 /**

@@ -4,7 +4,8 @@ import { CacheL2Error } from '../../errors/l2.errors.js';
 import type { ClusterL2Options } from '../../options/cache-options.interface.js';
 import { createClusterClient, describeCluster } from './cluster-client.factory.js';
 import { ClusterNodeKeeper, endCluster } from './cluster-node.keeper.js';
-import { execOrUndefined, isRedirection, replyAt } from './cluster-pipeline.js';
+import { isRedirection, masterClient } from './cluster-masters.js';
+import { framedCommand, sendBurst } from '../redis/command-burst.js';
 import { writePerNode } from './cluster-writes.js';
 import { ensurePerKey, readPerNode } from './cluster-reads.js';
 import { ClusterRouter } from './cluster-router.js';
@@ -221,26 +222,25 @@ export class ClusterStore implements L2Store {
     this.assertReady('del');
     const byNode = this.router.groupBySlotAndNode(keys);
     await Promise.all(
-      [...byNode.values()].map(async (slots) => {
+      [...byNode].map(async ([node, slots]) => {
         const parts: string[][] = [];
-        const pipeline = this.cluster.pipeline();
         for (const indexes of slots.values()) {
-          for (const part of chunks(indexes)) {
-            const partKeys = part.map((i) => keys[i] as string);
-            pipeline.del(partKeys);
-            parts.push(partKeys);
-          }
+          for (const part of chunks(indexes)) parts.push(part.map((i) => keys[i] as string));
         }
-        const results = await execOrUndefined(pipeline);
-        if (results === undefined) {
-          // Nothing was sent (see execOrUndefined): delete these keys one by one instead.
+        const master = masterClient(this.cluster, node);
+        if (master === undefined) {
+          // No connection to this master (its slot map is changing): delete the keys one by one.
           await Promise.all(parts.flat().map((key) => this.cluster.del(key)));
           return;
         }
+        const sent = await sendBurst(
+          master,
+          parts.map((partKeys) => framedCommand(this.cluster, 'del', partKeys)),
+        );
         const redirected: string[] = [];
         parts.forEach((partKeys, j) => {
-          const [error] = replyAt(results, j, 'del');
-          if (!error) return;
+          const error = sent.failures.get(j);
+          if (error === undefined) return;
           if (!isRedirection(error)) throw error;
           redirected.push(...partKeys);
         });

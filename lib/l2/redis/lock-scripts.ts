@@ -52,7 +52,7 @@ type Client = Redis | Cluster;
  * call as SCRIPT EXISTS / SCRIPT LOAD, which twemproxy answers by closing the connection. The
  * scripts are a few lines; Redis caches their compiled form by hash.
  */
-export function setCommand(
+function setCommand(
   client: KeyPrefixed,
   write: Extract<L2Write, { kind: 'set' }>,
   pxat: boolean,
