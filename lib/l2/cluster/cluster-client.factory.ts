@@ -33,7 +33,7 @@ const CLUSTER_CLIENT_DEFAULTS: Readonly<ClusterOptions> = Object.freeze({
  *
  * - `lazyConnect: true`: connections open in `connect()`.
  * - `enableOfflineQueue: false`: a command issued while the cluster is not ready fails at once.
- * - `enableAutoPipelining: false`: the store builds its own per-node pipelines; an automatic
+ * - `enableAutoPipelining: false`: the store sends its own bursts per master; an automatic
  *   pipeline mixing slots would turn one redirected command into an error instead of following it.
  *
  * Every node connection also gets the single-Redis fail-fast settings (`REDIS_CLIENT_DEFAULTS`

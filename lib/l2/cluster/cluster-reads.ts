@@ -8,8 +8,8 @@ import type { ClusterRouter } from './cluster-router.js';
 /** The Cluster store's reads: values per node and slot, and version keys made sure of per key. */
 
 /**
- * One burst of commands per master (command-burst.ts), one MGET per slot (chunked by 1,000 keys). Keys of a slot
- * that answered MOVED/ASK/TRYAGAIN are read again one by one. A key whose node failed, or whose
+ * One burst of commands per master (command-burst.ts): one MGET per slot, chunked by 1,000
+ * keys. Keys of a slot that answered MOVED/ASK/TRYAGAIN are read again one by one. A key whose node failed, or whose
  * slot has no master (a Cluster with `cluster-require-full-coverage no` and a master down), gets
  * the error in its place; the call rejects only when the cluster itself is not ready.
  */
@@ -37,7 +37,7 @@ export async function readPerNode(
         await Promise.all(parts.flat().map(readOne));
         return;
       }
-      // The prefix is the Cluster's: its node connections do not carry it.
+      // Key prefix from the Cluster's options, as its own commands take it (sendCommand adds none).
       const sent = await sendBurst(
         master,
         parts.map((part) =>

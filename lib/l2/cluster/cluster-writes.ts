@@ -59,7 +59,7 @@ export async function writePerNode(
         if (durability !== undefined) unconfirmed(failures, indexes, node, durability);
         return;
       }
-      // The prefix is the Cluster's: its node connections do not carry it.
+      // Key prefix from the Cluster's options, as its own commands take it (sendCommand adds none).
       const sent = await sendBurst(
         master,
         indexes.map((index) => writeCommand(cluster, writes[index] as L2Write, pxat)),

@@ -132,6 +132,34 @@ describe('ClusterStore', () => {
     });
   });
 
+  describe('with a key prefix (cluster.keyPrefix)', () => {
+    it('writes, reads and deletes every key under the prefix, on the master of the prefixed key', async () => {
+      const prefixed = ClusterStore.fromOptions({
+        type: 'cluster',
+        nodes: cluster.seeds,
+        cluster: { keyPrefix: 'app1:' },
+      });
+      await prefixed.connect();
+      try {
+        const keys = Array.from({ length: 300 }, (_, i) => `${prefix}${i}`);
+        await prefixed.write(keys.map((key, i) => set(key, `p${i}`)));
+        const values = await prefixed.mget(keys);
+        expect(values.findIndex((value, i) => value?.toString() !== `p${i}`)).toBe(-1);
+        for (const i of [0, 150, 299]) {
+          const owner = await cluster.ownerOf(clusterKeySlot(`app1:${keys[i]!}`));
+          expect(await owner.cli('GET', `app1:${keys[i]!}`)).toBe(`p${i}`);
+        }
+        expect((await store.mget(keys)).every((value) => value === undefined)).toBe(true);
+        await prefixed.del(keys);
+        expect((await prefixed.mget(keys)).every((value) => value === undefined)).toBe(true);
+        const owner = await cluster.ownerOf(clusterKeySlot(`app1:${keys[0]!}`));
+        expect(await owner.cli('EXISTS', `app1:${keys[0]!}`)).toBe('0');
+      } finally {
+        await prefixed.close();
+      }
+    });
+  });
+
   describe('healthCheck()', () => {
     it('round-trips a key on every master', async () => {
       const before = await Promise.all(
