@@ -11,9 +11,10 @@ import type { ClusterRouter } from './cluster-router.js';
 
 /**
  * Sends `writes` as one burst of commands per master (command-burst.ts), in batch order: `SET key
- * value PXAT expiresAt` or `DEL key`. Writes answered with a redirection are re-sent one by one, in order per key. A write that
- * cannot be sent, or whose node or slot is unavailable, fails alone: per-write failures reject
- * with `CacheBatchError` naming them, so that writes to the other masters land.
+ * value PXAT expiresAt` or `DEL key`. Writes answered with a redirection are re-sent one by one,
+ * in order per key. A write that cannot be sent, or whose node or slot is unavailable, fails
+ * alone: per-write failures reject with `CacheBatchError` naming them, so that writes to the
+ * other masters land.
  *
  * With `durability`, each node's burst is followed by WAIT on that node's connection (see
  * replica-wait.ts); a write it does not confirm fails with `CacheReplicaTimeoutError`, and so does

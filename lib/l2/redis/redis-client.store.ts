@@ -29,7 +29,7 @@ import {
 import { probeServer, probeWarnings, type ServerTraits } from './server-probe.js';
 import type { RedisStoreOptions } from './redis-store.options.js';
 import { redisLocks, releasesAny } from './lock-scripts.js';
-import { writeByPipeline, writeByScripts } from './write-script.js';
+import { writeByBurst, writeByScripts } from './write-script.js';
 import { failUnconfirmed, waitForReplicas } from './replica-wait.js';
 
 export type { RedisStoreOptions };
@@ -177,7 +177,7 @@ export class RedisClientStore implements L2Store {
   /**
    * Sends every write, in order: `SET key value PXAT expiresAt` or `DEL key`, as script calls of up
    * to 1,000 writes when the store uses {@link writeByScript} (single Redis, Sentinel), else as one
-   * pipeline. A write that cannot be sent (an `expiresAt` that is not a whole number >= 1, a value
+   * burst of commands (command-burst.ts). A write that cannot be sent (an `expiresAt` that is not a whole number >= 1, a value
    * that is not bytes) fails alone. Per-write failures reject with `CacheBatchError` (the others were
    * applied); when the batch as a whole failed (connection down or lost), the client's error is
    * rethrown as is.
@@ -216,7 +216,7 @@ export class RedisClientStore implements L2Store {
       const sentFailures =
         this.scripted && !releasesAny(sendable)
           ? await this.writeScripted(client, sendable)
-          : await this.writePipelined(client, sendable);
+          : await this.writeAsBurst(client, sendable);
       for (const [position, error] of sentFailures) failures.set(sent[position]!, error);
       if (durability !== undefined) {
         const waited = await waitForReplicas(client, durability, this.description);
@@ -294,7 +294,7 @@ export class RedisClientStore implements L2Store {
     ]);
   }
 
-  /** Script calls of up to 1,000 writes; a pipeline when Redis refuses the script. */
+  /** Script calls of up to 1,000 writes; a burst of commands when Redis refuses the script. */
   private async writeScripted(
     client: Redis,
     writes: readonly L2Write[],
@@ -304,15 +304,13 @@ export class RedisClientStore implements L2Store {
     if (outcome.refused === undefined) return outcome.failures;
     if (outcome.refused === 'command') this.scripted = false; // e.g. an ACL without +evalsha
     // Redis refused a call before running it (the command, or a key the ACL forbids), so none
-    // of its writes was applied: send the batch as a pipeline, which reports each write alone.
+    // of its writes was applied: send the batch as a burst, which reports each write alone.
     // Chunks whose scripts did run are sent again with it: the same writes in the same order.
-    return this.writePipelined(client, writes);
+    return this.writeAsBurst(client, writes);
   }
 
-  private writePipelined(client: Redis, writes: readonly L2Write[]): Promise<Map<number, unknown>> {
-    return writeByPipeline(client, writes, this.pxat, (error) =>
-      this.translateError('write', error),
-    );
+  private writeAsBurst(client: Redis, writes: readonly L2Write[]): Promise<Map<number, unknown>> {
+    return writeByBurst(client, writes, this.pxat, (error) => this.translateError('write', error));
   }
 
   /**

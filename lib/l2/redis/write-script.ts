@@ -16,7 +16,7 @@ import { chunks, expiryArgs } from './redis-batch.js';
  *
  * Only for a single Redis and Sentinel: twemproxy routes a script by its first key and Cluster
  * refuses keys of several slots in one script. A batch with a write that ends a single-flight
- * lock (`L2Write.releases`) goes as a pipeline (lock-scripts.ts).
+ * lock (`L2Write.releases`) goes as a burst of commands (command-burst.ts, lock-scripts.ts).
  *
  * KEYS[i] is the key; ARGV[2i-1] the value and ARGV[2i] the expiry, or '' for a delete; the last
  * ARGV is the expiry's unit: 'PXAT' (epoch ms) or, on servers before 6.2, 'PX' (ms from now). The
@@ -110,7 +110,7 @@ type Translate = (error: unknown) => unknown;
  * Sends `writes` as script calls of up to 1,000 writes, back to back (Redis runs them in order).
  * Returns the failures by index in `writes`, or, when Redis refused a call before running it,
  * why (`'command'`: no scripts here; `'keys'`: the ACL forbids a key): the caller then sends the
- * batch as a pipeline, which reports each write alone.
+ * batch as a burst of commands, which reports each write alone.
  */
 export async function writeByScripts(
   client: Redis,
@@ -146,7 +146,7 @@ export async function writeByScripts(
  * Sends `writes` as SET/DEL commands in one burst (see command-burst.ts); returns the failures
  * by index.
  */
-export async function writeByPipeline(
+export async function writeByBurst(
   client: Redis,
   writes: readonly L2Write[],
   pxat: boolean,
