@@ -167,3 +167,13 @@ export function sendBurst(client: Redis, commands: readonly Command[]): Promise<
     }
   });
 }
+
+/** Sends one command on `client`; resolves with its reply. */
+export function sendFramed(client: Redis, command: FramedCommand): Promise<unknown> {
+  try {
+    client.sendCommand(command);
+  } catch (error: unknown) {
+    command.reject(asError(error));
+  }
+  return command.promise;
+}

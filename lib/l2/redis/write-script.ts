@@ -1,7 +1,8 @@
+import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { ReplyError } from 'ioredis';
 import type { L2Write } from '../l2-store.interface.js';
-import { sendBurst } from './command-burst.js';
+import { framedCommand, sendBurst, sendFramed } from './command-burst.js';
 import { writeCommand } from './lock-scripts.js';
 import { chunks, expiryArgs } from './redis-batch.js';
 
@@ -41,11 +42,8 @@ end
 return failed
 `;
 
-const COMMAND = 'ndcWriteBatch';
-
-type ScriptedClient = Redis & {
-  [COMMAND](numberOfKeys: number, ...args: Array<string | Buffer>): Promise<unknown>;
-};
+/** The script's SHA1, the name Redis caches it under (EVALSHA). */
+const SCRIPT_SHA = createHash('sha1').update(SCRIPT).digest('hex');
 
 /** Redis refusing the script command itself: an ACL without `+evalsha`, a renamed command. */
 const COMMAND_REFUSED = /^(NOPERM\b.*\b(evalsha|eval)\b|ERR unknown command)/i;
@@ -68,31 +66,41 @@ function scriptRefusal(error: unknown): 'command' | 'keys' | undefined {
  * Sends `writes` (already checked sendable) as one script call on `client`. Resolves with the
  * failures by index in `writes`; rejects when the call as a whole failed.
  *
- * EVALSHA first; ioredis re-sends the body with EVAL on NOSCRIPT (e.g. after a restart or a
- * failover to a server that never saw it).
+ * EVALSHA first; on NOSCRIPT (after a restart, or a failover to a server that never saw it) the
+ * body once more with EVAL, which also caches it. The call is a {@link FramedCommand}: ioredis'
+ * own script commands frame the ~3,000 arguments of a batch through an array of parts, about
+ * 1.9 µs per write against 1.1 here (ad-hoc harness, 1,000-write batches, 35 alternating rounds).
  */
 async function writeByScript(
   client: Redis,
   writes: readonly L2Write[],
   pxat: boolean,
 ): Promise<Map<number, unknown>> {
-  const scripted = client as ScriptedClient;
-  if (typeof scripted[COMMAND] !== 'function') client.defineCommand(COMMAND, { lua: SCRIPT });
   const n = writes.length;
-  const args = new Array<string | Buffer>(n * 3 + 1);
+  // [script, numkeys, keys..., then a value and an expiry per write..., unit]
+  const args = new Array<string | Buffer | number>(n * 3 + 3);
+  args[0] = SCRIPT_SHA;
+  args[1] = n;
   for (let i = 0; i < n; i++) {
     const write = writes[i]!;
-    args[i] = write.key;
+    args[2 + i] = write.key;
     if (write.kind === 'set') {
-      args[n + 2 * i] = write.value;
-      args[n + 2 * i + 1] = String(expiryArgs(write.expiresAt, pxat)[1]);
+      args[2 + n + 2 * i] = write.value;
+      args[3 + n + 2 * i] = String(expiryArgs(write.expiresAt, pxat)[1]);
     } else {
-      args[n + 2 * i] = '';
-      args[n + 2 * i + 1] = '';
+      args[2 + n + 2 * i] = '';
+      args[3 + n + 2 * i] = '';
     }
   }
-  args[n * 3] = pxat ? 'PXAT' : 'PX';
-  const reply = await scripted[COMMAND](n, ...args);
+  args[2 + n * 3] = pxat ? 'PXAT' : 'PX';
+  let reply: unknown;
+  try {
+    reply = await sendFramed(client, framedCommand(client, 'evalsha', args));
+  } catch (error: unknown) {
+    if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
+    args[0] = SCRIPT;
+    reply = await sendFramed(client, framedCommand(client, 'eval', args));
+  }
   const failures = new Map<number, unknown>();
   if (!Array.isArray(reply)) return failures;
   for (let i = 0; i + 1 < reply.length; i += 2) {

@@ -154,6 +154,29 @@ describe('RedisStore', () => {
       await store.del([`${prefix}b`]);
     });
 
+    it('writes, reads and deletes under the client key prefix (l2.redis.keyPrefix)', async () => {
+      const store = RedisStore.fromOptions({
+        type: 'redis',
+        url: server.url,
+        redis: { keyPrefix: 'tenant7:' },
+      });
+      openStores.push(store);
+      await store.connect();
+      const keys = Array.from({ length: 50 }, (_, i) => `${prefix}p${i}`);
+      await store.write([
+        ...keys.map((key, i) => set(key, `v${i}`)),
+        { kind: 'del', key: keys[7]! },
+      ]);
+      expect(await server.cli('GET', `tenant7:${keys[3]!}`)).toBe('v3');
+      expect(await server.cli('EXISTS', keys[3]!)).toBe('0');
+      expect(await server.cli('EXISTS', `tenant7:${keys[7]!}`)).toBe('0');
+      const values = await store.mget(keys);
+      expect(values[3]?.toString()).toBe('v3');
+      expect(values[7]).toBeUndefined();
+      await store.del(keys);
+      expect(await server.cli('EXISTS', `tenant7:${keys[3]!}`)).toBe('0');
+    });
+
     it('falls back to pipelines for good when the ACL forbids scripts, losing no write', async () => {
       const user = `noscript-${randomUUID().slice(0, 8)}`;
       await server.cli('ACL', 'SETUSER', user, 'on', '>s3cret-pw', '~*', '+@all', '-@scripting');
