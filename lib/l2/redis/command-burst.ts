@@ -17,9 +17,9 @@ import { Command } from 'ioredis';
 
 /**
  * A command framed without ioredis' intermediate parts. ioredis frames a command that carries a
- * Buffer (every entry envelope) by collecting its parts in an array, measuring each twice and
- * copying them into a new Buffer of its own; a burst frames all its commands into one Buffer
- * instead ({@link frameAll}), each command's bytes a view of it: one allocation per burst rather
+ * Buffer (every entry envelope) by collecting its parts in an array and copying them into a new
+ * Buffer of its own; this writes them straight into the Buffer, and a burst frames all its
+ * commands into one Buffer ({@link frameAll}), each command's bytes a view of it: one allocation per burst rather
  * than one per command (through nutcracker, 29 alternating pairs of 100,000 sets: 4 % less client
  * CPU and 13 % more sets/s than framing each command alone).
  */
@@ -130,7 +130,10 @@ export interface BurstReplies {
  * the client not connected, each command fails (or waits in ioredis' offline queue) as it would
  * alone.
  */
-export function sendBurst(client: Redis, commands: readonly Command[]): Promise<BurstReplies> {
+export function sendBurst(
+  client: Redis,
+  commands: readonly FramedCommand[],
+): Promise<BurstReplies> {
   const answer: BurstReplies = {
     replies: new Array<unknown>(commands.length),
     failures: new Map(),
@@ -138,9 +141,7 @@ export function sendBurst(client: Redis, commands: readonly Command[]): Promise<
   if (commands.length === 0) return Promise.resolve(answer);
   return new Promise((resolve) => {
     let waiting = commands.length;
-    if (commands.every((command) => command instanceof FramedCommand)) {
-      FramedCommand.frameAll(commands);
-    }
+    FramedCommand.frameAll(commands);
     // `stream` is ioredis' socket (public in its types); absent before the first connect.
     const socket = client.stream as Writable | undefined;
     socket?.cork();
