@@ -53,6 +53,10 @@ export interface SenderHost {
   enqueue(write: PendingWrite): void;
   /** Something new to send or a time to wake at: start a drain, re-arm the timer. */
   wake(): void;
+  /** Whether a send may take more queued writes (the queue is open, no other task waits). */
+  mayContinue(): boolean;
+  /** One batch settled (a flush waiting on its writes looks again). */
+  settledOne(): void;
 }
 
 /**
@@ -76,10 +80,11 @@ export class BatchSender {
   }
 
   /**
-   * Sends the given writes if they are still the newest of their keys, else up to
-   * {@link BATCHES_IN_FLIGHT} batches of the oldest `maxBatchSize` queued writes each (with the
-   * parked writes that are due, and pending revocations), all at once: their keys are distinct,
-   * since the queue holds one write per key.
+   * Sends the given writes if they are still the newest of their keys, else the oldest queued
+   * writes (with the parked writes that are due, and pending revocations) in batches of
+   * `maxBatchSize`, up to {@link BATCHES_IN_FLIGHT} at a time. As each batch settles, the next
+   * queued writes take its place (see {@link refill}), so this process frames a batch while Redis
+   * applies the others: waiting for all of them before taking more left each side idle in turn.
    */
   async send(only?: readonly PendingWrite[]): Promise<SendOutcome> {
     const { held, followUps } = this.host;
@@ -98,32 +103,78 @@ export class BatchSender {
       if (batches.length === 0) batches.push([]);
       batches[0]!.unshift(...revoking);
     }
-    const sends = batches.map((batch) => this.sendOne(batch));
-    const outcomes = await Promise.allSettled(sends.map((send) => send.sending));
     const mine = only === undefined ? undefined : new Set(only);
-    let failed: unknown;
-    let rejected: unknown;
-    const putBack: PendingWrite[] = [];
-    outcomes.forEach((outcome, i) => {
-      const { batch, started, check } = sends[i]!;
-      const result = this.settle(batch, outcome, performance.now() - started, mine, putBack);
-      failed ??= result.failed;
-      rejected ??= result.rejected;
-      if (check === undefined) return;
-      const answers = outcome.status === 'fulfilled' ? outcome.value : undefined;
-      if (answers === CHECKED) return;
-      if (answers !== undefined) this.resendAll(check.settle(answers));
-      // Writes landed but their version keys were not confirmed: ask again later.
-      else if (outcome.status === 'fulfilled' || outcome.reason instanceof CacheBatchError) {
-        this.recheckLater({ check, attempt: 0, dueAt: 0 });
-      }
+    const outcome: { failed?: unknown; rejected?: unknown } = {};
+    let wholeFailure = false;
+    await new Promise<void>((done, fail) => {
+      let open = 0;
+      const launch = (batch: PendingWrite[]): void => {
+        const send = this.sendOne(batch);
+        open++;
+        send.sending
+          .then(
+            (value): PromiseSettledResult<Awaited<Send['sending']>> => ({
+              status: 'fulfilled',
+              value,
+            }),
+            (reason: unknown): PromiseRejectedResult => ({ status: 'rejected', reason }),
+          )
+          .then((settled) => {
+            open--;
+            if (settled.status === 'rejected' && !(settled.reason instanceof CacheBatchError)) {
+              wholeFailure = true;
+            }
+            const putBack: PendingWrite[] = [];
+            const result = this.settleSend(send, settled, mine, putBack);
+            // At once, so a flush looking below never finds them neither queued nor in flight.
+            // They go back in call order (`seq`), before every queued write: no refill follows a
+            // failure of a whole batch, so nothing newer of their keys left meanwhile.
+            held.requeue(putBack);
+            outcome.failed ??= result.failed;
+            outcome.rejected ??= result.rejected;
+            const next = only === undefined && !wholeFailure ? this.refill() : [];
+            if (next.length > 0) launch(next);
+            this.host.settledOne();
+            if (open === 0) done();
+          })
+          .catch(fail);
+      };
+      for (const batch of batches) launch(batch);
     });
-    // Once for all batches, so the queue stays in call order (the front is the oldest write).
-    held.requeue(putBack);
     // A caller's batch that failed as a whole left its writes queued: the drain takes them from
     // here, with its backoff.
     if (only !== undefined && held.queuedSize > 0) this.host.wake();
-    return { failed, rejected };
+    return outcome;
+  }
+
+  /**
+   * The next batch to send in place of one that settled: none when another L2 mutation waits for
+   * the lane (this send then ends with the batches in flight, so a delete is not held up behind
+   * a stream of sets), else the oldest queued writes up to the first whose key is still in flight.
+   */
+  private refill(): PendingWrite[] {
+    if (!this.host.mayContinue()) return [];
+    return this.host.held.takeBehindFlight(this.options.maxBatchSize);
+  }
+
+  /** Settles one batch and its version check. */
+  private settleSend(
+    send: Send,
+    outcome: PromiseSettledResult<Awaited<Send['sending']>>,
+    mine: ReadonlySet<PendingWrite> | undefined,
+    putBack: PendingWrite[],
+  ): SendOutcome {
+    const { batch, started, check } = send;
+    const result = this.settle(batch, outcome, performance.now() - started, mine, putBack);
+    if (check === undefined) return result;
+    const answers = outcome.status === 'fulfilled' ? outcome.value : undefined;
+    if (answers === CHECKED) return result;
+    if (answers !== undefined) this.resendAll(check.settle(answers));
+    // Writes landed but their version keys were not confirmed: ask again later.
+    else if (outcome.status === 'fulfilled' || outcome.reason instanceof CacheBatchError) {
+      this.recheckLater({ check, attempt: 0, dueAt: 0 });
+    }
+    return result;
   }
 
   /** Asks L2 again for the version keys of a batch that landed, and re-sends what it says to. */
@@ -134,8 +185,24 @@ export class BatchSender {
     );
   }
 
-  /** Puts one batch on the wire, with the check of the version keys it depends on. */
+  /**
+   * Puts one batch on the wire, with the check of the version keys it depends on. Never throws: a
+   * batch that cannot be framed or handed over fails as a whole, like one L2 refused.
+   */
   private sendOne(batch: PendingWrite[]): Send {
+    try {
+      return this.putOnWire(batch);
+    } catch (error) {
+      return {
+        batch,
+        started: performance.now(),
+        sending: Promise.reject(error instanceof Error ? error : new Error(String(error))),
+        check: undefined,
+      };
+    }
+  }
+
+  private putOnWire(batch: PendingWrite[]): Send {
     const check = this.guard?.check(batch);
     const started = performance.now();
     if (check?.first !== true) {

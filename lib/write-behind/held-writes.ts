@@ -57,6 +57,15 @@ export class HeldWrites {
     return this.fly(this.queued.take(count));
   }
 
+  /**
+   * Takes up to `count` queued writes, oldest first, into flight, stopping before the first whose
+   * key is in flight already: a key is never in flight twice, so a newer write of a key always
+   * leaves after the older one settled (a retried older write cannot land over it).
+   */
+  takeBehindFlight(count: number): PendingWrite[] {
+    return this.fly(this.queued.take(count, (key) => this.inFlight.has(key)));
+  }
+
   /** Takes these writes into flight, those still queued as the newest of their keys. */
   takeOnly(writes: readonly PendingWrite[]): PendingWrite[] {
     return this.fly(writes.filter((write) => this.queued.remove(write)));

@@ -5,10 +5,21 @@
  */
 export class SerialLane {
   private tail: Promise<unknown> = Promise.resolve();
+  private waiting = 0;
+
+  /** Whether a task waits for the running one (which should then finish soon). */
+  get contended(): boolean {
+    return this.waiting > 0;
+  }
 
   /** Runs `task` after every earlier task has settled; answers as `task` does. */
   run<T>(task: () => Promise<T>): Promise<T> {
-    const run = this.tail.then(task, task);
+    this.waiting++;
+    const start = (): Promise<T> => {
+      this.waiting--;
+      return task();
+    };
+    const run = this.tail.then(start, start);
     this.tail = run.catch(() => undefined);
     return run;
   }

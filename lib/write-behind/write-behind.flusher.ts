@@ -47,7 +47,8 @@ export { REASSERT_DELAY_MS } from './follow-ups.js';
  *
  * - Batching: a batch leaves `flushIntervalMs` after the first write of a quiet period, or on the
  *   next turn of the event loop once `maxBatchSize` writes wait; while writes keep coming, batches
- *   go back to back (drainTriggers$; WakeTimer for parked writes and follow-ups falling due).
+ *   go back to back, a few in flight, each landed batch's place taken by the next queued writes
+ *   (drainTriggers$, BatchSender; WakeTimer for parked writes and follow-ups falling due).
  * - Coalescing: the queue holds one write per key, so a newer write replaces an older queued one
  *   (last write wins) and a key is sent at most once per batch.
  * - Ordering: every L2 mutation of this instance (batches, deletes, write-through sets) runs
@@ -105,6 +106,8 @@ export class WriteBehindFlusher {
         signals: this.signals,
         enqueue: (write) => this.enqueue(write),
         wake: () => this.wake(),
+        mayContinue: () => !this.closed && !this.lane.contended,
+        settledOne: () => this.settled$.next(),
       },
       ports.guard,
       ports.frame ?? storePayload,

@@ -54,14 +54,21 @@ export class WriteQueue {
     return replaced;
   }
 
-  /** Removes and returns up to `count` writes, oldest first. */
-  take(count: number): PendingWrite[] {
+  /**
+   * Removes and returns up to `count` writes, oldest first; stops before the first write whose key
+   * is `blocked` (it stays queued, and so does everything after it).
+   */
+  take(count: number, blocked?: (key: string) => boolean): PendingWrite[] {
     const taken: PendingWrite[] = [];
     while (taken.length < count && this.head < this.order.length) {
-      const write = this.order[this.head++]!;
-      if (this.byKey.get(write.key) !== write) continue; // replaced by a newer write
-      this.byKey.delete(write.key);
-      taken.push(write);
+      const write = this.order[this.head]!;
+      // A stale slot is a write replaced by a newer one of its key.
+      if (this.byKey.get(write.key) === write) {
+        if (blocked?.(write.key) === true) break;
+        this.byKey.delete(write.key);
+        taken.push(write);
+      }
+      this.head++;
     }
     this.releaseConsumed();
     return taken;

@@ -591,10 +591,12 @@ describe('TieredCache', () => {
         await pause(30);
         return runs;
       };
-      const options = { ttl: 50, staleWhileRevalidate: '5s' } as const;
+      // A TTL the refreshed value outlives a poll of a loaded test run by (it was 50 ms: once a
+      // stalled event loop let it expire before the poll, the refresh looked lost).
+      const options = { ttl: 250, staleWhileRevalidate: '5s' } as const;
       expect(await cache.getOrSet('k', factory, options)).toBe(1);
       expect(await cache.get('k')).toBe(1);
-      await pause(70);
+      await pause(270);
       // Expired: plain get() misses, getOrSet serves the stale value without waiting.
       expect(await cache.get('k')).toBeUndefined();
       const started = performance.now();

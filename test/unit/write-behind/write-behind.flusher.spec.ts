@@ -164,6 +164,98 @@ describe('WriteBehindFlusher', () => {
     });
   });
 
+  describe('a drain keeps batches in flight', () => {
+    /** Queues `count` writes `k<from>`..; the drain takes them in batches of maxBatchSize (100). */
+    function setMany(flusher: WriteBehindFlusher, from: number, count: number): void {
+      for (let i = from; i < from + count; i++) set(flusher, `k${i}`);
+    }
+    const keysOf = (call: Call): string[] => call.writes.map((write) => write.key);
+
+    it('sends the next queued writes as soon as one batch lands, while the others are in flight', async () => {
+      const { flusher, target } = setup();
+      target.auto = undefined;
+      setMany(flusher, 0, 600);
+      await waitFor(() => target.calls.length === 4, { message: 'four batches in flight' });
+      await delay(20);
+      expect(target.calls).toHaveLength(4); // no more than four at once
+      target.calls[1]!.resolve();
+      await waitFor(() => target.calls.length === 5, {
+        message: 'a batch in place of the one landed',
+      });
+      expect(keysOf(target.calls[4]!)[0]).toBe('k400');
+      for (const call of target.calls) call.resolve();
+      target.auto = () => undefined;
+      await flusher.flush(1_000);
+      expect(new Set(target.sent())).toHaveProperty('size', 600);
+    });
+
+    it('keeps a flush waiting for the writes of a batch that failed as a whole, though the others landed', async () => {
+      const { flusher, target } = setup();
+      target.auto = undefined;
+      setMany(flusher, 0, 300);
+      await waitFor(() => target.calls.length === 3, { message: 'three batches in flight' });
+      const flushed = flusher.flush(2_000).then(() => 'flushed');
+      target.calls[1]!.reject(new CacheL2TimeoutError('write batch of 100', 1_000));
+      target.calls[0]!.resolve();
+      target.calls[2]!.resolve();
+      const early = await Promise.race([flushed, delay(100).then(() => 'waiting')]);
+      expect(early).toBe('waiting');
+      target.auto = () => undefined;
+      for (const call of target.calls.slice(3)) call.resolve();
+      await expect(flushed).resolves.toBe('flushed');
+      expect(target.sent().filter((key) => key === 'set:k150')).toHaveLength(2);
+      expect(flusher.pending).toBe(0);
+    });
+
+    it('never has a key in flight twice: its newer write waits until the older one settled', async () => {
+      const { flusher, target } = setup();
+      target.auto = undefined;
+      setMany(flusher, 0, 400);
+      await waitFor(() => target.calls.length === 4, { message: 'four batches in flight' });
+      set(flusher, 'k150', 'v2'); // k150 is in flight in the second batch
+      setMany(flusher, 400, 50);
+      target.calls[0]!.resolve();
+      await delay(20);
+      // The oldest queued write is k150's: nothing after it may overtake it either.
+      expect(target.calls).toHaveLength(4);
+      // The older write of k150 failed as a whole (timed out): only the newer one is sent after.
+      target.calls[1]!.reject(new CacheL2TimeoutError('write batch of 100', 1_000));
+      target.calls[2]!.resolve();
+      target.calls[3]!.resolve();
+      target.auto = () => undefined;
+      await flusher.flush(1_000);
+      const after = target.calls.slice(4).flatMap(keysOf);
+      expect(after.filter((key) => key === 'k150')).toHaveLength(1);
+      expect(after[0]).toBe('k100'); // the failed batch again, its older writes first
+      const k150 = target.calls
+        .slice(4)
+        .flatMap((call) => call.writes)
+        .find((w) => w.key === 'k150');
+      expect(k150).toMatchObject({ kind: 'set', value: Buffer.from('v2') });
+      expect(after).toContain('k449');
+    });
+
+    it('stops taking queued writes when a delete waits for its turn, which goes as soon as the batches in flight settle', async () => {
+      const { flusher, target } = setup();
+      target.auto = undefined;
+      setMany(flusher, 0, 800);
+      await waitFor(() => target.calls.length === 4, { message: 'four batches in flight' });
+      const deleted = flusher.writeNow(
+        [{ kind: 'del', key: 'k700', seq: flusher.nextSeq() }],
+        1_000,
+      );
+      for (let i = 0; i < 4; i++) target.calls[i]!.resolve();
+      await waitFor(() => target.calls.length === 5, { message: 'the delete' });
+      expect(target.sent().slice(400)).toEqual(['del:k700']);
+      target.auto = () => undefined;
+      target.calls[4]!.resolve();
+      await deleted;
+      await flusher.flush(1_000);
+      expect(target.sent()).not.toContain('set:k700');
+      expect(target.sent()).toContain('set:k799');
+    });
+  });
+
   describe('writeNow()', () => {
     it('answers within waitMs when L2 does not, and the write stays queued', async () => {
       const { flusher, target } = setup();

@@ -45,6 +45,18 @@ describe('WriteQueue', () => {
     expect(taken).toEqual(expected);
   });
 
+  it('take() stops before the first blocked key, leaving it and every later write queued in order', () => {
+    const queue = new WriteQueue();
+    const [a, b, c, d] = ['a', 'b', 'c', 'd'].map(set);
+    for (const write of [a, b, c, d]) queue.push(write!);
+    const replacedB = set('b'); // b moves to the back; its old slot is skipped, not a stop
+    queue.push(replacedB);
+    expect(queue.take(10, (key) => key === 'd')).toEqual([a, c]);
+    expect(queue.take(10, (key) => key === 'd')).toEqual([]);
+    expect(queue.size).toBe(2);
+    expect(queue.take(10)).toEqual([d, replacedB]);
+  });
+
   it('remove() takes out only the write still queued for its key', () => {
     const queue = new WriteQueue();
     const old = set('k');
