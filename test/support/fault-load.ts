@@ -468,11 +468,14 @@ export interface FinalState {
   dropped: number;
   /** Keys not kept whose last write went with a server restarted empty (see destroyedByFault). */
   diedWithFault: number;
-  /** Keys whose last operation is a set, not kept, no drop reported, not destroyed: lost. */
+  /**
+   * Keys whose last operation is a set, not kept, no drop reported, not destroyed: lost (each with
+   * its last write and what was read instead).
+   */
   lost: string[];
   /** Keys whose last operation is a delete. */
   deleted: number;
-  /** Deleted keys (no drop reported) that read a value or that a server still holds. */
+  /** Deleted keys (no drop reported) that read a value or that a server still holds (as `lost`). */
   resurrected: string[];
   /**
    * Keys kept whose last operation is a set made during the fault and older than some write the
@@ -536,7 +539,12 @@ export async function verifyFinalState(
     } else if (op.seq < load.firstFaultSeq && options.destroyedByFault?.(key)) {
       state.diedWithFault++;
     } else {
-      (op.kind === 'set' ? state.lost : state.resurrected).push(key);
+      // What was read, so a failure says which way it went (an older write won, or nothing).
+      const when = op.seq >= load.firstFaultSeq ? 'during the fault' : 'before the fault';
+      const read = values[i] === undefined ? 'a miss' : `#${String(values[i])}`;
+      (op.kind === 'set' ? state.lost : state.resurrected).push(
+        `${key} (last ${op.kind} #${op.seq}, ${when}; read ${read})`,
+      );
       newestNotKept = Math.max(newestNotKept, op.seq);
     }
   });
