@@ -541,7 +541,7 @@ export async function verifyFinalState(
     } else {
       // What was read, so a failure says which way it went (an older write won, or nothing).
       const when = op.seq >= load.firstFaultSeq ? 'during the fault' : 'before the fault';
-      const read = values[i] === undefined ? 'a miss' : `#${String(values[i])}`;
+      const read = values[i] === undefined ? 'a miss' : `#${JSON.stringify(values[i])}`;
       (op.kind === 'set' ? state.lost : state.resurrected).push(
         `${key} (last ${op.kind} #${op.seq}, ${when}; read ${read})`,
       );
