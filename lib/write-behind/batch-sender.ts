@@ -332,7 +332,8 @@ export class BatchSender {
     let count = 0;
     for (const write of writes) {
       const dropped = held.leaveFlight(write);
-      followUps.landed(write);
+      // A newer write of the key still held takes any re-assertion over (FollowUps.cancel).
+      followUps.landed(write, held.peek(write.key) !== undefined);
       if (dropped) this.revoke(write);
       else if (!(write.kind === 'del' && write.revokes)) count++;
     }

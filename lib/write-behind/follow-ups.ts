@@ -36,7 +36,7 @@ export interface DueFollowUps {
  *   anyway), sent with the next batch, and retried with backoff when it fails;
  * - **re-checks**: a batch's version check whose answers were lost, asked again with backoff.
  *
- * A newer write of a key cancels its re-assertion and revocation ({@link cancel}).
+ * A newer write of a key cancels its revocation and takes its re-assertion over ({@link cancel}).
  */
 export class FollowUps {
   private readonly revocations = new Map<string, PendingDelete>();
@@ -50,10 +50,20 @@ export class FollowUps {
     return this.revocations.size > 0;
   }
 
-  /** A newer write of `key` was queued: what was to follow an older one is moot. */
-  cancel(key: string): void {
+  /**
+   * `write` was queued: what was to follow an older write of its key is moot. A re-assertion not
+   * yet sent passes to `write`: the late write it guards against may overtake `write` just the same.
+   */
+  cancel(write: PendingWrite): void {
+    const { key } = write;
     // The size checks first: this is the path of every set().
-    if (this.later.size > 0) this.later.delete(key);
+    if (this.later.size > 0) {
+      const pending = this.later.get(key);
+      if (pending !== undefined && pending.write !== write) {
+        this.later.delete(key);
+        if (!(pending.write.kind === 'del' && pending.write.revokes)) this.suspects.add(key);
+      }
+    }
     if (this.revocations.size > 0) this.revocations.delete(key);
   }
 
@@ -67,8 +77,13 @@ export class FollowUps {
     return this.suspects.has(key);
   }
 
-  /** `write` landed: if an earlier write of its key may still apply, send it once more later. */
-  landed(write: PendingWrite): void {
+  /**
+   * `write` landed: if an earlier write of its key may still apply, send it once more later.
+   * Nothing when a newer write of its key is held (`superseded`): the suspicion is that write's
+   * to act on when it lands, and sending this one again after it would bring the older value back.
+   */
+  landed(write: PendingWrite, superseded: boolean): void {
+    if (superseded) return;
     if (this.suspects.delete(write.key)) {
       this.later.set(write.key, { write, dueAt: Date.now() + REASSERT_DELAY_MS });
     }

@@ -176,7 +176,7 @@ export class WriteBehindFlusher {
 
   /** Queues a write for the next batch, replacing any queued or parked write of the same key. */
   enqueue(write: PendingWrite): void {
-    this.followUps.cancel(write.key);
+    this.followUps.cancel(write);
     this.capacity.makeRoomFor(write.key);
     this.held.add(write);
     // Only two moments can start a batch: the first write of an idle queue (starts the interval)

@@ -291,6 +291,52 @@ describe('WriteBehindFlusher', () => {
       expect(target.sent().at(-1)).toBe('del:k');
     });
 
+    it('never sends an older write again once a newer one of its key was queued', async () => {
+      const { flusher, target } = setup();
+      target.auto = undefined;
+      set(flusher, 'k', 'v1');
+      await waitFor(() => target.calls.length === 1, { message: 'the first batch' });
+      // v1 timed out (it may still run late) and goes again after the backoff; v2 waits for it.
+      target.calls[0]!.reject(new CacheL2TimeoutError('write batch of 1', 1_000));
+      await waitFor(() => target.calls.length === 2, { message: 'v1 sent again' });
+      set(flusher, 'k', 'v2');
+      target.auto = () => undefined;
+      target.calls[1]!.resolve();
+      await flusher.flush(1_000);
+      await delay(REASSERT_DELAY_MS * 3);
+      const values = target.calls
+        .flatMap((call) => call.writes)
+        .flatMap((w) => (w.kind === 'set' ? [w.value.toString()] : []));
+      expect(values.filter((v) => v === 'v1')).toHaveLength(2);
+      expect(values.at(-1)).toBe('v2');
+      expect(values.filter((v) => v === 'v2').length).toBeGreaterThanOrEqual(2); // re-asserted
+    }, 10_000);
+
+    it('hands a re-assertion not yet sent to a newer write of the key', async () => {
+      const { flusher, target } = setup();
+      target.auto = undefined;
+      set(flusher, 'k', 'v1');
+      await waitFor(() => target.calls.length === 1, { message: 'the first batch' });
+      target.auto = () => undefined;
+      set(flusher, 'k', 'v2');
+      target.calls[0]!.reject(new CacheL2TimeoutError('write batch of 1', 1_000));
+      await flusher.flush(1_000);
+      // v2 landed and is due to be sent again; v3 comes first: v1 may still land after v3 too.
+      set(flusher, 'k', 'v3');
+      await flusher.flush(1_000);
+      const sends = (value: string): number =>
+        target.calls
+          .flatMap((call) => call.writes)
+          .filter((w) => w.kind === 'set' && w.value.toString() === value).length;
+      await waitFor(() => sends('v3') === 2, {
+        timeoutMs: REASSERT_DELAY_MS * 4,
+        message: 'v3 sent again',
+      });
+      await delay(REASSERT_DELAY_MS * 2);
+      expect(sends('v2')).toBe(1);
+      expect(sends('v3')).toBe(2);
+    });
+
     it('does not re-send a write that a newer one replaced meanwhile', async () => {
       const { flusher, target } = setup();
       target.auto = undefined;
