@@ -109,7 +109,18 @@ export class DistributedFlight {
         return this.fallback(key, 'l2-error', steps, error);
       }
       if (acquired) {
-        if (waiting) this.waited(key, startedAt, 'acquired');
+        if (waiting) {
+          // The holder's value and its release can land between this waiter's last read and
+          // this acquire: then the value is there, and this was a wait, not a take-over.
+          const found = await this.host.readRemote(key);
+          if (found !== L2_UNANSWERED && found !== undefined && found.freshUntil > Date.now()) {
+            this.release(key, { key: lockKey, token }, locks);
+            this.waited(key, startedAt, 'value');
+            steps.onLock?.('waited');
+            return found.value as T;
+          }
+          this.waited(key, startedAt, 'acquired');
+        }
         steps.onLock?.('acquired');
         return this.hold(key, { key: lockKey, token }, locks, steps);
       }
