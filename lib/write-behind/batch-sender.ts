@@ -111,32 +111,29 @@ export class BatchSender {
       const launch = (batch: PendingWrite[]): void => {
         const send = this.sendOne(batch);
         open++;
+        const onSettled = (settled: PromiseSettledResult<Awaited<Send['sending']>>): void => {
+          open--;
+          if (settled.status === 'rejected' && !(settled.reason instanceof CacheBatchError)) {
+            wholeFailure = true;
+          }
+          const putBack: PendingWrite[] = [];
+          const result = this.settleSend(send, settled, mine, putBack);
+          // At once, so a flush looking below never finds them neither queued nor in flight.
+          // They go back in call order (`seq`), before every queued write: no refill follows a
+          // failure of a whole batch, so nothing newer of their keys left meanwhile.
+          held.requeue(putBack);
+          outcome.failed ??= result.failed;
+          outcome.rejected ??= result.rejected;
+          const next = only === undefined && !wholeFailure ? this.refill() : [];
+          if (next.length > 0) launch(next);
+          this.host.settledOne();
+          if (open === 0) done();
+        };
         send.sending
           .then(
-            (value): PromiseSettledResult<Awaited<Send['sending']>> => ({
-              status: 'fulfilled',
-              value,
-            }),
-            (reason: unknown): PromiseRejectedResult => ({ status: 'rejected', reason }),
+            (value) => onSettled({ status: 'fulfilled', value }),
+            (reason: unknown) => onSettled({ status: 'rejected', reason }),
           )
-          .then((settled) => {
-            open--;
-            if (settled.status === 'rejected' && !(settled.reason instanceof CacheBatchError)) {
-              wholeFailure = true;
-            }
-            const putBack: PendingWrite[] = [];
-            const result = this.settleSend(send, settled, mine, putBack);
-            // At once, so a flush looking below never finds them neither queued nor in flight.
-            // They go back in call order (`seq`), before every queued write: no refill follows a
-            // failure of a whole batch, so nothing newer of their keys left meanwhile.
-            held.requeue(putBack);
-            outcome.failed ??= result.failed;
-            outcome.rejected ??= result.rejected;
-            const next = only === undefined && !wholeFailure ? this.refill() : [];
-            if (next.length > 0) launch(next);
-            this.host.settledOne();
-            if (open === 0) done();
-          })
           .catch(fail);
       };
       for (const batch of batches) launch(batch);
@@ -330,10 +327,11 @@ export class BatchSender {
     if (writes.length === 0) return;
     const { held, followUps, counters } = this.host;
     let count = 0;
+    // A newer write of the key still held takes any re-assertion over (FollowUps.cancel).
+    const superseded = (key: string): boolean => held.peek(key) !== undefined;
     for (const write of writes) {
       const dropped = held.leaveFlight(write);
-      // A newer write of the key still held takes any re-assertion over (FollowUps.cancel).
-      followUps.landed(write, held.peek(write.key) !== undefined);
+      followUps.landed(write, superseded);
       if (dropped) this.revoke(write);
       else if (!(write.kind === 'del' && write.revokes)) count++;
     }

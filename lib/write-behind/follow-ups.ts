@@ -79,14 +79,14 @@ export class FollowUps {
 
   /**
    * `write` landed: if an earlier write of its key may still apply, send it once more later.
-   * Nothing when a newer write of its key is held (`superseded`): the suspicion is that write's
+   * Nothing when a newer write of its key is held (`superseded(key)`): the suspicion is that write's
    * to act on when it lands, and sending this one again after it would bring the older value back.
    */
-  landed(write: PendingWrite, superseded: boolean): void {
-    if (superseded) return;
-    if (this.suspects.delete(write.key)) {
-      this.later.set(write.key, { write, dueAt: Date.now() + REASSERT_DELAY_MS });
-    }
+  landed(write: PendingWrite, superseded: (key: string) => boolean): void {
+    // Asked only of suspect keys: this runs for every write that lands.
+    if (this.suspects.size === 0 || !this.suspects.has(write.key) || superseded(write.key)) return;
+    this.suspects.delete(write.key);
+    this.later.set(write.key, { write, dueAt: Date.now() + REASSERT_DELAY_MS });
   }
 
   /** Queues a `DEL` undoing `write` (dropped while in flight) for the next batch. */

@@ -48,6 +48,13 @@ class ScriptedTarget {
     return Promise.resolve(requests.map((request) => request.candidate));
   }
 
+  /** The values of every set sent, in order, as text. */
+  setValues(): string[] {
+    return this.calls.flatMap((call) =>
+      call.writes.flatMap((write) => (write.kind === 'set' ? [write.value.toString()] : [])),
+    );
+  }
+
   /** Keys of every write sent, in order, as `set:key` / `del:key`. */
   sent(): string[] {
     return this.calls.flatMap((call) => call.writes.map((write) => `${write.kind}:${write.key}`));
@@ -304,9 +311,7 @@ describe('WriteBehindFlusher', () => {
       target.calls[1]!.resolve();
       await flusher.flush(1_000);
       await delay(REASSERT_DELAY_MS * 3);
-      const values = target.calls
-        .flatMap((call) => call.writes)
-        .flatMap((w) => (w.kind === 'set' ? [w.value.toString()] : []));
+      const values = target.setValues();
       expect(values.filter((v) => v === 'v1')).toHaveLength(2);
       expect(values.at(-1)).toBe('v2');
       expect(values.filter((v) => v === 'v2').length).toBeGreaterThanOrEqual(2); // re-asserted
@@ -325,9 +330,7 @@ describe('WriteBehindFlusher', () => {
       set(flusher, 'k', 'v3');
       await flusher.flush(1_000);
       const sends = (value: string): number =>
-        target.calls
-          .flatMap((call) => call.writes)
-          .filter((w) => w.kind === 'set' && w.value.toString() === value).length;
+        target.setValues().filter((sent) => sent === value).length;
       await waitFor(() => sends('v3') === 2, {
         timeoutMs: REASSERT_DELAY_MS * 4,
         message: 'v3 sent again',
