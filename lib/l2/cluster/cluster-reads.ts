@@ -1,7 +1,7 @@
 import type { Cluster } from 'ioredis';
 import type { L2Ensured, L2EnsureRequest, L2Read } from '../l2-store.interface.js';
 import { chunks, expiryArgs, toValues } from '../redis/redis-batch.js';
-import { framedCommand, sendBurst } from '../redis/command-burst.js';
+import { burstCommand, sendBurst } from '../redis/command-burst.js';
 import { isRedirection, masterClient } from './cluster-masters.js';
 import type { ClusterRouter } from './cluster-router.js';
 
@@ -41,7 +41,7 @@ export async function readPerNode(
       const sent = await sendBurst(
         master,
         parts.map((part) =>
-          framedCommand(
+          burstCommand(
             cluster,
             'mget',
             part.map((i) => keys[i] as string),

@@ -5,7 +5,7 @@ import type { ClusterL2Options } from '../../options/cache-options.interface.js'
 import { createClusterClient, describeCluster } from './cluster-client.factory.js';
 import { ClusterNodeKeeper, endCluster } from './cluster-node.keeper.js';
 import { isRedirection, masterClient } from './cluster-masters.js';
-import { framedCommand, sendBurst } from '../redis/command-burst.js';
+import { burstCommand, sendBurst } from '../redis/command-burst.js';
 import { writePerNode } from './cluster-writes.js';
 import { ensurePerKey, readPerNode } from './cluster-reads.js';
 import { ClusterRouter } from './cluster-router.js';
@@ -235,7 +235,7 @@ export class ClusterStore implements L2Store {
         }
         const sent = await sendBurst(
           master,
-          parts.map((partKeys) => framedCommand(this.cluster, 'del', partKeys)),
+          parts.map((partKeys) => burstCommand(this.cluster, 'del', partKeys)),
         );
         const redirected: string[] = [];
         parts.forEach((partKeys, j) => {

@@ -1,6 +1,6 @@
 import type { Cluster, Redis } from 'ioredis';
 import type { L2Locks, L2Write } from '../l2-store.interface.js';
-import { type FramedCommand, framedCommand, type KeyPrefixed } from './command-burst.js';
+import { type BurstCommand, burstCommand, type KeyPrefixed } from './command-burst.js';
 import { expiryArgs } from './redis-batch.js';
 
 /**
@@ -56,12 +56,12 @@ function setCommand(
   client: KeyPrefixed,
   write: Extract<L2Write, { kind: 'set' }>,
   pxat: boolean,
-): FramedCommand {
+): BurstCommand {
   const expiry = expiryArgs(write.expiresAt, pxat);
   if (write.releases === undefined)
-    return framedCommand(client, 'set', [write.key, write.value, ...expiry]);
+    return burstCommand(client, 'set', [write.key, write.value, ...expiry]);
   const { key, token } = write.releases;
-  return framedCommand(client, 'eval', [
+  return burstCommand(client, 'eval', [
     SET_AND_RELEASE,
     2,
     write.key,
@@ -73,9 +73,9 @@ function setCommand(
 }
 
 /** A write (SET or DEL) as a command of `client` to send in a burst. */
-export function writeCommand(client: KeyPrefixed, write: L2Write, pxat: boolean): FramedCommand {
+export function writeCommand(client: KeyPrefixed, write: L2Write, pxat: boolean): BurstCommand {
   return write.kind === 'del'
-    ? framedCommand(client, 'del', [write.key])
+    ? burstCommand(client, 'del', [write.key])
     : setCommand(client, write, pxat);
 }
 

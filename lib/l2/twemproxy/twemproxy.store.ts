@@ -7,7 +7,7 @@ import { guardProxyClient } from './proxy-client.guard.js';
 import { buildRedisClientOptions, describeRedisTarget } from '../redis/redis-client.factory.js';
 import { closeRedisClient, openRedisClient } from '../redis/redis-connection.js';
 import type { L2Locks, L2Read } from '../l2-store.interface.js';
-import { framedCommand, sendBurst } from '../redis/command-burst.js';
+import { burstCommand, sendBurst } from '../redis/command-burst.js';
 import { redisLocks } from '../redis/lock-scripts.js';
 import { RedisClientStore, type RedisStoreOptions } from '../redis/redis-client.store.js';
 
@@ -154,7 +154,7 @@ export class TwemproxyStore extends RedisClientStore {
     const client = this.commandClient();
     const { replies, failures } = await sendBurst(
       client,
-      keys.map((key) => framedCommand(client, 'get', [key], true)),
+      keys.map((key) => burstCommand(client, 'get', [key], true)),
     );
     return keys.map((_, i): L2Read => {
       const error = failures.get(i);

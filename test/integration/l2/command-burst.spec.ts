@@ -1,5 +1,6 @@
+import diagnosticsChannel from 'node:diagnostics_channel';
 import { Command, Redis } from 'ioredis';
-import { framedCommand, FramedCommand, sendBurst } from '../../../lib/l2/redis/command-burst.js';
+import { burstCommand, FramedCommand, sendBurst } from '../../../lib/l2/redis/command-burst.js';
 import { RedisServer } from '../../support/redis-server.js';
 
 let server: RedisServer;
@@ -60,10 +61,10 @@ describe('sendBurst()', () => {
   it('sends every command in order and reports each failure at its position only', async () => {
     await client.set('burst:text', 'not a number');
     const commands = [
-      framedCommand(client, 'set', ['burst:a', Buffer.from('1')]),
-      framedCommand(client, 'incr', ['burst:text']), // fails: not an integer
-      framedCommand(client, 'incr', ['burst:a']), // runs after the first set: 2
-      framedCommand(client, 'set', ['burst:b', Buffer.from('ü'), 'PX', 60_000]),
+      burstCommand(client, 'set', ['burst:a', Buffer.from('1')]),
+      burstCommand(client, 'incr', ['burst:text']), // fails: not an integer
+      burstCommand(client, 'incr', ['burst:a']), // runs after the first set: 2
+      burstCommand(client, 'set', ['burst:b', Buffer.from('ü'), 'PX', 60_000]),
     ];
     const { failures, replies } = await sendBurst(client, commands);
     expect([...failures.keys()]).toEqual([1]);
@@ -77,9 +78,9 @@ describe('sendBurst()', () => {
   it('gives each reply in its place, as a Buffer when asked', async () => {
     await client.set('burst:r', 'ü');
     const { replies, failures } = await sendBurst(client, [
-      framedCommand(client, 'get', ['burst:r'], true),
-      framedCommand(client, 'get', ['burst:missing'], true),
-      framedCommand(client, 'get', ['burst:r']),
+      burstCommand(client, 'get', ['burst:r'], true),
+      burstCommand(client, 'get', ['burst:missing'], true),
+      burstCommand(client, 'get', ['burst:r']),
     ]);
     expect(failures.size).toBe(0);
     expect(replies).toEqual([Buffer.from('ü'), null, 'ü']);
@@ -89,7 +90,7 @@ describe('sendBurst()', () => {
     const prefixed = new Redis({ port: server.port, host: '127.0.0.1', keyPrefix: 'pre:' });
     try {
       const { failures } = await sendBurst(prefixed, [
-        framedCommand(prefixed, 'set', ['burst:k', Buffer.from('v')]),
+        burstCommand(prefixed, 'set', ['burst:k', Buffer.from('v')]),
       ]);
       expect(failures.size).toBe(0);
       expect(await client.get('pre:burst:k')).toBe('v');
@@ -106,7 +107,7 @@ describe('sendBurst()', () => {
       enableOfflineQueue: false,
     });
     closed.disconnect();
-    const commands = [1, 2, 3].map((i) => framedCommand(closed, 'set', [`burst:c${i}`, 'v']));
+    const commands = [1, 2, 3].map((i) => burstCommand(closed, 'set', [`burst:c${i}`, 'v']));
     const { failures } = await sendBurst(closed, commands);
     expect([...failures.keys()]).toEqual([0, 1, 2]);
     expect(await client.exists('burst:c1', 'burst:c2', 'burst:c3')).toBe(0);
@@ -121,15 +122,99 @@ describe('sendBurst()', () => {
     };
     try {
       const { failures } = await sendBurst(throwing, [
-        framedCommand(throwing, 'set', ['burst:t1', 'v']),
-        framedCommand(throwing, 'del', ['burst:t1']),
-        framedCommand(throwing, 'set', ['burst:t2', 'w']),
+        burstCommand(throwing, 'set', ['burst:t1', 'v']),
+        burstCommand(throwing, 'del', ['burst:t1']),
+        burstCommand(throwing, 'set', ['burst:t2', 'w']),
       ]);
       expect([...failures.keys()]).toEqual([1]);
       expect(String(failures.get(1))).toMatch(/refused by a wrapper/);
       expect(await client.mget('burst:t1', 'burst:t2')).toEqual(['v', 'w']);
     } finally {
       throwing.disconnect();
+    }
+  });
+
+  it('fails the commands still unanswered when the connection drops mid-burst, without hanging', async () => {
+    const dropping = new Redis({
+      port: server.port,
+      host: '127.0.0.1',
+      maxRetriesPerRequest: 0,
+      disconnectTimeout: 50, // its socket's close waits on the paused server otherwise
+    });
+    try {
+      await dropping.set('burst:d1', 'before');
+      await client.call('CLIENT', 'PAUSE', '2000', 'WRITE'); // the sets wait in the server
+      const sending = sendBurst(dropping, [
+        burstCommand(dropping, 'get', ['burst:d1']),
+        burstCommand(dropping, 'set', ['burst:d2', 'v']),
+        burstCommand(dropping, 'set', ['burst:d3', 'v']),
+      ]);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const startedAt = performance.now();
+      dropping.disconnect();
+      const { replies, failures } = await sending;
+      expect(performance.now() - startedAt).toBeLessThan(1_000);
+      expect(replies[0]).toBe('before'); // answered before the pause held the writes
+      expect([...failures.keys()]).toEqual([1, 2]);
+    } finally {
+      await client.call('CLIENT', 'UNPAUSE');
+      dropping.disconnect();
+    }
+  });
+
+  it("fails each command at ioredis' commandTimeout while the server holds it", async () => {
+    const timed = new Redis({ port: server.port, host: '127.0.0.1', commandTimeout: 150 });
+    try {
+      await timed.ping();
+      await client.call('CLIENT', 'PAUSE', '1000', 'WRITE');
+      const startedAt = performance.now();
+      const { failures } = await sendBurst(timed, [
+        burstCommand(timed, 'set', ['burst:ct1', 'v']),
+        burstCommand(timed, 'set', ['burst:ct2', 'v']),
+      ]);
+      expect(performance.now() - startedAt).toBeLessThan(800);
+      expect([...failures.values()].map(String)).toEqual([
+        expect.stringMatching(/timed out/),
+        expect.stringMatching(/timed out/),
+      ]);
+    } finally {
+      await client.call('CLIENT', 'UNPAUSE');
+      timed.disconnect();
+    }
+  });
+
+  it("answers as before while ioredis' command tracing has subscribers, each command traced to its reply", async () => {
+    type Traced = { command: string; result?: unknown; error?: Error };
+    const started: string[] = [];
+    const ended: Array<[string, unknown]> = [];
+    const tracing = diagnosticsChannel.tracingChannel<object, Traced>('ioredis:command');
+    const subscribers = {
+      start: (context: Traced) => void started.push(context.command),
+      end: () => undefined,
+      asyncStart: () => undefined,
+      asyncEnd: (context: Traced) =>
+        void ended.push([context.command, context.error?.message ?? context.result]),
+      error: () => undefined,
+    };
+    tracing.subscribe(subscribers);
+    try {
+      const { replies, failures } = await sendBurst(client, [
+        burstCommand(client, 'set', ['burst:tr', 'v']),
+        burstCommand(client, 'incr', ['burst:tr']), // fails: not an integer
+        burstCommand(client, 'get', ['burst:tr'], true),
+      ]);
+      expect(replies).toEqual(['OK', undefined, Buffer.from('v')]);
+      expect([...failures.keys()]).toEqual([1]);
+      expect(started).toEqual(['set', 'incr', 'get']);
+      await new Promise((resolve) => setImmediate(resolve)); // the last span ends a tick later
+      // Each span ends with its own reply, not when the command was written.
+      expect(ended).toEqual([
+        ['set', 'OK'],
+        ['incr', expect.stringMatching(/not an integer/)],
+        ['get', Buffer.from('v')],
+      ]);
+    } finally {
+      tracing.unsubscribe(subscribers);
     }
   });
 
