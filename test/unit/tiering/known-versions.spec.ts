@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { ABSENT_VERSION } from '../../../lib/keys/version-keys.js';
 import { KnownVersions } from '../../../lib/tiering/known-versions.js';
 
 describe('KnownVersions.note', () => {
@@ -41,5 +42,29 @@ describe('KnownVersions.note', () => {
     known.setNamespace({ token: 'bumped', at: performance.now(), confirmedAt: Date.now() });
     known.bumped(key, 'bumped');
     expect(known.note(key, Buffer.from('old'), performance.now())).toBe('bumped');
+  });
+});
+
+describe('KnownVersions tag tokens', () => {
+  const token = (name: string) => ({ token: name, at: performance.now(), confirmedAt: Date.now() });
+  const versions = (tagCapacity?: number): KnownVersions =>
+    new KnownVersions({ ensure: () => Promise.resolve([]) }, 'ns', 10_000, tagCapacity);
+
+  it('forgets the least recently used tag once it knows more than its capacity', () => {
+    const known = versions(3);
+    for (const tag of ['a', 'b', 'c']) known.setTag(tag, token(`t-${tag}`));
+    expect(known.tag('a')?.token).toBe('t-a'); // used: now the most recent
+    known.setTag('d', token('t-d'));
+    expect(known.tag('b')).toBeUndefined();
+    expect(['a', 'c', 'd'].map((tag) => known.tag(tag)?.token)).toEqual(['t-a', 't-c', 't-d']);
+    expect(known.knownOf(known.tagKey('b')).token).toBe(ABSENT_VERSION); // read from L2 again
+  });
+
+  it('remembers 100,000 tags by default, one count each', () => {
+    const known = versions();
+    for (let i = 0; i <= 100_000; i++) known.setTag(`tag-${i}`, token(`t-${i}`));
+    expect(known.tag('tag-0')).toBeUndefined(); // the 100,001st forgot the oldest
+    expect(known.tag('tag-1')?.token).toBe('t-1');
+    expect(known.tag('tag-100000')?.token).toBe('t-100000');
   });
 });
