@@ -5,7 +5,7 @@ import { lockKeyOf } from '../keys/lock-keys.js';
 import type { L2LockRef, L2Locks } from '../l2/l2-store.interface.js';
 import type { CacheReporter } from './cache-reporter.js';
 import type { FoundEntry } from './found-entry.js';
-import { L2_UNANSWERED } from './read-path.js';
+import { isFresh, L2_UNANSWERED } from './read-path.js';
 
 /** First pause of a waiter between two looks at L2, in milliseconds; it doubles from here… */
 const FIRST_POLL_MS = 20;
@@ -109,12 +109,14 @@ export class DistributedFlight {
         return this.fallback(key, 'l2-error', steps, error);
       }
       if (acquired) {
+        const lock = { key: lockKey, token };
+        // Read again under the lock: the value may have landed since the read that found the
+        // miss. For a waiter, the holder's value and release can land between its last poll and
+        // this acquire: then this was a wait, not a take-over.
+        const found = await this.host.readRemote(key);
         if (waiting) {
-          // The holder's value and its release can land between this waiter's last read and
-          // this acquire: then the value is there, and this was a wait, not a take-over.
-          const found = await this.host.readRemote(key);
-          if (found !== L2_UNANSWERED && found !== undefined && found.freshUntil > Date.now()) {
-            this.release(key, { key: lockKey, token }, locks);
+          if (isFresh(found, Date.now())) {
+            this.release(key, lock, locks);
             this.waited(key, startedAt, 'value');
             steps.onLock?.('waited');
             return found.value as T;
@@ -122,7 +124,7 @@ export class DistributedFlight {
           this.waited(key, startedAt, 'acquired');
         }
         steps.onLock?.('acquired');
-        return this.hold(key, { key: lockKey, token }, locks, steps);
+        return this.hold(key, lock, locks, steps, found);
       }
       if (!waiting) {
         waiting = true;
@@ -141,7 +143,7 @@ export class DistributedFlight {
         this.host.counters.lockWaitMsTotal += Date.now() - startedAt;
         return this.fallback(key, 'l2-error', steps);
       }
-      if (found !== undefined && found.freshUntil > Date.now()) {
+      if (isFresh(found, Date.now())) {
         this.waited(key, startedAt, 'value');
         steps.onLock?.('waited');
         return found.value as T;
@@ -150,17 +152,20 @@ export class DistributedFlight {
     }
   }
 
-  /** Holds the lock: re-read, run the factory renewing the lease, store and release in one. */
+  /**
+   * Holds the lock: serves `found` (what the key held once the lock was taken) when it is fresh,
+   * else runs the factory renewing the lease, and stores and releases in one.
+   */
   private async hold<T>(
     key: string,
     lock: L2LockRef,
     locks: L2Locks,
     steps: FlightSteps<T>,
+    found: FoundEntry | undefined | typeof L2_UNANSWERED,
   ): Promise<T> {
     this.host.counters.lockAcquired++;
     this.host.report.emit({ type: 'lock-acquired', key });
-    const found = await this.host.readRemote(key);
-    if (found !== L2_UNANSWERED && found !== undefined && found.freshUntil > Date.now()) {
+    if (isFresh(found, Date.now())) {
       this.release(key, lock, locks);
       return found.value as T;
     }

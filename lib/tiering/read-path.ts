@@ -354,7 +354,7 @@ export class ReadPath {
 }
 
 /** Whether a found entry is one to serve at `now` (not past its fresh time). */
-function isFresh(
+export function isFresh(
   found: FoundEntry | undefined | typeof L2_UNANSWERED,
   now: number,
 ): found is FoundEntry {
