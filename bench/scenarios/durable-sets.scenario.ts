@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { countExisting } from '../core/bench-servers.js';
+import { cpuCell, type CpuSpent, perOp, startCpuMeter } from '../core/cpu-meter.js';
 import { median, runConcurrent } from '../core/measure.js';
 import { formatValue, type Row, type RowKind, settleRows, target } from '../core/report.js';
 import { interleave, type BenchContext, type Scenario } from '../core/scenario.js';
@@ -13,6 +14,8 @@ const TTL_MS = 10 * 60_000;
 const CONCURRENCY = 100;
 const RAW_NODE_REDIS = 'raw @redis/client, 100 in flight';
 const PIPELINES = 'raw ioredis, pipelines of 1,000 SET PX';
+const CLIENT_CPU = 'client CPU µs/set';
+const REDIS_CPU = 'Redis CPU µs/set';
 
 /** What one durable-sets run measured. */
 export interface DurableRun {
@@ -22,6 +25,8 @@ export interface DurableRun {
   durableSeconds: number;
   /** Keys found in Redis afterwards, by reading every one back. */
   readBack: number;
+  /** CPU of this process and of Redis until every value was in Redis. */
+  cpu: CpuSpent;
 }
 
 interface DurableSubject {
@@ -72,13 +77,16 @@ export const durableSetsScenario: Scenario = {
       run: async (keys) => {
         const client = await rawIoredis(port);
         try {
+          const stopMeter = await startCpuMeter(admin);
           const started = performance.now();
           await pipelinedSets(client, keys, values, TTL_MS);
           const seconds = (performance.now() - started) / 1000;
+          const cpu = await stopMeter();
           return {
             resolvedSeconds: seconds,
             durableSeconds: seconds,
             readBack: await verifyWith('', keys),
+            cpu,
           };
         } finally {
           client.disconnect();
@@ -93,6 +101,7 @@ export const durableSetsScenario: Scenario = {
         run: async (keys) => {
           const client = await rawIoredis(port, { enableAutoPipelining: autoPipelining });
           try {
+            const stopMeter = await startCpuMeter(admin);
             const started = performance.now();
             await runConcurrent(
               (i) => client.set(keys[i]!, JSON.stringify(values[i]), 'PX', TTL_MS),
@@ -100,10 +109,12 @@ export const durableSetsScenario: Scenario = {
               CONCURRENCY,
             );
             const seconds = (performance.now() - started) / 1000;
+            const cpu = await stopMeter();
             return {
               resolvedSeconds: seconds,
               durableSeconds: seconds,
               readBack: await verifyWith('', keys),
+              cpu,
             };
           } finally {
             client.disconnect();
@@ -118,6 +129,7 @@ export const durableSetsScenario: Scenario = {
       run: async (keys) => {
         const client = await rawNodeRedis(context.redisUrl);
         try {
+          const stopMeter = await startCpuMeter(admin);
           const started = performance.now();
           await runConcurrent(
             (i) => client.set(keys[i]!, JSON.stringify(values[i]), TTL_MS),
@@ -125,10 +137,12 @@ export const durableSetsScenario: Scenario = {
             CONCURRENCY,
           );
           const seconds = (performance.now() - started) / 1000;
+          const cpu = await stopMeter();
           return {
             resolvedSeconds: seconds,
             durableSeconds: seconds,
             readBack: await verifyWith('', keys),
+            cpu,
           };
         } finally {
           await client.close();
@@ -143,11 +157,13 @@ export const durableSetsScenario: Scenario = {
         const ours = await startOurCache(redisOptions(context.redisUrl, 'bench-d'));
         try {
           const cache = ours.cache;
+          const stopMeter = await startCpuMeter(admin);
           const started = performance.now();
           await runConcurrent((i) => cache.set(keys[i]!, values[i]), keys.length, CONCURRENCY);
           const resolved = performance.now();
           await cache.flush();
           const durable = performance.now();
+          const cpu = await stopMeter();
           const stats = cache.stats();
           if (stats.dropped > 0)
             throw new Error(`ours dropped ${stats.dropped} writes (maxPending)`);
@@ -155,6 +171,7 @@ export const durableSetsScenario: Scenario = {
             resolvedSeconds: (resolved - started) / 1000,
             durableSeconds: (durable - started) / 1000,
             readBack: await verifyWith('bench-d:', keys),
+            cpu,
           };
         } finally {
           await ours.close();
@@ -172,14 +189,17 @@ export const durableSetsScenario: Scenario = {
             namespace: `bench-d-${name}`,
           });
           try {
+            const stopMeter = await startCpuMeter(admin);
             const started = performance.now();
             await runConcurrent((i) => anchor.set(keys[i]!, values[i]), keys.length, CONCURRENCY);
             const seconds = (performance.now() - started) / 1000;
+            const cpu = await stopMeter();
             const prefix = await discoverPrefix(admin, keys[0]!);
             return {
               resolvedSeconds: seconds,
               durableSeconds: seconds,
               readBack: await verifyWith(prefix, keys),
+              cpu,
             };
           } finally {
             await anchor.close();
@@ -209,6 +229,14 @@ export const durableSetsScenario: Scenario = {
           'durable s': median(subject.results.map((r) => r.durableSeconds)).toFixed(3),
           'set() resolved s': median(subject.results.map((r) => r.resolvedSeconds)).toFixed(3),
           'read back': `${Math.min(...subject.results.map((r) => r.readBack))}/${total}`,
+          [CLIENT_CPU]: cpuCell(
+            subject.results.map((r) => perOp(r.cpu, total)),
+            'clientUs',
+          ),
+          [REDIS_CPU]: cpuCell(
+            subject.results.map((r) => perOp(r.cpu, total)),
+            'redisUs',
+          ),
         },
       })),
     );
@@ -262,7 +290,7 @@ export const durableSetsScenario: Scenario = {
         setup: `${total.toLocaleString('en-US')} sets of distinct ~200-byte values, 100 in flight (raw clients: JSON.stringify included), timed until every value is in Redis (ours: until flush() resolves), then every key read back; FLUSHALL between runs; ${sizes.runs} runs`,
         metric: { label: 'durable sets/s', higherIsBetter: true, format: 'rate' },
         rows,
-        extraColumns: ['durable s', 'set() resolved s', 'read back'],
+        extraColumns: ['durable s', 'set() resolved s', 'read back', CLIENT_CPU, REDIS_CPU],
         notes,
         targets: [
           target(

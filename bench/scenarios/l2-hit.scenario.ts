@@ -1,3 +1,4 @@
+import { cpuCell, type CpuSpent, perOp, startCpuMeter } from '../core/cpu-meter.js';
 import { concatLatencies, percentile, runConcurrent } from '../core/measure.js';
 import {
   formatValue,
@@ -43,9 +44,13 @@ interface L2Subject {
   latencies: Float64Array[];
   /** Reads that missed per run (every key was written: a miss is a failed L2 read). */
   misses: number[];
+  /** CPU of this process and of Redis per read, per run. */
+  cpu: CpuSpent[];
 }
 
 const TTL_MS = 10 * 60_000;
+const CLIENT_CPU = 'client CPU µs/get';
+const REDIS_CPU = 'Redis CPU µs/get';
 
 const RAW_IOREDIS_SEQUENTIAL = 'raw ioredis GET + JSON.parse, sequential';
 const RAW_IOREDIS_100 = 'raw ioredis GET + JSON.parse, 100 in flight';
@@ -103,6 +108,7 @@ export const l2HitScenario: Scenario = {
       runs: [],
       latencies: [],
       misses: [],
+      cpu: [],
     });
     const anchor = (name: AnchorName, concurrency: number): L2Subject => ({
       label: ANCHOR_LABELS[name],
@@ -113,6 +119,7 @@ export const l2HitScenario: Scenario = {
       runs: [],
       latencies: [],
       misses: [],
+      cpu: [],
     });
     const ioredis = (
       label: string,
@@ -134,6 +141,7 @@ export const l2HitScenario: Scenario = {
       runs: [],
       latencies: [],
       misses: [],
+      cpu: [],
     });
     const pipelines = (): L2Subject => {
       let client: Awaited<ReturnType<typeof rawIoredis>> | undefined;
@@ -153,6 +161,7 @@ export const l2HitScenario: Scenario = {
         runs: [],
         latencies: [],
         misses: [],
+        cpu: [],
       };
     };
 
@@ -168,6 +177,7 @@ export const l2HitScenario: Scenario = {
       runs: [],
       latencies: [],
       misses: [],
+      cpu: [],
     });
 
     const sequentialSubjects: L2Subject[] = [
@@ -198,6 +208,7 @@ export const l2HitScenario: Scenario = {
           const keys = subject.keys.slice(0, round === 0 ? Math.ceil(count / 4) : count);
           let misses = 0;
           let opsPerSec: number;
+          const stopMeter = await startCpuMeter(context.admin);
           if (subject.bulk) {
             const started = performance.now();
             await subject.bulk(reader, keys);
@@ -213,9 +224,11 @@ export const l2HitScenario: Scenario = {
             opsPerSec = result.opsPerSec;
             if (round > 0) subject.latencies.push(result.latenciesMs);
           }
+          const cpu = await stopMeter();
           if (round > 0) {
             subject.runs.push(opsPerSec);
             subject.misses.push(misses);
+            subject.cpu.push(perOp(cpu, keys.length));
           }
           return `${Math.round(opsPerSec).toLocaleString('en-US')} gets/s${misses > 0 ? `, ${misses} MISSES` : ''}`;
         } finally {
@@ -236,7 +249,11 @@ export const l2HitScenario: Scenario = {
             kind: subject.kind,
             runs: subject.runs,
             ...(all.length > 0 ? { p50Ms: percentile(all, 50), p99Ms: percentile(all, 99) } : {}),
-            cells: { misses: String(Math.max(0, ...subject.misses)) },
+            cells: {
+              misses: String(Math.max(0, ...subject.misses)),
+              [CLIENT_CPU]: cpuCell(subject.cpu, 'clientUs'),
+              [REDIS_CPU]: cpuCell(subject.cpu, 'redisUs'),
+            },
           };
         }),
       );
@@ -268,7 +285,7 @@ export const l2HitScenario: Scenario = {
         metric: { label: 'gets/s', higherIsBetter: true, format: 'rate' },
         latency: true,
         rows: sequentialRows,
-        extraColumns: ['misses'],
+        extraColumns: ['misses', CLIENT_CPU, REDIS_CPU],
         notes: missNote(sequentialSubjects),
         targets: [
           target(
@@ -287,7 +304,7 @@ export const l2HitScenario: Scenario = {
         metric: { label: 'gets/s', higherIsBetter: true, format: 'rate' },
         latency: true,
         rows: concurrentRows,
-        extraColumns: ['misses'],
+        extraColumns: ['misses', CLIENT_CPU, REDIS_CPU],
         notes: concurrentNotes,
         targets: [
           target(
