@@ -7,7 +7,7 @@ import {
 } from '@nestjs/common';
 import { LOGGER_CONTEXT } from './cache.constants.js';
 import type { InvalidationBus } from './invalidation/invalidation-bus.js';
-import type { L2Store } from './l2/l2-store.interface.js';
+import type { L2Store } from './contracts/l2-store.interface.js';
 import type { ResolvedCacheOptions } from './options/resolved-options.js';
 import type { TieredCache } from './tiering/tiered-cache.js';
 import { enableOpenTelemetry } from './tracing/open-telemetry.js';

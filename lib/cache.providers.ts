@@ -5,7 +5,7 @@ import type { CacheTokens } from './cache.tokens.js';
 import { CacheOptionsError } from './errors/cache.errors.js';
 import { createBusConnections } from './invalidation/bus-connections.factory.js';
 import { InvalidationBus } from './invalidation/invalidation-bus.js';
-import type { L2Store } from './l2/l2-store.interface.js';
+import type { L2Store } from './contracts/l2-store.interface.js';
 import { createL2Store } from './l2/l2-store.factory.js';
 import { resolveCacheOptions } from './options/options.validator.js';
 import type { ResolvedCacheOptions } from './options/resolved-options.js';

@@ -10,7 +10,7 @@ import { CacheOptionsError } from './errors/cache.errors.js';
 import { CacheExplorer } from './instrumentation/cache.explorer.js';
 import { CacheMetadataAccessor } from './instrumentation/cache-metadata.accessor.js';
 import type { InvalidationBus } from './invalidation/invalidation-bus.js';
-import type { L2Store } from './l2/l2-store.interface.js';
+import type { L2Store } from './contracts/l2-store.interface.js';
 import type { DistributedCacheModuleOptions } from './options/cache-options.interface.js';
 import type { ResolvedCacheOptions } from './options/resolved-options.js';
 import { CacheInspector } from './testing/cache-inspector.js';

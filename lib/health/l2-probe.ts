@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { CacheL2Error, CacheL2TimeoutError } from '../errors/l2.errors.js';
-import type { L2Store } from '../l2/l2-store.interface.js';
+import type { L2Store } from '../contracts/l2-store.interface.js';
 
 /** Lifetime of the fallback probe key, in milliseconds: it outlives one probe, not more. */
 const PROBE_TTL_MS = 10_000;

@@ -1,7 +1,7 @@
 import type { LoggerService } from '@nestjs/common';
 import { CacheOptionsError } from '../errors/cache.errors.js';
 import type { L2Options } from '../options/cache-options.interface.js';
-import type { L2Store } from './l2-store.interface.js';
+import type { L2Store } from '../contracts/l2-store.interface.js';
 import { MemoryStore } from './memory/memory.store.js';
 import { ClusterStore } from './cluster/cluster.store.js';
 import { RedisStore } from './redis/redis.store.js';

@@ -1,4 +1,4 @@
-import type { L2Write } from './l2-store.interface.js';
+import type { L2Write } from '../contracts/l2-store.interface.js';
 
 /**
  * What every store refuses in a write, as Redis would: a set whose expiry is not a whole number of

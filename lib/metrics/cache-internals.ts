@@ -3,7 +3,7 @@ import type { CacheService } from '../cache.service.js';
 import { cacheTokens } from '../cache.tokens.js';
 import { CacheModuleMissingError } from '../errors/cache.errors.js';
 import type { InvalidationBus } from '../invalidation/invalidation-bus.js';
-import type { L2Store } from '../l2/l2-store.interface.js';
+import type { L2Store } from '../contracts/l2-store.interface.js';
 import type { ResolvedCacheOptions } from '../options/resolved-options.js';
 
 /** The parts of a running cache that the metrics and health integrations read. Internal. */

@@ -1,5 +1,5 @@
 import type { ClusterOptions, RedisOptions } from 'ioredis';
-import type { L2Store } from '../l2/l2-store.interface.js';
+import type { L2Store } from '../contracts/l2-store.interface.js';
 import type { CacheSerializer } from '../serialization/serializer.interface.js';
 import type { Duration } from './duration.js';
 

@@ -7,7 +7,7 @@ export type {
   L2Read,
   L2Store,
   L2Write,
-} from '../l2/l2-store.interface.js';
+} from '../contracts/l2-store.interface.js';
 export {
   CacheBatchError,
   CacheShardUnavailableError,

@@ -1,7 +1,7 @@
 import type { CacheService } from '../cache.service.js';
 import { CacheError } from '../errors/cache.errors.js';
 import { ABSENT_VERSION, namespaceVersionKey, tagVersionKey } from '../keys/version-keys.js';
-import type { L2Store } from '../l2/l2-store.interface.js';
+import type { L2Store } from '../contracts/l2-store.interface.js';
 import type { ResolvedCacheOptions } from '../options/resolved-options.js';
 import { decodeEnvelope } from '../serialization/entry-envelope.js';
 import { TestingMemoryStore } from './testing-memory.store.js';

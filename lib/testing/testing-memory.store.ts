@@ -1,4 +1,4 @@
-import type { L2Write } from '../l2/l2-store.interface.js';
+import type { L2Write } from '../contracts/l2-store.interface.js';
 import { MemoryStore } from '../l2/memory/memory.store.js';
 
 /**

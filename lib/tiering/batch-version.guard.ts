@@ -1,4 +1,4 @@
-import type { L2Ensured, L2EnsureRequest } from '../l2/l2-store.interface.js';
+import type { L2Ensured, L2EnsureRequest } from '../contracts/l2-store.interface.js';
 import {
   ABSENT_VERSION,
   isRepairToken,

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { LockFallbackReason } from '../events/cache-event.js';
 import type { CacheCounters } from '../events/cache-stats.js';
 import { lockKeyOf } from '../keys/lock-keys.js';
-import type { L2LockRef, L2Locks } from '../l2/l2-store.interface.js';
+import type { L2LockRef, L2Locks } from '../contracts/l2-store.interface.js';
 import type { CacheReporter } from './cache-reporter.js';
 import type { FoundEntry } from './found-entry.js';
 import { isFresh, L2_UNANSWERED } from './read-path.js';

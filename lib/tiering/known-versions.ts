@@ -1,6 +1,6 @@
 import type { PendingWrite } from '../write-behind/pending-write.js';
 import { LRUCache } from 'lru-cache';
-import type { L2Ensured, L2EnsureRequest, L2Read } from '../l2/l2-store.interface.js';
+import type { L2Ensured, L2EnsureRequest, L2Read } from '../contracts/l2-store.interface.js';
 import {
   ABSENT_VERSION,
   namespaceVersionKey,

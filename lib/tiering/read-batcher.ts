@@ -1,4 +1,4 @@
-import type { L2Read } from '../l2/l2-store.interface.js';
+import type { L2Read } from '../contracts/l2-store.interface.js';
 import type { RemoteTier } from './remote-tier.js';
 import { cacheChannels } from '../tracing/cache-channels.js';
 import { traced } from '../tracing/traced.js';

@@ -12,7 +12,7 @@ import type { ReadBatcher } from './read-batcher.js';
 import type { TierParts } from './tier-parts.js';
 import type { FreshVersions } from './version-registry.js';
 import { assertKey } from '../keys/key-rules.js';
-import type { L2Read } from '../l2/l2-store.interface.js';
+import type { L2Read } from '../contracts/l2-store.interface.js';
 import type { CacheTraceContext } from '../tracing/cache-channels.js';
 import type { PendingWrite } from '../write-behind/pending-write.js';
 

@@ -2,7 +2,7 @@ import { LRUCache } from 'lru-cache';
 import { CacheOptionsError, CacheSerializationError } from '../errors/cache.errors.js';
 import { parseDuration, type Duration } from '../options/duration.js';
 import { backoffDelay } from '../write-behind/batch.js';
-import type { L2LockRef } from '../l2/l2-store.interface.js';
+import type { L2LockRef } from '../contracts/l2-store.interface.js';
 import type { DistributedFlight } from './distributed-flight.js';
 import type { FoundEntry } from './found-entry.js';
 import { L2_UNANSWERED } from './read-path.js';

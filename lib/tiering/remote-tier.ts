@@ -9,7 +9,7 @@ import type {
   L2Read,
   L2Store,
   L2Write,
-} from '../l2/l2-store.interface.js';
+} from '../contracts/l2-store.interface.js';
 import type { CircuitBreaker } from './circuit-breaker.js';
 import type { ReplicaConfirmations } from './replica-confirmations.js';
 

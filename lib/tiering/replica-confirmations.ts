@@ -1,7 +1,7 @@
 import { CacheOptionsError } from '../errors/cache.errors.js';
 import { CacheBatchError, CacheReplicaTimeoutError } from '../errors/l2.errors.js';
 import type { CacheCounters } from '../events/cache-stats.js';
-import type { L2Durability, L2Store, L2WriteReceipt } from '../l2/l2-store.interface.js';
+import type { L2Durability, L2Store, L2WriteReceipt } from '../contracts/l2-store.interface.js';
 import type { ResolvedCacheOptions } from '../options/resolved-options.js';
 
 /**

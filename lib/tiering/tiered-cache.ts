@@ -31,7 +31,7 @@ import { CacheCounters, type CacheStatsSnapshot } from '../events/cache-stats.js
 import type { InvalidationTarget, LandedChange } from '../invalidation/invalidation-target.js';
 import { assertKey } from '../keys/key-rules.js';
 import { LocalTier } from '../l1/local-tier.js';
-import type { L2Store } from '../l2/l2-store.interface.js';
+import type { L2Store } from '../contracts/l2-store.interface.js';
 import { DEFAULT_OPTIONS } from '../options/default-options.js';
 import { parseDuration } from '../options/duration.js';
 import type { ResolvedCacheOptions } from '../options/resolved-options.js';

@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import type { L2Ensured, L2EnsureRequest, L2Read } from '../l2/l2-store.interface.js';
+import type { L2Ensured, L2EnsureRequest, L2Read } from '../contracts/l2-store.interface.js';
 import { ABSENT_VERSION, newVersionToken, type VersionStamp } from '../keys/version-keys.js';
 import { KnownVersions } from './known-versions.js';
 

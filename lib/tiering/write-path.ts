@@ -6,7 +6,7 @@ import type { TierParts } from './tier-parts.js';
 import { CacheError } from '../errors/cache.errors.js';
 import { assertKey } from '../keys/key-rules.js';
 import { VERSION_TTL_MS } from '../keys/version-keys.js';
-import type { L2LockRef } from '../l2/l2-store.interface.js';
+import type { L2LockRef } from '../contracts/l2-store.interface.js';
 import type { PendingSet, PendingWrite } from '../write-behind/pending-write.js';
 import type { WriteBehindFlusher } from '../write-behind/write-behind.flusher.js';
 import type { CacheTraceContext } from '../tracing/cache-channels.js';

@@ -1,7 +1,7 @@
 import type { Subject } from 'rxjs';
 import { CacheBatchError } from '../errors/l2.errors.js';
 import type { CacheCounters } from '../events/cache-stats.js';
-import type { L2Ensured } from '../l2/l2-store.interface.js';
+import type { L2Ensured } from '../contracts/l2-store.interface.js';
 import { backoffDelay, toL2Writes } from './batch.js';
 import type { FlusherOptions, FlusherSignal } from './flusher-signal.js';
 import type { BatchCheck, BatchGuard, FrameWrite, WriteTarget } from './flusher-ports.js';

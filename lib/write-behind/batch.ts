@@ -1,4 +1,4 @@
-import type { L2Write } from '../l2/l2-store.interface.js';
+import type { L2Write } from '../contracts/l2-store.interface.js';
 import type { FrameWrite } from './flusher-ports.js';
 import type { PendingWrite } from './pending-write.js';
 

@@ -1,4 +1,4 @@
-import type { L2Ensured, L2EnsureRequest, L2Write } from '../l2/l2-store.interface.js';
+import type { L2Ensured, L2EnsureRequest, L2Write } from '../contracts/l2-store.interface.js';
 import type { PendingSet, PendingWrite } from './pending-write.js';
 
 /**

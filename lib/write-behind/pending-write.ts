@@ -1,5 +1,5 @@
 import type { VersionStamp } from '../keys/version-keys.js';
-import type { L2LockRef } from '../l2/l2-store.interface.js';
+import type { L2LockRef } from '../contracts/l2-store.interface.js';
 
 /**
  * One write waiting for L2. `seq` orders every write and delete this instance made: a write

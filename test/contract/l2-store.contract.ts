@@ -7,7 +7,7 @@ import type {
   L2Read,
   L2Store,
   L2Write,
-} from '../../lib/l2/l2-store.interface.js';
+} from '../../lib/contracts/l2-store.interface.js';
 import { waitFor } from '../support/poll.js';
 
 /** What a contract run needs: a ready store, and how to dispose of it. */

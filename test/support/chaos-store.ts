@@ -5,7 +5,7 @@ import type {
   L2Read,
   L2Store,
   L2Write,
-} from '../../lib/l2/l2-store.interface.js';
+} from '../../lib/contracts/l2-store.interface.js';
 
 /**
  * Wraps a real L2Store and injects faults into it: calls that fail, or that hang until released.

@@ -1,5 +1,5 @@
 import type { Cluster } from 'ioredis';
-import type { L2Ensured, L2EnsureRequest, L2Read } from '../l2-store.interface.js';
+import type { L2Ensured, L2EnsureRequest, L2Read } from '../../contracts/l2-store.interface.js';
 import { chunks, expiryArgs, toValues } from '../redis/redis-batch.js';
 import { burstCommand, sendBurst } from '../redis/command-burst.js';
 import { isRedirection, masterClient } from './cluster-masters.js';

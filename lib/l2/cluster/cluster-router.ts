@@ -1,7 +1,7 @@
 import type { Cluster } from 'ioredis';
 import { CacheL2Error } from '../../errors/l2.errors.js';
 import { CacheShardUnavailableError } from '../../errors/l2.errors.js';
-import type { L2Read, L2Write } from '../l2-store.interface.js';
+import type { L2Read, L2Write } from '../../contracts/l2-store.interface.js';
 import { sendSet } from '../redis/lock-scripts.js';
 import { CLUSTER_SLOTS, clusterKeySlot } from './cluster-slots.js';
 

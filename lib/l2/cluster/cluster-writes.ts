@@ -1,6 +1,6 @@
 import type { Cluster } from 'ioredis';
 import { CacheReplicaTimeoutError } from '../../errors/l2.errors.js';
-import type { L2Durability, L2Write, L2WriteReceipt } from '../l2-store.interface.js';
+import type { L2Durability, L2Write, L2WriteReceipt } from '../../contracts/l2-store.interface.js';
 import { invalidSet } from '../l2-write.checks.js';
 import { throwBatchFailures, unsentSetError } from '../redis/redis-batch.js';
 import { failUnconfirmed, waitForReplicas } from '../redis/replica-wait.js';

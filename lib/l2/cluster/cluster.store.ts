@@ -18,7 +18,7 @@ import type {
   L2Store,
   L2Write,
   L2WriteReceipt,
-} from '../l2-store.interface.js';
+} from '../../contracts/l2-store.interface.js';
 import { redisLocks } from '../redis/lock-scripts.js';
 import { chunks } from '../redis/redis-batch.js';
 import { probeServer, probeWarnings } from '../redis/server-probe.js';

@@ -8,7 +8,7 @@ import type {
   L2Read,
   L2Store,
   L2Write,
-} from '../l2-store.interface.js';
+} from '../../contracts/l2-store.interface.js';
 import { invalidSet } from '../l2-write.checks.js';
 
 /** Options of {@link MemoryStore}. */

@@ -1,5 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
-import type { L2Locks, L2Write } from '../l2-store.interface.js';
+import type { L2Locks, L2Write } from '../../contracts/l2-store.interface.js';
 import { type BurstCommand, burstCommand, type KeyPrefixed } from './command-burst.js';
 import { expiryArgs } from './redis-batch.js';
 

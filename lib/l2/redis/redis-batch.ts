@@ -1,7 +1,7 @@
 import { CacheBatchError } from '../../errors/l2.errors.js';
 import { CacheL2Error } from '../../errors/l2.errors.js';
 import { CacheUnsendableWriteError } from '../../errors/l2.errors.js';
-import type { L2Write } from '../l2-store.interface.js';
+import type { L2Write } from '../../contracts/l2-store.interface.js';
 
 /**
  * Pure helpers shared by the Redis-backed stores (single Redis, twemproxy, Sentinel, Cluster):

@@ -10,7 +10,7 @@ import type {
   L2Store,
   L2Write,
   L2WriteReceipt,
-} from '../l2-store.interface.js';
+} from '../../contracts/l2-store.interface.js';
 import {
   chunks,
   expiryArgs,

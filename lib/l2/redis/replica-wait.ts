@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { CacheReplicaTimeoutError } from '../../errors/l2.errors.js';
-import type { L2Durability } from '../l2-store.interface.js';
+import type { L2Durability } from '../../contracts/l2-store.interface.js';
 
 /** What `WAIT` said about the writes sent before it on one connection. */
 export interface ReplicaWait {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { ReplyError } from 'ioredis';
-import type { L2Write } from '../l2-store.interface.js';
+import type { L2Write } from '../../contracts/l2-store.interface.js';
 import { framedCommand, sendBurst, sendFramed } from './command-burst.js';
 import { writeCommand } from './lock-scripts.js';
 import { chunks, expiryArgs } from './redis-batch.js';

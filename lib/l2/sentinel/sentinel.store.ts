@@ -2,7 +2,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import { CacheFailoverInProgressError } from '../../errors/l2.errors.js';
 import { assertSentinelCompatibleOptions } from '../../options/topology-rules.js';
 import type { RedisNode, SentinelL2Options } from '../../options/cache-options.interface.js';
-import type { L2Durability, L2Write, L2WriteReceipt } from '../l2-store.interface.js';
+import type { L2Durability, L2Write, L2WriteReceipt } from '../../contracts/l2-store.interface.js';
 import { buildRedisClientOptions, reconnectDelayMs } from '../redis/redis-client.factory.js';
 import { RedisClientStore, type RedisStoreOptions } from '../redis/redis-client.store.js';
 import { closeRedisClient } from '../redis/redis-connection.js';

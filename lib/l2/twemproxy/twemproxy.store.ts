@@ -6,7 +6,7 @@ import { assertProxyCompatibleOptions } from '../../options/topology-rules.js';
 import { guardProxyClient } from './proxy-client.guard.js';
 import { buildRedisClientOptions, describeRedisTarget } from '../redis/redis-client.factory.js';
 import { closeRedisClient, openRedisClient } from '../redis/redis-connection.js';
-import type { L2Locks, L2Read } from '../l2-store.interface.js';
+import type { L2Locks, L2Read } from '../../contracts/l2-store.interface.js';
 import { burstCommand, sendBurst } from '../redis/command-burst.js';
 import { redisLocks } from '../redis/lock-scripts.js';
 import { RedisClientStore, type RedisStoreOptions } from '../redis/redis-client.store.js';

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { L2Write } from '../../../lib/l2/l2-store.interface.js';
+import type { L2Write } from '../../../lib/contracts/l2-store.interface.js';
 import { CLUSTER_SLOTS, clusterKeySlot } from '../../../lib/l2/cluster/cluster-slots.js';
 import { ClusterStore } from '../../../lib/l2/cluster/cluster.store.js';
 import { describeL2StoreContract } from '../../contract/l2-store.contract.js';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { CacheBatchError } from '../../../lib/errors/l2.errors.js';
-import type { L2Write } from '../../../lib/l2/l2-store.interface.js';
+import type { L2Write } from '../../../lib/contracts/l2-store.interface.js';
 import { RedisStore, type RedisStoreOptions } from '../../../lib/l2/redis/redis.store.js';
 import { describeL2StoreContract } from '../../contract/l2-store.contract.js';
 import { freePort } from '../../support/free-port.js';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { CacheFailoverInProgressError } from '../../../lib/errors/l2.errors.js';
 import { CacheOptionsError } from '../../../lib/errors/cache.errors.js';
-import type { L2Write } from '../../../lib/l2/l2-store.interface.js';
+import type { L2Write } from '../../../lib/contracts/l2-store.interface.js';
 import { SentinelStore } from '../../../lib/l2/sentinel/sentinel.store.js';
 import { describeL2StoreContract } from '../../contract/l2-store.contract.js';
 import { waitFor } from '../../support/poll.js';

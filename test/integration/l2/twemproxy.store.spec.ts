@@ -4,7 +4,7 @@ import { CacheBatchError } from '../../../lib/errors/l2.errors.js';
 import { CacheOptionsError } from '../../../lib/errors/cache.errors.js';
 import { CacheShardUnavailableError } from '../../../lib/errors/l2.errors.js';
 import { CacheUnsupportedCommandError } from '../../../lib/errors/l2.errors.js';
-import type { L2Write } from '../../../lib/l2/l2-store.interface.js';
+import type { L2Write } from '../../../lib/contracts/l2-store.interface.js';
 import { TWEMPROXY_ALLOWED_COMMANDS } from '../../../lib/l2/twemproxy/proxy-commands.js';
 import { TwemproxyStore } from '../../../lib/l2/twemproxy/twemproxy.store.js';
 import { describeL2StoreContract } from '../../contract/l2-store.contract.js';

@@ -1,6 +1,6 @@
 import { CacheL2Error, CacheL2TimeoutError } from '../../../lib/errors/l2.errors.js';
 import { probeKeyOf, probeL2 } from '../../../lib/health/l2-probe.js';
-import type { L2Store } from '../../../lib/l2/l2-store.interface.js';
+import type { L2Store } from '../../../lib/contracts/l2-store.interface.js';
 import { MemoryStore } from '../../../lib/l2/memory/memory.store.js';
 import { ChaosStore } from '../../support/chaos-store.js';
 

@@ -1,6 +1,6 @@
 import { CacheBatchError } from '../../../lib/errors/l2.errors.js';
 import { CacheL2Error } from '../../../lib/errors/l2.errors.js';
-import type { L2Write } from '../../../lib/l2/l2-store.interface.js';
+import type { L2Write } from '../../../lib/contracts/l2-store.interface.js';
 import { MemoryStore, type MemoryStoreOptions } from '../../../lib/l2/memory/memory.store.js';
 
 /** The hand-driven clock of the store under test, epoch milliseconds. */

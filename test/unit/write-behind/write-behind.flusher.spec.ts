@@ -2,7 +2,11 @@ import { CacheBatchError } from '../../../lib/errors/l2.errors.js';
 import { CacheL2TimeoutError } from '../../../lib/errors/l2.errors.js';
 import { CacheShardUnavailableError } from '../../../lib/errors/l2.errors.js';
 import { CacheCounters } from '../../../lib/events/cache-stats.js';
-import type { L2Ensured, L2EnsureRequest, L2Write } from '../../../lib/l2/l2-store.interface.js';
+import type {
+  L2Ensured,
+  L2EnsureRequest,
+  L2Write,
+} from '../../../lib/contracts/l2-store.interface.js';
 import type { BatchGuard } from '../../../lib/write-behind/flusher-ports.js';
 import type { PendingSet, PendingWrite } from '../../../lib/write-behind/pending-write.js';
 import {
