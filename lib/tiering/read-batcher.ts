@@ -23,10 +23,10 @@ const MAX_READS_PER_CALL = 50;
 
 /**
  * Coalesces the L2 reads issued in one tick into L2 `mget` calls. Under concurrency this turns N
- * round trips into a few: 100 requests missing L1 at once cost two MGETs, not 100 GETs. A key that
- * several reads of a tick ask for first (a hot key) is fetched once, and the namespace version
- * key that every read carries once per call. Answers are per key: a key whose shard is down fails
- * for its caller alone.
+ * round trips into a few: 100 requests missing L1 at once cost three MGETs (the first leaves
+ * alone, the 99 others in two), not 100 GETs. A key that several reads of a tick ask for first (a
+ * hot key) is fetched once, and the namespace version key that every read carries once per call.
+ * Answers are per key: a key whose shard is down fails for its caller alone.
  *
  * A read made while no batch is in flight leaves at once: nothing else waits, so waiting a tick
  * for company would only add latency (the one-request-at-a-time path). Reads made while a batch
