@@ -221,24 +221,21 @@ export const durableSetsScenario: Scenario = {
     await redis.cli('FLUSHALL');
 
     const rows: Row[] = settleRows(
-      subjects.map((subject) => ({
-        subject: subject.label,
-        kind: subject.kind,
-        runs: subject.results.map((r) => total / r.durableSeconds),
-        cells: {
-          'durable s': median(subject.results.map((r) => r.durableSeconds)).toFixed(3),
-          'set() resolved s': median(subject.results.map((r) => r.resolvedSeconds)).toFixed(3),
-          'read back': `${Math.min(...subject.results.map((r) => r.readBack))}/${total}`,
-          [CLIENT_CPU]: cpuCell(
-            subject.results.map((r) => perOp(r.cpu, total)),
-            'clientUs',
-          ),
-          [REDIS_CPU]: cpuCell(
-            subject.results.map((r) => perOp(r.cpu, total)),
-            'redisUs',
-          ),
-        },
-      })),
+      subjects.map((subject) => {
+        const cpu = subject.results.map((r) => perOp(r.cpu, total));
+        return {
+          subject: subject.label,
+          kind: subject.kind,
+          runs: subject.results.map((r) => total / r.durableSeconds),
+          cells: {
+            'durable s': median(subject.results.map((r) => r.durableSeconds)).toFixed(3),
+            'set() resolved s': median(subject.results.map((r) => r.resolvedSeconds)).toFixed(3),
+            'read back': `${Math.min(...subject.results.map((r) => r.readBack))}/${total}`,
+            [CLIENT_CPU]: cpuCell(cpu, 'clientUs'),
+            [REDIS_CPU]: cpuCell(cpu, 'redisUs'),
+          },
+        };
+      }),
     );
     const seconds = (label: string): number | undefined => {
       const subject = subjects.find((s) => s.label === label);

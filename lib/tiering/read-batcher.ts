@@ -14,10 +14,10 @@ interface Waiter {
 /**
  * Reads per L2 `mget` at most: the reads of a tick beyond it leave as several calls of about equal
  * size, in flight together, so that this process decodes one call's answers while Redis reads the
- * next. At 100 in flight, against one call of 99 reads: `profile-target.ts l2-get` faster in 7 of
- * 7 alternating pairs (median +10 % reads/s, 7.6 against 8.2 µs of CPU per read); `npm run bench`
- * (c100) faster in 4 of 4 pairs, and its topology gets (single Redis, twemproxy, Cluster) in 7 of
- * 9. Caps of 25, 34 and 50 measured alike.
+ * next. At 100 in flight, against one call of 99 reads: this build faster in 4 of 4 alternating
+ * pairs with the one before (`profile-target.ts l2-get`, 7.4-8.2 against 7.8-8.8 µs of CPU per
+ * read); a prototype that split distinct keys the same way, in 7 of 7 more, in 4 of 4 runs of
+ * `npm run bench` (c100) and in 7 of 9 of its topology gets. Caps of 25, 34 and 50 alike.
  */
 const MAX_READS_PER_CALL = 50;
 

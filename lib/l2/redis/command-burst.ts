@@ -249,7 +249,7 @@ export function sendBurst(client: Redis, commands: readonly BurstCommand[]): Pro
         if (--waiting === 0) resolve(answer);
       },
       fail(position, error) {
-        answer.failures.set(position, asError(error));
+        answer.failures.set(position, error);
         if (--waiting === 0) resolve(answer);
       },
     };
