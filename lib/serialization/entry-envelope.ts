@@ -138,6 +138,33 @@ function deepFreeze<T extends object>(value: T): T {
 }
 
 /**
+ * Whether `raw` holds `bytes` from `offset` on. A loop rather than `Buffer#compare`: for the ~30
+ * bytes of a meta, the native call's argument checks cost more than the comparison (measured:
+ * 140 ns per compare, most of the envelope's decode).
+ */
+function holdsAt(raw: Buffer, offset: number, bytes: Buffer): boolean {
+  for (let i = 0; i < bytes.length; i++) {
+    if (raw[offset + i] !== bytes[i]) return false;
+  }
+  return true;
+}
+
+function corruptEntry(key: string, detail: string, cause?: unknown): CacheCorruptEntryError {
+  return new CacheCorruptEntryError(
+    key,
+    `L2 entry "${key}" is corrupt: ${detail}`,
+    cause === undefined ? undefined : { cause },
+  );
+}
+
+/** An entry's envelope read in place: its payload is `raw` from `payloadStart` to the end. */
+export interface EnvelopeView {
+  readonly expiresAt: number;
+  readonly payloadStart: number;
+  readonly meta?: Readonly<Record<string, unknown>>;
+}
+
+/**
  * Reads an entry written by `encodeEnvelope`. The returned `payload` is a view into `raw`
  * (no copy): keep `raw` unmodified while the payload is in use. The returned `meta` is frozen,
  * and shared by entries whose meta bytes are the same.
@@ -147,48 +174,60 @@ function deepFreeze<T extends object>(value: T): T {
  *   is truncated or longer than its lengths say, or has meta that is not a JSON object.
  */
 export function decodeEnvelope(key: string, raw: Buffer): EntryEnvelope {
-  const fail = (detail: string, cause?: unknown): CacheCorruptEntryError =>
-    new CacheCorruptEntryError(
-      key,
-      `L2 entry "${key}" is corrupt: ${detail}`,
-      cause === undefined ? undefined : { cause },
-    );
+  const { expiresAt, payloadStart, meta } = readEnvelope(key, raw);
+  const payload = raw.subarray(payloadStart);
+  return meta === undefined ? { expiresAt, payload } : { expiresAt, payload, meta };
+}
 
-  if (raw.length === 0) throw fail('empty value');
+/**
+ * {@link decodeEnvelope} without making the payload's view: where the payload starts in `raw`
+ * (the read path hands `raw` and the offset to the serializer).
+ * @throws CacheCorruptEntryError as `decodeEnvelope`.
+ */
+export function readEnvelope(key: string, raw: Buffer): EnvelopeView {
+  if (raw.length === 0) throw corruptEntry(key, 'empty value');
   if (raw[0] !== MAGIC) {
-    throw fail(
+    throw corruptEntry(
+      key,
       `bad magic byte 0x${raw[0]!.toString(16).padStart(2, '0')} (expected 0xdc; ` +
         'the value was not written by this library)',
     );
   }
   if (raw.length < HEADER_BYTES) {
-    throw fail(`truncated header (${raw.length} of ${HEADER_BYTES} bytes)`);
+    throw corruptEntry(key, `truncated header (${raw.length} of ${HEADER_BYTES} bytes)`);
   }
   if (raw[1] !== VERSION) {
-    throw fail(`unsupported envelope version ${raw[1]} (this version reads ${VERSION})`);
+    throw corruptEntry(
+      key,
+      `unsupported envelope version ${raw[1]} (this version reads ${VERSION})`,
+    );
   }
   const flags = raw[2]!;
   if ((flags & ~KNOWN_FLAGS) !== 0) {
-    throw fail(`unknown flags 0x${flags.toString(16).padStart(2, '0')}`);
+    throw corruptEntry(key, `unknown flags 0x${flags.toString(16).padStart(2, '0')}`);
   }
   const expiresAt = raw.readDoubleBE(3);
-  if (Number.isNaN(expiresAt)) throw fail('expiresAt is NaN');
+  if (Number.isNaN(expiresAt)) throw corruptEntry(key, 'expiresAt is NaN');
   const payloadBytes = raw.readUInt32BE(11);
 
   let offset = HEADER_BYTES;
   let meta: Readonly<Record<string, unknown>> | undefined;
   if ((flags & FLAG_META) !== 0) {
-    if (raw.length < offset + META_LENGTH_BYTES) throw fail('truncated meta length');
+    if (raw.length < offset + META_LENGTH_BYTES) throw corruptEntry(key, 'truncated meta length');
     const metaBytes = raw.readUInt32BE(offset);
     offset += META_LENGTH_BYTES;
-    if (metaBytes === 0) throw fail('meta flag set with empty meta');
+    if (metaBytes === 0) throw corruptEntry(key, 'meta flag set with empty meta');
     if (raw.length < offset + metaBytes) {
-      throw fail(`meta length ${metaBytes} runs past the end of the value (${raw.length} bytes)`);
+      throw corruptEntry(
+        key,
+        `meta length ${metaBytes} runs past the end of the value (${raw.length} bytes)`,
+      );
     }
     const metaEnd = offset + metaBytes;
     if (
       lastMeta !== undefined &&
-      raw.compare(lastMeta.bytes, 0, lastMeta.bytes.length, offset, metaEnd) === 0
+      lastMeta.bytes.length === metaBytes &&
+      holdsAt(raw, offset, lastMeta.bytes)
     ) {
       meta = lastMeta.value;
     } else {
@@ -198,10 +237,10 @@ export function decodeEnvelope(key: string, raw: Buffer): EntryEnvelope {
         // and never merged into another object, so meta cannot pollute a prototype.
         parsed = JSON.parse(raw.toString('utf8', offset, metaEnd));
       } catch (error) {
-        throw fail('meta is not valid JSON', error);
+        throw corruptEntry(key, 'meta is not valid JSON', error);
       }
       if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-        throw fail('meta is not a JSON object');
+        throw corruptEntry(key, 'meta is not a JSON object');
       }
       meta = deepFreeze(parsed as Record<string, unknown>);
       lastMeta = { bytes: Buffer.from(raw.subarray(offset, metaEnd)), value: meta };
@@ -210,11 +249,13 @@ export function decodeEnvelope(key: string, raw: Buffer): EntryEnvelope {
   }
 
   if (raw.length !== offset + payloadBytes) {
-    throw fail(
+    throw corruptEntry(
+      key,
       `payload length is ${raw.length - offset} bytes, the header says ${payloadBytes} ` +
         '(truncated or extended)',
     );
   }
-  const payload = raw.subarray(offset);
-  return meta === undefined ? { expiresAt, payload } : { expiresAt, payload, meta };
+  return meta === undefined
+    ? { expiresAt, payloadStart: offset }
+    : { expiresAt, payloadStart: offset, meta };
 }

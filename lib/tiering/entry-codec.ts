@@ -7,9 +7,9 @@ import { MAX_ENTRY_TTL_MS } from '../keys/version-keys.js';
 import { parseDuration, type Duration } from '../options/duration.js';
 import type { ResolvedCacheOptions } from '../options/resolved-options.js';
 import {
-  decodeEnvelope,
   encodeEnvelope,
   encodeTextEnvelope,
+  readEnvelope,
 } from '../serialization/entry-envelope.js';
 import { JsonSerializer } from '../serialization/json.serializer.js';
 import { assertArray, assertTag } from './argument-checks.js';
@@ -199,17 +199,20 @@ export class EntryCodec {
    */
   decode(key: string, raw: Buffer): Decoded | undefined {
     try {
-      const envelope = decodeEnvelope(key, raw);
-      if (envelope.expiresAt <= Date.now()) return undefined;
-      const freshUntil = envelope.meta?.['f'];
+      const { expiresAt, payloadStart, meta } = readEnvelope(key, raw);
+      if (expiresAt <= Date.now()) return undefined;
+      const freshUntil = meta?.['f'];
+      const serializer = this.options.serializer;
       return {
-        value: this.options.serializer.deserialize(envelope.payload),
-        expiresAt: envelope.expiresAt,
+        // The default serializer reads the payload in place; another gets its bytes as a view.
+        value:
+          serializer instanceof JsonSerializer
+            ? serializer.deserializeAt(raw, payloadStart)
+            : serializer.deserialize(raw.subarray(payloadStart)),
+        expiresAt,
         freshUntil:
-          typeof freshUntil === 'number' && freshUntil < envelope.expiresAt
-            ? freshUntil
-            : envelope.expiresAt,
-        stamp: readStamp(key, envelope.meta),
+          typeof freshUntil === 'number' && freshUntil < expiresAt ? freshUntil : expiresAt,
+        stamp: readStamp(key, meta),
       };
     } catch (error: unknown) {
       if (error instanceof CacheCorruptEntryError) throw error;

@@ -166,6 +166,50 @@ describe('EntryCodec', () => {
       expect((caught as Error).cause).toBeDefined();
     });
 
+    it('reads a payload in place: a real U+FFFD decodes, invalid UTF-8 is corrupt', () => {
+      const c = codec();
+      const value = { text: 'caf\u00e9 \uFFFD \u{1F600}', n: 1 };
+      const entry = c.prepare('k', value, '1m', undefined);
+      expect(c.decode('k', encode(c, entry))!.value).toEqual(value);
+
+      const framed = (payload: Buffer): Buffer =>
+        encodeEnvelope({ expiresAt: Date.now() + 60_000, payload, meta: { g: 'g1' } });
+      const invalid = Buffer.concat([
+        Buffer.from('j1:"'),
+        Buffer.from([0xc3, 0x28]),
+        Buffer.from('"\n'),
+      ]);
+      const cutShort = Buffer.concat([
+        Buffer.from('j1:"'),
+        Buffer.from([0xe2, 0x82]),
+        Buffer.from('\n'),
+      ]);
+      for (const payload of [invalid, cutShort]) {
+        let caught: unknown;
+        try {
+          c.decode('k', framed(payload));
+        } catch (error: unknown) {
+          caught = error;
+        }
+        expect(caught).toBeInstanceOf(CacheCorruptEntryError);
+        expect(((caught as Error).cause as Error).message).toMatch(/not valid UTF-8/);
+      }
+    });
+
+    it("reads each entry's own stamp when metas of the same length follow each other", () => {
+      const c = codec();
+      const raw = (g: string): Buffer =>
+        encodeEnvelope({
+          expiresAt: Date.now() + 60_000,
+          payload: Buffer.from('j1:1\n'),
+          meta: { g },
+        });
+      expect(c.decode('k', raw('aaaa'))!.stamp).toEqual({ g: 'aaaa' });
+      expect(c.decode('k', raw('aaab'))!.stamp).toEqual({ g: 'aaab' });
+      expect(c.decode('k', raw('aaab'))!.stamp).toEqual({ g: 'aaab' });
+      expect(c.decode('k', raw('aaaa'))!.stamp).toEqual({ g: 'aaaa' });
+    });
+
     it('throws CacheCorruptEntryError for a malformed version stamp', () => {
       const raw = encodeEnvelope({
         expiresAt: Date.now() + 60_000,
