@@ -23,6 +23,7 @@ import {
   pipelinedSets,
   rawIoredis,
   rawNodeRedis,
+  tickBatchedGets,
 } from '../subjects/raw-clients.subject.js';
 
 /** One reader of the L2 scenario: a fresh reader per run (empty L1), reading every key once. */
@@ -165,6 +166,24 @@ export const l2HitScenario: Scenario = {
       };
     };
 
+    const tickBatched = (): L2Subject => ({
+      label: 'raw ioredis, GETs gathered per tick into MGETs of up to 50 (as ours), 100 in flight',
+      kind: 'limit',
+      concurrency: 100,
+      keys: rawKeys,
+      open: async () => {
+        const client = await rawIoredis(port);
+        return {
+          get: tickBatchedGets(client, 'bench-c|v'),
+          close: async () => void client.disconnect(),
+        };
+      },
+      runs: [],
+      latencies: [],
+      misses: [],
+      cpu: [],
+    });
+
     const nodeRedis = (concurrency: number): L2Subject => ({
       label: `raw @redis/client GET + JSON.parse, ${concurrency === 1 ? 'sequential' : `${concurrency} in flight`}`,
       kind: 'raw',
@@ -188,6 +207,7 @@ export const l2HitScenario: Scenario = {
     ];
     const concurrentSubjects: L2Subject[] = [
       pipelines(),
+      tickBatched(),
       ioredis(RAW_IOREDIS_100, 'raw', 100, false),
       ioredis(
         'raw ioredis GET + JSON.parse, enableAutoPipelining, 100 in flight',
