@@ -10,6 +10,7 @@ import type {
   L2Store,
   L2Write,
 } from '../contracts/l2-store.interface.js';
+import { CallDeadlines } from './call-deadlines.js';
 import type { CircuitBreaker } from './circuit-breaker.js';
 import type { ReplicaConfirmations } from './replica-confirmations.js';
 
@@ -29,6 +30,9 @@ const WRITE_TIMEOUT_FLOOR_MS = 1_000;
  * for the keys of the live ones.
  */
 export class RemoteTier {
+  /** Every call's timeout, watched by one timer. */
+  private readonly deadlines = new CallDeadlines();
+
   /**
    * @param replicas With `writeBehind.replicas` > 0: the confirmation every write batch asks the
    *   store for, and where outcomes are counted.
@@ -140,10 +144,10 @@ export class RemoteTier {
       this.breaker.record(admission, ok);
     };
     return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const deadline = this.deadlines.add(timeoutMs, () => {
         outcome(false);
         reject(new CacheL2TimeoutError(operation, timeoutMs));
-      }, timeoutMs);
+      });
       let pending: Promise<T>;
       try {
         pending = call();
@@ -152,12 +156,12 @@ export class RemoteTier {
       }
       pending.then(
         (value) => {
-          clearTimeout(timer);
+          this.deadlines.settle(deadline);
           outcome(true);
           resolve(value);
         },
         (error: unknown) => {
-          clearTimeout(timer);
+          this.deadlines.settle(deadline);
           outcome(l2Answered(error));
           const failure: Error =
             error instanceof CacheL2Error || error instanceof CacheBatchError

@@ -1,0 +1,96 @@
+/** One call's deadline: `expire` runs if the call has not settled by `at`. */
+export interface Deadline {
+  readonly at: number;
+  readonly expire: () => void;
+  settled: boolean;
+}
+
+/**
+ * The deadlines of the L2 calls in flight, watched by one timer instead of a `setTimeout` and a
+ * `clearTimeout` per call.
+ *
+ * Why not a timer per call: one L2 call at a time (the common request path), Node's timer list
+ * for the call's duration empties at every `clearTimeout` and is rebuilt at the next `setTimeout`
+ * (a priority-queue removal and insert, and a re-arm of the loop's timer). Measured at one read at
+ * a time, in one process alternating: about 5 % more L2 reads per second without it. Here a call
+ * that settles only marks its deadline; the timer wakes at the earliest deadline it was armed for,
+ * drops what settled and re-arms for the next, so it is set about once per timeout period.
+ *
+ * The timer holds the process open only while a call is pending, as a timer per call did.
+ */
+export class CallDeadlines {
+  /** Unsettled and settled deadlines in order of `at`, from `head` on. */
+  private queue: Deadline[] = [];
+  private head = 0;
+  private pending = 0;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  /** When the armed timer wakes. */
+  private timerAt = Infinity;
+
+  /** Watches a call: `expire` runs once `timeoutMs` have passed unless the call settles first. */
+  add(timeoutMs: number, expire: () => void): Deadline {
+    const deadline: Deadline = { at: Date.now() + timeoutMs, expire, settled: false };
+    this.insert(deadline);
+    if (++this.pending === 1) this.timer?.ref();
+    if (deadline.at < this.timerAt) this.arm(deadline.at);
+    return deadline;
+  }
+
+  /** The call settled: its deadline no longer counts. */
+  settle(deadline: Deadline): void {
+    if (deadline.settled) return;
+    deadline.settled = true;
+    if (--this.pending === 0) this.timer?.unref();
+  }
+
+  /** Calls mostly share one timeout, so a deadline mostly goes at the back. */
+  private insert(deadline: Deadline): void {
+    const queue = this.queue;
+    if (queue.length === this.head || queue[queue.length - 1]!.at <= deadline.at) {
+      queue.push(deadline);
+      return;
+    }
+    let low = this.head;
+    let high = queue.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (queue[middle]!.at <= deadline.at) low = middle + 1;
+      else high = middle;
+    }
+    queue.splice(low, 0, deadline);
+  }
+
+  private arm(at: number): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timerAt = at;
+    this.timer = setTimeout(() => this.wake(), Math.max(0, at - Date.now()));
+    if (this.pending === 0) this.timer.unref();
+  }
+
+  /** Expires what is due, drops what settled, and re-arms for the next unsettled deadline. */
+  private wake(): void {
+    this.timer = undefined;
+    this.timerAt = Infinity;
+    const now = Date.now();
+    const queue = this.queue;
+    while (this.head < queue.length) {
+      const deadline = queue[this.head]!;
+      if (!deadline.settled) {
+        if (deadline.at > now) break;
+        this.settle(deadline);
+        deadline.expire();
+      }
+      this.head++;
+    }
+    if (this.head === queue.length) {
+      this.queue = [];
+      this.head = 0;
+      return;
+    }
+    if (this.head > 1024 && this.head > queue.length / 2) {
+      this.queue = queue.slice(this.head);
+      this.head = 0;
+    }
+    this.arm(this.queue[this.head]!.at);
+  }
+}

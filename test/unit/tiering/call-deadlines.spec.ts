@@ -1,0 +1,103 @@
+import { jest } from '@jest/globals';
+import { CallDeadlines } from '../../../lib/tiering/call-deadlines.js';
+
+/** Timers that keep the event loop alive now. */
+function refedTimers(): number {
+  return process.getActiveResourcesInfo().filter((name) => name === 'Timeout').length;
+}
+
+describe('CallDeadlines', () => {
+  describe('with fake timers', () => {
+    beforeEach(() => {
+      jest.useFakeTimers();
+    });
+    afterEach(() => {
+      jest.useRealTimers();
+    });
+
+    it('expires a call that has not settled at its timeout, not before', () => {
+      const deadlines = new CallDeadlines();
+      const expired: string[] = [];
+      deadlines.add(100, () => expired.push('a'));
+      jest.advanceTimersByTime(99);
+      expect(expired).toEqual([]);
+      jest.advanceTimersByTime(1);
+      expect(expired).toEqual(['a']);
+    });
+
+    it('never expires a settled call, and keeps one timer for calls made one after another', () => {
+      const deadlines = new CallDeadlines();
+      const expired: number[] = [];
+      for (let i = 0; i < 1_000; i++) {
+        const deadline = deadlines.add(100, () => expired.push(i));
+        expect(jest.getTimerCount()).toBe(1);
+        deadlines.settle(deadline);
+        jest.advanceTimersByTime(1);
+      }
+      jest.advanceTimersByTime(1_000);
+      expect(expired).toEqual([]);
+      expect(jest.getTimerCount()).toBe(0);
+    });
+
+    it('expires an unsettled call made among settled ones on time', () => {
+      const deadlines = new CallDeadlines();
+      const expired: number[] = [];
+      for (let i = 0; i < 50; i++) {
+        const deadline = deadlines.add(100, () => expired.push(i));
+        if (i !== 30) deadlines.settle(deadline);
+        jest.advanceTimersByTime(1);
+      }
+      // Call 30 was made at 30 ms: it is due at 130 ms; 50 ms have passed.
+      jest.advanceTimersByTime(79);
+      expect(expired).toEqual([]);
+      jest.advanceTimersByTime(1);
+      expect(expired).toEqual([30]);
+    });
+
+    it('expires a shorter timeout made after a longer one first, each at its own time', () => {
+      const deadlines = new CallDeadlines();
+      const expired: string[] = [];
+      deadlines.add(1_000, () => expired.push('write batch'));
+      deadlines.add(100, () => expired.push('read'));
+      deadlines.add(300, () => expired.push('larger read'));
+      jest.advanceTimersByTime(100);
+      expect(expired).toEqual(['read']);
+      jest.advanceTimersByTime(200);
+      expect(expired).toEqual(['read', 'larger read']);
+      jest.advanceTimersByTime(699);
+      expect(expired).toEqual(['read', 'larger read']);
+      jest.advanceTimersByTime(1);
+      expect(expired).toEqual(['read', 'larger read', 'write batch']);
+    });
+
+    it('settling twice, or after expiry, changes nothing', () => {
+      const deadlines = new CallDeadlines();
+      const expired: string[] = [];
+      const a = deadlines.add(100, () => expired.push('a'));
+      jest.advanceTimersByTime(100);
+      deadlines.settle(a);
+      deadlines.settle(a);
+      const b = deadlines.add(100, () => expired.push('b'));
+      jest.advanceTimersByTime(100);
+      expect(expired).toEqual(['a', 'b']);
+      deadlines.settle(b);
+    });
+  });
+
+  it('holds the process open only while a call is pending', () => {
+    const deadlines = new CallDeadlines();
+    const before = refedTimers();
+    const first = deadlines.add(60_000, () => undefined);
+    expect(refedTimers()).toBe(before + 1);
+    const second = deadlines.add(60_000, () => undefined);
+    deadlines.settle(first);
+    expect(refedTimers()).toBe(before + 1);
+    deadlines.settle(second);
+    expect(refedTimers()).toBe(before);
+    // Pending again: the same timer holds it.
+    const third = deadlines.add(60_000, () => undefined);
+    expect(refedTimers()).toBe(before + 1);
+    deadlines.settle(third);
+    expect(refedTimers()).toBe(before);
+  });
+});
