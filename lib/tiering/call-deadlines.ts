@@ -1,7 +1,8 @@
 /** One call's deadline: `expire` runs if the call has not settled by `at`. */
 export interface Deadline {
   readonly at: number;
-  readonly expire: () => void;
+  /** Dropped once the call settles: it holds the call (its arguments, its answer) until then. */
+  expire: (() => void) | undefined;
   settled: boolean;
 }
 
@@ -40,6 +41,9 @@ export class CallDeadlines {
   settle(deadline: Deadline): void {
     if (deadline.settled) return;
     deadline.settled = true;
+    // A settled deadline waits in the queue until the timer passes it; what its call held must
+    // not wait with it (a write batch's values: measured, 2.2x the heap per entry of scenario g).
+    deadline.expire = undefined;
     if (--this.pending === 0) this.timer?.unref();
   }
 
@@ -77,8 +81,9 @@ export class CallDeadlines {
       const deadline = queue[this.head]!;
       if (!deadline.settled) {
         if (deadline.at > now) break;
+        const expire = deadline.expire;
         this.settle(deadline);
-        deadline.expire();
+        expire?.();
       }
       this.head++;
     }

@@ -1,5 +1,13 @@
 import { jest } from '@jest/globals';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { CallDeadlines } from '../../../lib/tiering/call-deadlines.js';
+
+/** A full garbage collection (the test runner does not expose `gc`). */
+function collectGarbage(): void {
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
+}
 
 /** Timers that keep the event loop alive now. */
 function refedTimers(): number {
@@ -99,5 +107,19 @@ describe('CallDeadlines', () => {
     expect(refedTimers()).toBe(before + 1);
     deadlines.settle(third);
     expect(refedTimers()).toBe(before);
+  });
+
+  it('lets go of what a settled call held while its deadline still waits for the timer', async () => {
+    const deadlines = new CallDeadlines();
+    const held: Array<WeakRef<object>> = [];
+    for (let i = 0; i < 10; i++) {
+      const batch = { values: new Array<string>(1_000).fill(`value ${i}`) };
+      held.push(new WeakRef(batch));
+      deadlines.settle(deadlines.add(60_000, () => void batch.values.length));
+    }
+    // WeakRef targets stay alive until the current job ends.
+    await new Promise((resolve) => setImmediate(resolve));
+    collectGarbage();
+    expect(held.filter((ref) => ref.deref() !== undefined)).toHaveLength(0);
   });
 });
