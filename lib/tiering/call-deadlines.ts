@@ -1,5 +1,6 @@
 /** One call's deadline: `expire` runs if the call has not settled by `at`. */
 export interface Deadline {
+  /** `performance.now()` time: monotonic, so a wall-clock step neither fires nor holds it. */
   readonly at: number;
   /** Dropped once the call settles: it holds the call (its arguments, its answer) until then. */
   expire: (() => void) | undefined;
@@ -13,9 +14,9 @@ export interface Deadline {
  * Why not a timer per call: one L2 call at a time (the common request path), Node's timer list
  * for the call's duration empties at every `clearTimeout` and is rebuilt at the next `setTimeout`
  * (a priority-queue removal and insert, and a re-arm of the loop's timer). Measured at one read at
- * a time, in one process alternating: about 5 % more L2 reads per second without it. Here a call
- * that settles only marks its deadline; the timer wakes at the earliest deadline it was armed for,
- * drops what settled and re-arms for the next, so it is set about once per timeout period.
+ * a time, in one process alternating: 1.6-5.7 % more L2 reads per second with this class. Here a
+ * call that settles only marks its deadline; the timer wakes at the earliest deadline it was armed
+ * for, drops what settled and re-arms for the next, so it is set about once per timeout period.
  *
  * The timer holds the process open only while a call is pending, as a timer per call did.
  */
@@ -30,7 +31,7 @@ export class CallDeadlines {
 
   /** Watches a call: `expire` runs once `timeoutMs` have passed unless the call settles first. */
   add(timeoutMs: number, expire: () => void): Deadline {
-    const deadline: Deadline = { at: Date.now() + timeoutMs, expire, settled: false };
+    const deadline: Deadline = { at: performance.now() + timeoutMs, expire, settled: false };
     this.insert(deadline);
     if (++this.pending === 1) this.timer?.ref();
     if (deadline.at < this.timerAt) this.arm(deadline.at);
@@ -67,7 +68,7 @@ export class CallDeadlines {
   private arm(at: number): void {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timerAt = at;
-    this.timer = setTimeout(() => this.wake(), Math.max(0, at - Date.now()));
+    this.timer = setTimeout(() => this.wake(), Math.max(0, Math.ceil(at - performance.now())));
     if (this.pending === 0) this.timer.unref();
   }
 
@@ -75,7 +76,7 @@ export class CallDeadlines {
   private wake(): void {
     this.timer = undefined;
     this.timerAt = Infinity;
-    const now = Date.now();
+    const now = performance.now();
     const queue = this.queue;
     while (this.head < queue.length) {
       const deadline = queue[this.head]!;

@@ -78,6 +78,23 @@ describe('CallDeadlines', () => {
       expect(expired).toEqual(['read', 'larger read', 'write batch']);
     });
 
+    it('keeps each deadline when the wall clock steps back or forward', () => {
+      const deadlines = new CallDeadlines();
+      const expired: string[] = [];
+      deadlines.add(100, () => expired.push('a'));
+      jest.setSystemTime(Date.now() - 3_600_000);
+      jest.advanceTimersByTime(99);
+      expect(expired).toEqual([]);
+      jest.advanceTimersByTime(1);
+      expect(expired).toEqual(['a']);
+      deadlines.add(100, () => expired.push('b'));
+      jest.setSystemTime(Date.now() + 3_600_000);
+      jest.advanceTimersByTime(99);
+      expect(expired).toEqual(['a']);
+      jest.advanceTimersByTime(1);
+      expect(expired).toEqual(['a', 'b']);
+    });
+
     it('settling twice, or after expiry, changes nothing', () => {
       const deadlines = new CallDeadlines();
       const expired: string[] = [];
