@@ -72,31 +72,44 @@ export class CallDeadlines {
     if (this.pending === 0) this.timer.unref();
   }
 
-  /** Expires what is due, drops what settled, and re-arms for the next unsettled deadline. */
+  /**
+   * Expires what is due, drops what settled, and re-arms for the next unsettled deadline. The due
+   * callbacks run last, each on its own: one that throws (rethrown on the next tick, as an uncaught
+   * error) neither keeps the others from running nor leaves the later deadlines unwatched.
+   */
   private wake(): void {
     this.timer = undefined;
     this.timerAt = Infinity;
     const now = performance.now();
     const queue = this.queue;
+    const due: Array<() => void> = [];
     while (this.head < queue.length) {
       const deadline = queue[this.head]!;
       if (!deadline.settled) {
         if (deadline.at > now) break;
-        const expire = deadline.expire;
+        if (deadline.expire !== undefined) due.push(deadline.expire);
         this.settle(deadline);
-        expire?.();
       }
       this.head++;
     }
     if (this.head === queue.length) {
       this.queue = [];
       this.head = 0;
-      return;
+    } else {
+      if (this.head > 1024 && this.head > queue.length / 2) {
+        this.queue = queue.slice(this.head);
+        this.head = 0;
+      }
+      this.arm(this.queue[this.head]!.at);
     }
-    if (this.head > 1024 && this.head > queue.length / 2) {
-      this.queue = queue.slice(this.head);
-      this.head = 0;
+    for (const expire of due) {
+      try {
+        expire();
+      } catch (error: unknown) {
+        process.nextTick(() => {
+          throw error;
+        });
+      }
     }
-    this.arm(this.queue[this.head]!.at);
   }
 }

@@ -95,6 +95,35 @@ describe('CallDeadlines', () => {
       expect(expired).toEqual(['a', 'b']);
     });
 
+    it('runs every due callback and keeps watching when one of them throws', () => {
+      const deadlines = new CallDeadlines();
+      const expired: string[] = [];
+      const uncaught: unknown[] = [];
+      // The rethrow goes to the next tick: caught here instead of failing the test run.
+      const rethrow = ((callback: () => void) => {
+        try {
+          callback();
+        } catch (error: unknown) {
+          uncaught.push(error);
+        }
+      }) as typeof process.nextTick;
+      const nextTick = jest.spyOn(process, 'nextTick').mockImplementation(rethrow);
+      try {
+        deadlines.add(100, () => {
+          throw new Error('listener failed');
+        });
+        deadlines.add(100, () => expired.push('b'));
+        deadlines.add(200, () => expired.push('c'));
+        jest.advanceTimersByTime(100);
+        expect(expired).toEqual(['b']);
+        expect(uncaught).toEqual([new Error('listener failed')]);
+        jest.advanceTimersByTime(100);
+        expect(expired).toEqual(['b', 'c']);
+      } finally {
+        nextTick.mockRestore();
+      }
+    });
+
     it('settling twice, or after expiry, changes nothing', () => {
       const deadlines = new CallDeadlines();
       const expired: string[] = [];
