@@ -84,6 +84,21 @@ describe('LocalTier', () => {
       });
     });
 
+    it('gives each entry its own expiry and size, whatever the entries set before it had', async () => {
+      const tier = new LocalTier({ max: 10, maxBytes: 100, ttlMs: 60_000 });
+      tier.set('short', 's', Date.now() + 80, 60);
+      tier.set('long', 'l', Date.now() + 60_000, 30);
+      await waitFor(() => tier.get('short') === undefined, {
+        timeoutMs: 2_000,
+        message: 'the short entry expired',
+      });
+      expect(tier.get('long')).toBe('l');
+      // 30 + 60 bytes fit in 100: the long entry's own size counts, not the short one's.
+      tier.set('next', 'n', Date.now() + 60_000, 60);
+      expect(tier.get('long')).toBe('l');
+      expect(tier.get('next')).toBe('n');
+    });
+
     it('does not store an entry that already expired, and drops the older value', () => {
       const tier = new LocalTier({ max: 10, maxBytes: 1000, ttlMs: 1000 });
       tier.set('k', 'old', Date.now() + 1000, 1);
