@@ -3,6 +3,10 @@
  * frames of the library (dist/ or lib/) by total (inclusive) time. See bench/profile.md.
  *
  * Usage: node --import ./bench/register.js bench/profile-summary.ts PROFILE.cpuprofile [--top N]
+ *          [--ops N]
+ *
+ * With `--ops N` (the operations the profile covers, as `profile-target.ts --profile` prints),
+ * each frame also shows its µs per operation.
  */
 import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
@@ -36,7 +40,7 @@ function frameName(frame: CallFrame): string {
   return where === '' ? name : `${name}  ${where}:${frame.lineNumber + 1}`;
 }
 
-function summarise(path: string, top: number): string {
+function summarise(path: string, top: number, ops: number | undefined): string {
   const profile = JSON.parse(readFileSync(path, 'utf8')) as CpuProfile;
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   const parent = new Map<number, number>();
@@ -69,9 +73,12 @@ function summarise(path: string, top: number): string {
     }
   }
 
-  const pct = (us: number): string => `${((us / totalUs) * 100).toFixed(1).padStart(5)}%`;
+  const pct = (us: number): string =>
+    `${((us / totalUs) * 100).toFixed(1).padStart(5)}%` +
+    (ops === undefined ? '' : `  ${(us / ops).toFixed(2).padStart(6)} µs/op`);
   const lines = [
-    `${path}: ${(totalUs / 1000).toFixed(0)} ms sampled`,
+    `${path}: ${(totalUs / 1000).toFixed(0)} ms sampled` +
+      (ops === undefined ? '' : `, ${ops} ops (${(totalUs / ops).toFixed(1)} µs/op)`),
     '',
     `top ${top} frames by self time:`,
   ];
@@ -89,11 +96,14 @@ function summarise(path: string, top: number): string {
 const args = process.argv.slice(2);
 const topAt = args.indexOf('--top');
 const top = topAt >= 0 ? Number(args[topAt + 1]) : 25;
-const files = args.filter((_arg, i) => topAt < 0 || (i !== topAt && i !== topAt + 1));
-if (files.length === 0) {
+const opsAt = args.indexOf('--ops');
+const ops = opsAt >= 0 ? Number(args[opsAt + 1]) : undefined;
+const optionAt = new Set([topAt, topAt + 1, opsAt, opsAt + 1].filter((i) => i >= 0));
+const files = args.filter((_arg, i) => !optionAt.has(i));
+if (files.length === 0 || (ops !== undefined && !(ops > 0))) {
   process.stderr.write(
-    'usage: node --import ./bench/register.js bench/profile-summary.ts PROFILE.cpuprofile [--top N]\n',
+    'usage: node --import ./bench/register.js bench/profile-summary.ts PROFILE.cpuprofile [--top N] [--ops N]\n',
   );
   process.exit(2);
 }
-for (const file of files) process.stdout.write(`${summarise(file, top)}\n\n`);
+for (const file of files) process.stdout.write(`${summarise(file, top, ops)}\n\n`);
