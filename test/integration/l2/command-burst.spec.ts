@@ -1,6 +1,11 @@
 import diagnosticsChannel from 'node:diagnostics_channel';
 import { Command, Redis } from 'ioredis';
-import { burstCommand, FramedCommand, sendBurst } from '../../../lib/l2/redis/command-burst.js';
+import {
+  burstCommand,
+  FramedCommand,
+  framedCommand,
+  sendBurst,
+} from '../../../lib/l2/redis/command-burst.js';
 import { RedisServer } from '../../support/redis-server.js';
 
 let server: RedisServer;
@@ -35,6 +40,37 @@ describe('FramedCommand', () => {
       const theirs = new Command(name, [...args]).toWritable({});
       expect(Buffer.isBuffer(ours)).toBe(true);
       expect(ours.equals(Buffer.from(theirs))).toBe(true);
+    },
+  );
+});
+
+describe('framedCommand() and burstCommand()', () => {
+  const scriptArgs = (): Array<string | Buffer | number> => [
+    'sha',
+    2,
+    'k1',
+    'k2',
+    Buffer.from([0xdc, 1]),
+    1_800_000_000_123,
+    '',
+    '',
+    'PXAT',
+  ];
+
+  it.each([
+    ['framedCommand', framedCommand],
+    ['burstCommand', burstCommand],
+  ] as const)(
+    '%s: the bytes, arguments and keys of ioredis’ own command, in an array of its own',
+    (_, make) => {
+      const args = scriptArgs();
+      const ours = make(client, 'evalsha', args);
+      const theirs = new Command('evalsha', scriptArgs(), { replyEncoding: 'utf8' });
+      expect(ours.toWritable().equals(Buffer.from(theirs.toWritable({})))).toBe(true);
+      expect(ours.args).toEqual(theirs.args); // the number as a string, as ioredis leaves it
+      expect(ours.getKeys()).toEqual(['k1', 'k2']); // what a Cluster routes a redirect by
+      args[2] = 'changed by the caller';
+      expect(ours.args[2]).toBe('k1');
     },
   );
 });
