@@ -131,11 +131,8 @@ Object.defineProperty(BurstCommand.prototype, 'initPromise', {
     this.promiseless = true;
     this.isResolved = false;
     this.isSettled = false;
-    // What ioredis' own initPromise does to the arguments of the commands we send.
-    const args = this.args;
-    for (let i = 0; i < args.length; i++) {
-      if (typeof args[i] === 'number') args[i] = String(args[i]);
-    }
+    // ioredis' own initPromise also turns number arguments into strings: `burstCommand` hands
+    // over none (see withArgs).
     this.resolve = settleWithReply;
     this.reject = settleWithError;
   },
@@ -229,12 +226,12 @@ function withArgs<C extends FramedCommand>(
   args: Array<string | Buffer | number>,
   options: { keyPrefix?: string; replyEncoding: BufferEncoding | null },
 ): C {
-  if (options.keyPrefix) return new Kind(name, args, options);
-  const command = new Kind(name, [], options);
   const own = args.slice(); // its own array, as the constructor's copy was
   for (let i = 0; i < own.length; i++) {
     if (typeof own[i] === 'number') own[i] = String(own[i]);
   }
+  if (options.keyPrefix) return new Kind(name, own, options);
+  const command = new Kind(name, [], options);
   command.args = own;
   return command;
 }
